@@ -1,0 +1,235 @@
+"""The one configuration object: defaults, then an optional TOML file, then NETOBS_* variables.
+
+Every stage takes only its own section, so a stage never learns about another's settings.
+Values are checked once, at start, and a bad one is reported with where it came from.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import ipaddress
+import os
+import tomllib
+import typing
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+
+class ConfigError(ValueError):
+    """A configuration value that netobs cannot start with; the message names the setting."""
+
+
+@dataclass(frozen=True)
+class KafkaConfig:
+    """Where the topics live. An empty bootstrap in single-node mode starts the embedded broker."""
+
+    bootstrap: str = ""
+    partitions: int = 4
+    replication_factor: int = 1
+    embedded_port: int = 19092
+
+
+@dataclass(frozen=True)
+class ClickHouseConfig:
+    """Where the projections are stored: chdb:///path (embedded) or http(s)://host:8123."""
+
+    dsn: str = ""
+    database: str = "netobs"
+    retention_days: int = 90
+
+
+@dataclass(frozen=True)
+class SyslogConfig:
+    """The syslog receivers. A port of 0 turns that receiver off."""
+
+    bind: str = "127.0.0.1"
+    udp_port: int = 5514
+    tcp_port: int = 5514
+    tls_port: int = 6514
+    tls_cert: str = ""
+    tls_key: str = ""
+    max_line_bytes: int = 65536
+    max_tcp_connections: int = 512
+    batch_lines: int = 5000
+    batch_ms: int = 100
+
+
+@dataclass(frozen=True)
+class WorkerConfig:
+    """The Faust worker: how many Kafka records one ClickHouse insert gathers, and how long it waits."""
+
+    batch_records: int = 200
+    batch_seconds: float = 0.5
+    snapshot_seconds: float = 30.0
+
+
+@dataclass(frozen=True)
+class McpConfig:
+    """The MCP service. transport is http, stdio or off; the token is generated when empty."""
+
+    transport: str = "http"
+    bind: str = "127.0.0.1"
+    port: int = 8765
+    token: str = ""
+    allow_from: tuple[str, ...] = ("127.0.0.1/32", "::1/128")
+    allowed_hosts: tuple[str, ...] = ()
+    allowed_origins: tuple[str, ...] = ()
+    query_timeout_seconds: int = 30
+
+
+@dataclass(frozen=True)
+class Config:
+    """Everything netobs reads at start."""
+
+    data_dir: Path = Path("data")
+    log_level: str = "INFO"
+    kafka: KafkaConfig = field(default_factory=KafkaConfig)
+    clickhouse: ClickHouseConfig = field(default_factory=ClickHouseConfig)
+    syslog: SyslogConfig = field(default_factory=SyslogConfig)
+    worker: WorkerConfig = field(default_factory=WorkerConfig)
+    mcp: McpConfig = field(default_factory=McpConfig)
+
+    @property
+    def clickhouse_dsn(self) -> str:
+        """The configured DSN, or the embedded engine under the data directory."""
+        return self.clickhouse.dsn or f"chdb://{(self.data_dir / 'clickhouse').resolve()}"
+
+
+ALIASES = {"NETOBS_KAFKA": "NETOBS_KAFKA_BOOTSTRAP", "NETOBS_CLICKHOUSE": "NETOBS_CLICKHOUSE_DSN"}
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+TRANSPORTS = ("http", "stdio", "off")
+
+
+def load(path: str | os.PathLike[str] | None = None, environ: Mapping[str, str] | None = None) -> Config:
+    """Build the configuration from a TOML file (optional) and the environment, and validate it."""
+    env = dict(os.environ if environ is None else environ)
+    for short, long in ALIASES.items():
+        if short in env and long not in env:
+            env[long] = env[short]
+    path = path or env.get("NETOBS_CONFIG") or None
+    file_values: dict[str, Any] = {}
+    if path:
+        try:
+            file_values = tomllib.loads(Path(path).read_text())
+        except FileNotFoundError as exc:
+            raise ConfigError(f"configuration file {path} does not exist") from exc
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"configuration file {path} is not valid TOML: {exc}") from exc
+    config = _build(Config, file_values, env, "NETOBS", str(path or ""))
+    validate(config)
+    return config
+
+
+def _build(cls: type, values: Mapping[str, Any], env: Mapping[str, str], prefix: str, origin: str) -> Any:
+    hints = typing.get_type_hints(cls)
+    known = {f.name for f in dataclasses.fields(cls)}
+    unknown = set(values) - known
+    if unknown:
+        where = f"in {origin}" if origin else ""
+        raise ConfigError(f"unknown setting(s) {sorted(unknown)} under [{prefix}] {where}; known: {sorted(known)}")
+    kwargs: dict[str, Any] = {}
+    for f in dataclasses.fields(cls):
+        hint = hints[f.name]
+        env_name = f"{prefix}_{f.name.upper()}"
+        if dataclasses.is_dataclass(hint):
+            sub = values.get(f.name, {})
+            if not isinstance(sub, Mapping):
+                raise ConfigError(f"[{f.name}] in {origin} must be a table")
+            kwargs[f.name] = _build(hint, sub, env, env_name, origin)
+        elif env_name in env:
+            kwargs[f.name] = _coerce(hint, env[env_name], env_name)
+        elif f.name in values:
+            kwargs[f.name] = _coerce(hint, values[f.name], f"{f.name} in {origin}")
+    return cls(**kwargs)
+
+
+def _coerce(hint: Any, raw: Any, name: str) -> Any:
+    try:
+        if hint is bool:
+            if isinstance(raw, bool):
+                return raw
+            if str(raw).lower() in ("1", "true", "yes", "on"):
+                return True
+            if str(raw).lower() in ("0", "false", "no", "off"):
+                return False
+            raise ValueError
+        if hint is int:
+            if isinstance(raw, bool):
+                raise ValueError
+            return int(raw)
+        if hint is float:
+            return float(raw)
+        if hint is Path:
+            return Path(str(raw))
+        if typing.get_origin(hint) is tuple:
+            items = raw if isinstance(raw, list | tuple) else [s for s in str(raw).split(",")]
+            return tuple(str(s).strip() for s in items if str(s).strip())
+        if isinstance(raw, dict | list):
+            raise ValueError
+        return str(raw)
+    except ValueError:
+        expected = getattr(hint, "__name__", str(hint))
+        raise ConfigError(f"{name}: expected {expected}, got {raw!r}") from None
+
+
+def _check_port(name: str, port: int, allow_zero: bool = True) -> None:
+    low = 0 if allow_zero else 1
+    if not low <= port <= 65535:
+        raise ConfigError(f"{name}: a port is {low}-65535, got {port}")
+
+
+def validate(config: Config) -> None:
+    """Reject settings netobs would fail on later, with a message that names the setting."""
+    if config.log_level.upper() not in LOG_LEVELS:
+        raise ConfigError(f"NETOBS_LOG_LEVEL: one of {LOG_LEVELS}, got {config.log_level!r}")
+    k = config.kafka
+    if not 1 <= k.partitions <= 256:
+        raise ConfigError(f"NETOBS_KAFKA_PARTITIONS: 1-256, got {k.partitions}")
+    _check_port("NETOBS_KAFKA_EMBEDDED_PORT", k.embedded_port, allow_zero=False)
+    ch = config.clickhouse
+    if ch.dsn and not ch.dsn.startswith(("chdb://", "http://", "https://")):
+        raise ConfigError(f"NETOBS_CLICKHOUSE_DSN: chdb:///path or http(s)://host:port, got {ch.dsn!r}")
+    if not ch.database.isidentifier():
+        raise ConfigError(f"NETOBS_CLICKHOUSE_DATABASE: a plain identifier, got {ch.database!r}")
+    if ch.retention_days < 1:
+        raise ConfigError(f"NETOBS_CLICKHOUSE_RETENTION_DAYS: at least 1, got {ch.retention_days}")
+    s = config.syslog
+    _check_address("NETOBS_SYSLOG_BIND", s.bind)
+    for name in ("udp_port", "tcp_port", "tls_port"):
+        _check_port(f"NETOBS_SYSLOG_{name.upper()}", getattr(s, name))
+    if bool(s.tls_cert) != bool(s.tls_key):
+        raise ConfigError("NETOBS_SYSLOG_TLS_CERT and NETOBS_SYSLOG_TLS_KEY go together: set both or neither")
+    for name in ("tls_cert", "tls_key"):
+        value = getattr(s, name)
+        if value and not Path(value).is_file():
+            raise ConfigError(f"NETOBS_SYSLOG_{name.upper()}: no such file {value!r}")
+    if not 256 <= s.max_line_bytes <= 16 * 1024 * 1024:
+        raise ConfigError(f"NETOBS_SYSLOG_MAX_LINE_BYTES: 256 to 16 MiB, got {s.max_line_bytes}")
+    if not 1 <= s.max_tcp_connections <= 100_000:
+        raise ConfigError(f"NETOBS_SYSLOG_MAX_TCP_CONNECTIONS: 1-100000, got {s.max_tcp_connections}")
+    if not 1 <= s.batch_lines <= 100_000 or not 1 <= s.batch_ms <= 10_000:
+        raise ConfigError("NETOBS_SYSLOG_BATCH_LINES is 1-100000 and NETOBS_SYSLOG_BATCH_MS 1-10000")
+    w = config.worker
+    if not 1 <= w.batch_records <= 100_000 or not 0.01 <= w.batch_seconds <= 60:
+        raise ConfigError("NETOBS_WORKER_BATCH_RECORDS is 1-100000 and NETOBS_WORKER_BATCH_SECONDS 0.01-60")
+    m = config.mcp
+    if m.transport not in TRANSPORTS:
+        raise ConfigError(f"NETOBS_MCP_TRANSPORT: one of {TRANSPORTS}, got {m.transport!r}")
+    _check_address("NETOBS_MCP_BIND", m.bind)
+    _check_port("NETOBS_MCP_PORT", m.port, allow_zero=False)
+    if m.token and len(m.token) < 16:
+        raise ConfigError("NETOBS_MCP_TOKEN: at least 16 characters (or leave empty to have one generated)")
+    for cidr in m.allow_from:
+        try:
+            ipaddress.ip_network(cidr, strict=False)
+        except ValueError:
+            raise ConfigError(f"NETOBS_MCP_ALLOW_FROM: {cidr!r} is not an address or CIDR") from None
+
+
+def _check_address(name: str, value: str) -> None:
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        raise ConfigError(f"{name}: an IP address to bind, got {value!r}") from None

@@ -1,0 +1,34 @@
+"""Table names and insert column orders, shared by the writers (processors) and readers (query_mcp)."""
+
+SYSLOG = "syslog"
+SYSLOG_PATTERNS = "syslog_patterns"
+MINER_STATE = "miner_state"
+SCHEMA_MIGRATIONS = "schema_migrations"
+
+SYSLOG_COLUMNS = (
+    "received_at",
+    "event_time",
+    "source",
+    "transport",
+    "host",
+    "facility",
+    "severity",
+    "level",
+    "type",
+    "tag",
+    "pid",
+    "msgid",
+    "structured_data",
+    "message",
+    "template_id",
+    "parse_error",
+    "ingest_flags",
+    "raw",
+    "kafka_partition",
+    "kafka_offset",
+    "line_no",
+)
+
+SYSLOG_PATTERN_COLUMNS = ("template_id", "template", "current_id", "first_seen", "updated_at")
+
+MINER_STATE_COLUMNS = ("topic", "partition", "offset", "saved_at", "state")
