@@ -128,7 +128,9 @@ def _build(cls: type, values: Mapping[str, Any], env: Mapping[str, str], prefix:
     unknown = set(values) - known
     if unknown:
         where = f"in {origin}" if origin else ""
-        raise ConfigError(f"unknown setting(s) {sorted(unknown)} under [{prefix}] {where}; known: {sorted(known)}")
+        raise ConfigError(
+            f"unknown setting(s) {sorted(unknown)} under [{prefix}] {where}; known: {sorted(known)}"
+        )
     kwargs: dict[str, Any] = {}
     for f in dataclasses.fields(cls):
         hint = hints[f.name]

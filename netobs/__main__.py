@@ -1,0 +1,5 @@
+"""`python -m netobs` is the netobs command."""
+
+from netobs.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,32 @@
+"""Child processes that die with their parent: no orphan broker or receiver after a crash or Ctrl-C."""
+
+from __future__ import annotations
+
+import ctypes
+import signal
+import subprocess
+from typing import Any
+
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:
+    libc = ctypes.CDLL("libc.so.6", use_errno=True)
+    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+def spawn(args: list[str], **kwargs: Any) -> subprocess.Popen[bytes]:
+    """Start a child in its own process group (Ctrl-C reaches us, we stop it) that gets SIGTERM if we die."""
+    return subprocess.Popen(args, preexec_fn=_die_with_parent, start_new_session=True, **kwargs)
+
+
+def stop(proc: subprocess.Popen[bytes], timeout: float = 10.0) -> None:
+    """SIGTERM, then SIGKILL after timeout."""
+    if proc.poll() is not None:
+        return
+    proc.terminate()
+    try:
+        proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()

@@ -1,0 +1,208 @@
+"""The netobs command: run a single node, or one stage of a scaled-out deployment, or offline tools."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import sys
+from pathlib import Path
+
+from netobs import config as config_mod
+from netobs import logs
+
+log = logging.getLogger("netobs")
+
+EPILOG = """\
+Configuration: defaults, then the TOML file given with --config (or NETOBS_CONFIG), then NETOBS_*
+environment variables, e.g. NETOBS_DATA_DIR, NETOBS_KAFKA (bootstrap servers), NETOBS_CLICKHOUSE
+(chdb:///path or http://host:8123), NETOBS_SYSLOG_UDP_PORT, NETOBS_MCP_PORT, NETOBS_MCP_TOKEN.
+See README.md for every setting.
+"""
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="netobs",
+        description="Collect network operations data at volume and ask questions of it over MCP.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--config", metavar="FILE", help="TOML configuration file")
+    parser.add_argument("--data-dir", metavar="DIR", help="data directory (default ./data; NETOBS_DATA_DIR)")
+    parser.add_argument("--log-level", choices=config_mod.LOG_LEVELS, help="log level (default INFO)")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    sub.add_parser(
+        "run",
+        help="single node: embedded broker, syslog receivers, worker and MCP service",
+        description="Start everything on 127.0.0.1 with embedded defaults. Ctrl-C stops it cleanly.",
+    )
+    sub.add_parser(
+        "ingest",
+        help="syslog receivers -> Kafka (scale-out stage)",
+        description="Receive syslog over UDP/TCP/TLS and produce it to the raw topic at NETOBS_KAFKA.",
+    )
+    sub.add_parser(
+        "worker",
+        help="Faust worker: raw topic -> parse, mine templates -> ClickHouse (scale-out stage)",
+        description="Consume the raw topics and store projections in ClickHouse. Run N of them to scale out.",
+    )
+    mcp = sub.add_parser(
+        "mcp",
+        help="MCP service alone (Streamable HTTP, or --stdio for agent hosts)",
+        description="Serve the MCP tools. With --stdio, speak MCP on stdin/stdout; when a single node already "
+        "holds the embedded ClickHouse, --stdio relays to that node's HTTP endpoint with its token.",
+    )
+    mcp.add_argument("--stdio", action="store_true", help="serve over stdin/stdout instead of HTTP")
+    sub.add_parser("migrate", help="create or upgrade the ClickHouse tables (idempotent)")
+    patterns = sub.add_parser(
+        "patterns",
+        help="mine log templates from a file offline (same miner as the worker)",
+        description="Read a log file (raw syslog lines or plain text, '-' for stdin), write one CSV row per "
+        "line (line,template_id,template) and a summary of templates with counts.",
+    )
+    patterns.add_argument("file", help="log file, or - for standard input")
+    patterns.add_argument("-o", "--output", default="-", help="CSV output (default stdout)")
+    patterns.add_argument(
+        "--summary", default="-", help="summary output (default stderr when CSV goes to stdout, else stdout)"
+    )
+    patterns.add_argument("--no-progress", action="store_true", help="no progress lines on stderr")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the netobs command."""
+    args = _parser().parse_args(argv)
+    environ = dict(os.environ)
+    if args.data_dir:
+        environ["NETOBS_DATA_DIR"] = args.data_dir
+    if args.log_level:
+        environ["NETOBS_LOG_LEVEL"] = args.log_level
+    try:
+        config = config_mod.load(args.config, environ)
+    except config_mod.ConfigError as exc:
+        print(f"netobs: configuration error: {exc}", file=sys.stderr)
+        return 2
+    logs.setup(config.log_level)
+    return COMMANDS[args.command](config, args)
+
+
+def _run(config: config_mod.Config, _: argparse.Namespace) -> int:
+    from netobs import node
+
+    return asyncio.run(node.run(config))
+
+
+def _ingest(config: config_mod.Config, _: argparse.Namespace) -> int:
+    from ingest.service import serve
+
+    if not config.kafka.bootstrap:
+        print("netobs ingest: set NETOBS_KAFKA to the broker's bootstrap servers", file=sys.stderr)
+        return 2
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await serve(config.syslog, config.kafka.bootstrap, config.kafka.partitions, stop)
+
+    asyncio.run(main())
+    return 0
+
+
+def _worker(config: config_mod.Config, _: argparse.Namespace) -> int:
+    from netobs import node
+    from netobs.worker_thread import WorkerThread
+    from processors.app import make_app
+    from schemas.kafka_admin import ensure_topics
+
+    if not config.kafka.bootstrap:
+        print("netobs worker: set NETOBS_KAFKA to the broker's bootstrap servers", file=sys.stderr)
+        return 2
+    k = config.kafka
+    asyncio.run(ensure_topics(k.bootstrap, k.partitions, k.replication_factor))
+    node.migrate(config)
+    worker = WorkerThread(
+        make_app(k.bootstrap, k.partitions, config.worker, config.clickhouse_dsn, config.clickhouse.database)
+    )
+    stopped = asyncio.Event()
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stopped.set)
+        worker.start()
+        while not stopped.is_set() and (worker.is_alive() or not worker.started.is_set()):
+            await asyncio.sleep(0.5)
+        await asyncio.to_thread(worker.stop)
+
+    asyncio.run(main())
+    return 1 if worker.error else 0
+
+
+def _mcp(config: config_mod.Config, args: argparse.Namespace) -> int:
+    from query_mcp import stdio
+    from query_mcp.credentials import load_or_create_token
+    from query_mcp.service import build_server, serve_http
+    from query_mcp.store import Store
+
+    if args.stdio:
+        return stdio.main(config)
+    m = config.mcp
+    if m.transport == "off":
+        print("netobs mcp: NETOBS_MCP_TRANSPORT is off", file=sys.stderr)
+        return 2
+    token = load_or_create_token(m.token, config.data_dir)
+    store = Store(config.clickhouse_dsn, config.clickhouse.database, m.query_timeout_seconds)
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        print(
+            f"MCP on http://{m.bind}:{m.port}/mcp; token in {config.data_dir / 'mcp_token'}"
+            if not m.token
+            else f"MCP on http://{m.bind}:{m.port}/mcp",
+            file=sys.stderr,
+        )
+        await serve_http(
+            build_server(store), m.bind, m.port, token, m.allow_from, m.allowed_hosts, m.allowed_origins, stop
+        )
+
+    asyncio.run(main())
+    return 0
+
+
+def _migrate(config: config_mod.Config, _: argparse.Namespace) -> int:
+    from netobs import node
+
+    applied = node.migrate(config)
+    print(f"applied: {', '.join(applied)}" if applied else "schema up to date")
+    return 0
+
+
+def _patterns(_: config_mod.Config, args: argparse.Namespace) -> int:
+    from processors import patterns_file
+
+    with contextlib.ExitStack() as files:
+        out = sys.stdout if args.output == "-" else files.enter_context(Path(args.output).open("w", newline=""))
+        if args.summary == "-":
+            summary = sys.stderr if args.output == "-" else sys.stdout
+        else:
+            summary = files.enter_context(Path(args.summary).open("w"))
+        return patterns_file.run(args.file, out, summary, progress=not args.no_progress)
+
+
+COMMANDS = {
+    "run": _run,
+    "ingest": _ingest,
+    "worker": _worker,
+    "mcp": _mcp,
+    "migrate": _migrate,
+    "patterns": _patterns,
+}

@@ -1,0 +1,180 @@
+"""Single-node mode: broker, receivers, worker and MCP service on 127.0.0.1, storing in embedded ClickHouse.
+
+The process that writes chdb must also answer its queries (one process per chdb path), so the worker and
+the MCP service live here, each on its own event loop; the receivers run in a child process so that
+receiving never competes with parsing for the interpreter lock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+
+from netobs import broker, children
+from netobs.config import Config
+from netobs.worker_thread import WorkerThread
+from processors.app import make_app
+from query_mcp.credentials import load_or_create_token
+from query_mcp.service import build_server, serve_http
+from query_mcp.store import Store
+from schemas import migrations
+from schemas.kafka_admin import ensure_topics
+from schemas.topics import SYSLOG_RAW
+
+log = logging.getLogger(__name__)
+
+DRAIN_SECONDS = 20.0
+
+
+def migrate(config: Config) -> list[str]:
+    """Apply the ClickHouse migrations for this configuration."""
+    from processors.sink import connect
+
+    client = connect(config.clickhouse_dsn)
+    applied = migrations.apply(client, config.clickhouse.database, config.clickhouse.retention_days)
+    client.close()
+    return applied
+
+
+async def run(config: Config) -> int:
+    """Run until SIGINT/SIGTERM or until a part fails; stop the parts in an order that loses nothing."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    config.data_dir.mkdir(parents=True, exist_ok=True)
+    broker_proc = None
+    ingest_proc = None
+    worker = None
+    status = 0
+    try:
+        bootstrap = config.kafka.bootstrap
+        if not bootstrap:
+            broker_proc, bootstrap = await asyncio.to_thread(
+                broker.start, config.kafka.embedded_port, config.data_dir / "logs"
+            )
+            log.info("embedded broker (Tansu, in-memory topics) on %s", bootstrap)
+        await ensure_topics(bootstrap, config.kafka.partitions, config.kafka.replication_factor)
+        applied = await asyncio.to_thread(migrate, config)
+        log.info(
+            "ClickHouse at %s: %s",
+            config.clickhouse_dsn,
+            f"applied {applied}" if applied else "schema up to date",
+        )
+        env = dict(os.environ, NETOBS_KAFKA_BOOTSTRAP=bootstrap, NETOBS_DATA_DIR=str(config.data_dir))
+        ingest_proc = children.spawn([sys.executable, "-m", "netobs", "ingest"], env=env)
+        worker = WorkerThread(
+            make_app(
+                bootstrap,
+                config.kafka.partitions,
+                config.worker,
+                config.clickhouse_dsn,
+                config.clickhouse.database,
+            )
+        )
+        worker.start()
+        await asyncio.to_thread(worker.started.wait)
+        if worker.error:
+            raise RuntimeError(f"worker failed to start: {worker.error}")
+        tasks = [asyncio.create_task(_watch(ingest_proc, worker, stop))]
+        if config.mcp.transport == "http":
+            token = load_or_create_token(config.mcp.token, config.data_dir)
+            store = Store(config.clickhouse_dsn, config.clickhouse.database, config.mcp.query_timeout_seconds)
+            m = config.mcp
+            tasks.append(
+                asyncio.create_task(
+                    serve_http(
+                        build_server(store),
+                        m.bind,
+                        m.port,
+                        token,
+                        m.allow_from,
+                        m.allowed_hosts,
+                        m.allowed_origins,
+                        stop,
+                    )
+                )
+            )
+            _banner(config, bootstrap, token)
+        else:
+            _banner(config, bootstrap, None)
+        await stop.wait()
+        log.info("stopping: receivers first, then the worker once it has stored what they sent")
+        children.stop(ingest_proc)
+        await _drain(bootstrap, worker)
+        await asyncio.gather(*tasks, return_exceptions=True)
+        status = 1 if worker.error or ingest_proc.returncode not in (0, -signal.SIGTERM) else 0
+    except Exception as exc:
+        log.error("%s", exc)
+        status = 1
+    finally:
+        if ingest_proc is not None:
+            children.stop(ingest_proc)
+        if worker is not None:
+            await asyncio.to_thread(worker.stop)
+        if broker_proc is not None:
+            children.stop(broker_proc)
+        log.info("netobs stopped")
+    return status
+
+
+async def _watch(ingest: subprocess.Popen[bytes], worker: WorkerThread, stop: asyncio.Event) -> None:
+    """Stop the node when a part dies, rather than run half-blind."""
+    while not stop.is_set():
+        if ingest.poll() is not None:
+            log.error("syslog receivers exited with %s; stopping", ingest.returncode)
+            stop.set()
+        elif not worker.is_alive():
+            log.error("worker stopped unexpectedly; stopping")
+            stop.set()
+        await asyncio.sleep(0.5)
+
+
+async def _drain(bootstrap: str, worker: WorkerThread) -> None:
+    """Wait (bounded) until the worker has stored everything in the raw topic: in-memory topics end with us."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap)
+    try:
+        await consumer.start()
+        parts = consumer.partitions_for_topic(SYSLOG_RAW) or set()
+        tps = [TopicPartition(SYSLOG_RAW, p) for p in parts]
+        ends = await consumer.end_offsets(tps)
+        deadline = time.monotonic() + DRAIN_SECONDS
+        while time.monotonic() < deadline:
+            stored = worker.app.projector.stored_offsets()
+            behind = {tp.partition: end - 1 - stored.get(tp.partition, -1) for tp, end in ends.items()}
+            if all(n <= 0 for n in behind.values()):
+                return
+            await asyncio.sleep(0.2)
+        log.warning("worker still behind after %.0f s (records per partition: %s)", DRAIN_SECONDS, behind)
+    except Exception as exc:
+        log.warning("could not check that the worker caught up: %s", exc)
+    finally:
+        await consumer.stop()
+
+
+def _banner(config: Config, bootstrap: str, token: str | None) -> None:
+    s, m = config.syslog, config.mcp
+    lines = [
+        "",
+        "netobs single node is running",
+        f"  data directory   {config.data_dir.resolve()}",
+        f"  broker           {bootstrap}",
+        f"  ClickHouse       {config.clickhouse_dsn}",
+    ]
+    for name, port in (("udp", s.udp_port), ("tcp", s.tcp_port), ("tls", s.tls_port if s.tls_cert else 0)):
+        if port:
+            lines.append(f"  syslog {name:<9} {s.bind}:{port}")
+    if token:
+        lines += [
+            f"  MCP              http://{m.bind}:{m.port}/mcp (Streamable HTTP)",
+            f"  MCP token        {token}",
+        ]
+    lines += ["  stop with Ctrl-C", ""]
+    print("\n".join(lines), file=sys.stderr, flush=True)

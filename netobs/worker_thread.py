@@ -1,0 +1,51 @@
+"""Runs the Faust app on an event loop of its own, in its own thread, so it never shares a loop with the
+web server (faust-streaming issue 448) and the process keeps control of its signals."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+
+class WorkerThread(threading.Thread):
+    """A thread that starts a Faust app, runs it until stop(), then stops it cleanly."""
+
+    def __init__(self, app: Any) -> None:
+        super().__init__(name="faust-worker", daemon=True)
+        self.app = app
+        self.error: BaseException | None = None
+        self.started = threading.Event()
+        self._loop = asyncio.new_event_loop()
+        self._stop_requested: asyncio.Event | None = None
+
+    def run(self) -> None:
+        asyncio.set_event_loop(self._loop)
+        try:
+            self._loop.run_until_complete(self._main())
+        except BaseException as exc:
+            self.error = exc
+            log.exception("worker stopped with an error")
+        finally:
+            self.started.set()
+            self._loop.close()
+
+    async def _main(self) -> None:
+        self._stop_requested = asyncio.Event()
+        self.app.loop = self._loop
+        await self.app.start()
+        self.started.set()
+        try:
+            await self._stop_requested.wait()
+        finally:
+            await self.app.stop()
+            self.app.projector.release_all()
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Ask the app to stop and wait for it."""
+        if self._stop_requested is not None and not self._loop.is_closed():
+            self._loop.call_soon_threadsafe(self._stop_requested.set)
+        self.join(timeout)

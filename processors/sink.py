@@ -1,0 +1,87 @@
+"""The ClickHouse edge of the worker: columnar inserts with deduplication tokens, and the miner's state.
+
+Only this module talks to ClickHouse on the write side; what it writes is described in schemas/.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import clickhouse_connect
+
+from processors.miner import PatternChange
+from schemas.tables import (
+    MINER_STATE,
+    MINER_STATE_COLUMNS,
+    SYSLOG,
+    SYSLOG_COLUMNS,
+    SYSLOG_PATTERN_COLUMNS,
+    SYSLOG_PATTERNS,
+)
+
+
+def connect(dsn: str) -> Any:
+    """A client for the configured DSN (chdb:///path or http(s)://...)."""
+    if dsn.startswith("chdb://"):
+        return clickhouse_connect.get_client(dsn=dsn)
+    return clickhouse_connect.get_client(dsn=dsn, autogenerate_session_id=False)
+
+
+def dedup_token(topic: str, ranges: dict[int, tuple[int, int]]) -> str:
+    """A token naming exactly which offsets an insert holds: a retry of the same insert inserts nothing."""
+    text = topic + ";" + ";".join(f"{p}:{lo}-{hi}" for p, (lo, hi) in sorted(ranges.items()))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def stored_high_offsets(client: Any, db: str) -> dict[int, int]:
+    """The highest raw-topic offset already stored, per partition: records at or below it are in."""
+    rows = client.query(
+        f"SELECT kafka_partition, max(kafka_offset) FROM {db}.{SYSLOG} GROUP BY kafka_partition"
+    )
+    return {int(p): int(o) for p, o in rows.result_rows}
+
+
+def insert_syslog(client: Any, db: str, rows: Sequence[tuple[Any, ...]], token: str) -> None:
+    """One columnar insert of many rows, deduplicated by token."""
+    if not rows:
+        return
+    columns = [list(c) for c in zip(*rows, strict=True)]
+    client.insert(
+        f"{db}.{SYSLOG}",
+        columns,
+        column_names=list(SYSLOG_COLUMNS),
+        column_oriented=True,
+        settings={"insert_deduplication_token": token},
+    )
+
+
+def insert_patterns(client: Any, db: str, changes: Sequence[PatternChange]) -> None:
+    """Record new and re-pointed templates; the newest row per template id wins."""
+    if not changes:
+        return
+    now_us = time.time_ns() // 1000
+    rows = [[c.template_id, c.template, c.current_id, c.first_seen_ns // 1000, now_us] for c in changes]
+    client.insert(f"{db}.{SYSLOG_PATTERNS}", rows, column_names=list(SYSLOG_PATTERN_COLUMNS))
+
+
+def save_miner_state(client: Any, db: str, topic: str, partition: int, offset: int, state: bytes) -> None:
+    """Keep the miner of a partition, with the last offset it has seen."""
+    row = [topic, partition, offset, time.time_ns() // 1000, base64.b64encode(state).decode()]
+    client.insert(f"{db}.{MINER_STATE}", [row], column_names=list(MINER_STATE_COLUMNS))
+
+
+def load_miner_state(client: Any, db: str, topic: str, partition: int) -> tuple[int, bytes] | None:
+    """The newest saved miner of a partition and its offset, or None."""
+    rows = client.query(
+        f"SELECT offset, state FROM {db}.{MINER_STATE} WHERE topic = {{t:String}} AND partition = {{p:UInt32}} "
+        "ORDER BY saved_at DESC LIMIT 1",
+        parameters={"t": topic, "p": partition},
+    ).result_rows
+    if not rows:
+        return None
+    offset, state = rows[0]
+    return int(offset), base64.b64decode(state)

@@ -1,0 +1,182 @@
+"""search_syslog and get_syslog_summary: TWSNMP FK's parameters, bounds and field names, from ClickHouse."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Annotated, Any
+
+from mcp.server import MCPServer
+from mcp.server.mcpserver.exceptions import ToolError
+from pydantic import Field
+
+from query_mcp import syslog_queries as q
+from query_mcp.bounds import ArgumentError, check_filter, clamp
+from query_mcp.store import Store
+from query_mcp.timeexpr import TimeExprError, time_range
+
+LEVELS = "Level names: high (severity 0-2), low (3), warn (4), info (5-6), debug (7)."
+LevelFilter = Annotated[
+    str, Field(description=f"Regular expression (RE2) on the level name; blank for all. {LEVELS}")
+]
+HostFilter = Annotated[str, Field(description="Regular expression (RE2) on the host name; blank for all.")]
+TagFilter = Annotated[
+    str, Field(description="Regular expression (RE2) on the syslog tag (app name); blank for all.")
+]
+MessageFilter = Annotated[
+    str, Field(description="Regular expression (RE2) on the message text; blank for all.")
+]
+StartTime = Annotated[
+    str,
+    Field(description='Start of the window: "-1h" (default), "-30m", "-2d" or "2025-10-27 00:00:00" (UTC).'),
+]
+EndTime = Annotated[
+    str, Field(description='End of the window: "now" (default) or "2025-10-27 23:59:59" (UTC).')
+]
+
+
+def _rfc3339(value: datetime) -> str:
+    """Stored times are UTC; say so with Z whether or not the driver attached a zone."""
+    return value.replace(tzinfo=None).isoformat() + "Z"
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+async def _window(store: Store, start_time: str, end_time: str, filters: dict[str, str]) -> q.SyslogFilter:
+    """Validate the shared arguments; every mistake becomes a ToolError the agent can act on."""
+    try:
+        checked = {name: check_filter(name, value) for name, value in filters.items()}
+        start, end = time_range(start_time, end_time)
+        await store.check_regexes(checked)
+    except (ArgumentError, TimeExprError) as exc:
+        raise ToolError(str(exc)) from None
+    return q.SyslogFilter(start=start, end=end, **checked)
+
+
+def register(server: MCPServer, store: Store) -> None:
+    """Add the syslog tools to the server."""
+
+    @server.tool(
+        name="search_syslog",
+        description=(
+            "Search syslog messages in a time window. Returns a JSON array of "
+            "{Time, Level, Host, Type, Tag, Message, Severity, Facility, ...}, oldest first "
+            "(newest first with newest_first=true). limit is clamped to 100-10000 (default 100)."
+        ),
+    )
+    async def search_syslog(
+        level_filter: LevelFilter = "",
+        host_filter: HostFilter = "",
+        tag_filter: TagFilter = "",
+        message_filter: MessageFilter = "",
+        start_time: StartTime = "",
+        end_time: EndTime = "",
+        limit: Annotated[int, Field(description="Maximum lines returned, 100-10000 (default 100).")] = 100,
+        newest_first: Annotated[
+            bool, Field(description="Return the newest lines of the window first.")
+        ] = False,
+    ) -> str:
+        window = await _window(
+            store,
+            start_time,
+            end_time,
+            {
+                "level_filter": level_filter,
+                "host_filter": host_filter,
+                "tag_filter": tag_filter,
+                "message_filter": message_filter,
+            },
+        )
+        sql, params = q.search_sql(store.database, window, clamp(limit, 100, 10000, 100), newest_first)
+        rows = await store.rows(sql, params)
+        return _dumps([_syslog_entry(row) for row in rows])
+
+    @server.tool(
+        name="get_syslog_summary",
+        description=(
+            "Summarise syslog in a time window by message pattern (log template). Returns a JSON array of "
+            "{Pattern, Count, TemplateID, FirstSeen, LastSeen, Level, Hosts, Example}, the biggest count first. "
+            "top_n is clamped to 5-500 (default 5). Filters are as in search_syslog."
+        ),
+    )
+    async def get_syslog_summary(
+        level_filter: LevelFilter = "",
+        host_filter: HostFilter = "",
+        tag_filter: TagFilter = "",
+        message_filter: MessageFilter = "",
+        start_time: StartTime = "",
+        end_time: EndTime = "",
+        top_n: Annotated[int, Field(description="Number of patterns returned, 5-500 (default 5).")] = 5,
+    ) -> str:
+        window = await _window(
+            store,
+            start_time,
+            end_time,
+            {
+                "level_filter": level_filter,
+                "host_filter": host_filter,
+                "tag_filter": tag_filter,
+                "message_filter": message_filter,
+            },
+        )
+        sql, params = q.summary_sql(store.database, window, clamp(top_n, 5, 500, 5))
+        rows = await store.rows(sql, params)
+        ids = [int(row[0]) for row in rows]
+        templates: dict[int, str] = {}
+        if ids:
+            t_sql, t_params = q.templates_sql(store.database, ids)
+            templates = {int(tid): text for tid, text in await store.rows(t_sql, t_params)}
+        return _dumps(
+            [
+                {
+                    "Pattern": templates.get(int(tid), ""),
+                    "Count": int(n),
+                    "TemplateID": str(tid),
+                    "FirstSeen": _rfc3339(first),
+                    "LastSeen": _rfc3339(last),
+                    "Level": level,
+                    "Hosts": int(hosts),
+                    "Example": example,
+                }
+                for tid, n, first, last, level, example, hosts in rows
+            ]
+        )
+
+
+def _syslog_entry(row: Any) -> dict[str, Any]:
+    (
+        received,
+        level,
+        host,
+        type_,
+        tag,
+        message,
+        severity,
+        facility,
+        event_time,
+        source,
+        pid,
+        msgid,
+        sd,
+        template_id,
+        parse_error,
+    ) = row
+    return {
+        "Time": _rfc3339(received),
+        "Level": level,
+        "Host": host,
+        "Type": type_,
+        "Tag": tag,
+        "Message": message,
+        "Severity": int(severity),
+        "Facility": int(facility),
+        "EventTime": _rfc3339(event_time),
+        "Source": source,
+        "PID": pid,
+        "MsgID": msgid,
+        "StructuredData": sd,
+        "TemplateID": str(template_id),
+        "ParseError": bool(parse_error),
+    }

@@ -1,0 +1,55 @@
+from pathlib import Path
+
+import pytest
+
+from netobs.config import ConfigError, load
+
+
+def test_defaults_are_safe():
+    config = load(environ={})
+    assert config.syslog.bind == "127.0.0.1"
+    assert config.mcp.bind == "127.0.0.1"
+    assert config.mcp.allow_from == ("127.0.0.1/32", "::1/128")
+    assert config.clickhouse_dsn.startswith("chdb://")
+
+
+def test_env_overrides_file(tmp_path: Path):
+    f = tmp_path / "netobs.toml"
+    f.write_text('data_dir = "/srv/netobs"\n[syslog]\nudp_port = 1514\ntcp_port = 1601\n[mcp]\nallow_from = ["10.0.0.0/8"]\n')
+    config = load(f, {"NETOBS_SYSLOG_UDP_PORT": "2514", "NETOBS_KAFKA": "k1:9092,k2:9092"})
+    assert config.data_dir == Path("/srv/netobs")
+    assert config.syslog.udp_port == 2514
+    assert config.syslog.tcp_port == 1601
+    assert config.kafka.bootstrap == "k1:9092,k2:9092"
+    assert config.mcp.allow_from == ("10.0.0.0/8",)
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"NETOBS_SYSLOG_UDP_PORT": "abc"}, "NETOBS_SYSLOG_UDP_PORT: expected int"),
+        ({"NETOBS_SYSLOG_UDP_PORT": "70000"}, "0-65535"),
+        ({"NETOBS_MCP_TOKEN": "short"}, "at least 16"),
+        ({"NETOBS_MCP_TRANSPORT": "carrier-pigeon"}, "one of"),
+        ({"NETOBS_MCP_ALLOW_FROM": "10.0.0.0/8,nonsense"}, "nonsense"),
+        ({"NETOBS_SYSLOG_BIND": "localhost"}, "NETOBS_SYSLOG_BIND"),
+        ({"NETOBS_SYSLOG_TLS_CERT": "/nonexistent.pem"}, "go together"),
+        ({"NETOBS_CLICKHOUSE": "mysql://x"}, "chdb:///path"),
+        ({"NETOBS_CLICKHOUSE_DATABASE": "x; DROP"}, "identifier"),
+    ],
+)
+def test_bad_values_are_named(env, message):
+    with pytest.raises(ConfigError, match=message):
+        load(environ=env)
+
+
+def test_unknown_keys_in_file_are_refused(tmp_path: Path):
+    f = tmp_path / "netobs.toml"
+    f.write_text("[syslog]\nudp_prot = 1\n")
+    with pytest.raises(ConfigError, match="udp_prot"):
+        load(f, {})
+
+
+def test_missing_file_is_named(tmp_path: Path):
+    with pytest.raises(ConfigError, match="does not exist"):
+        load(tmp_path / "nope.toml", {})

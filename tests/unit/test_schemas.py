@@ -1,0 +1,39 @@
+import msgspec
+import pytest
+
+from schemas import migrations, raw_syslog
+from schemas.tables import SYSLOG_COLUMNS
+from schemas.topics import partition_for
+
+
+def test_raw_batch_round_trip_keeps_bytes():
+    batch = raw_syslog.RawBatch(
+        version=1, transport="udp", received_ns=[1, 2], sources=["10.0.0.1", "::1"],
+        lines=[b"<13>hello", b"\xff\xfe binary \x00"], flags=[0, int(raw_syslog.LineFlag.OVERSIZED)],
+    )
+    assert raw_syslog.decode(raw_syslog.encode(batch)) == batch
+
+
+def test_decode_refuses_ragged_columns_and_garbage():
+    ragged = raw_syslog.RawBatch(version=1, transport="udp", received_ns=[1], sources=[], lines=[b"x"], flags=[0])
+    with pytest.raises(msgspec.ValidationError):
+        raw_syslog.decode(raw_syslog.encode(ragged))
+    with pytest.raises(msgspec.DecodeError):
+        raw_syslog.decode(b"\x93garbage")
+
+
+def test_partition_is_stable_and_in_range():
+    assert partition_for("10.0.0.1", 4) == partition_for("10.0.0.1", 4)
+    assert {partition_for(f"10.0.0.{i}", 4) for i in range(50)} == {0, 1, 2, 3}
+
+
+def test_migrations_are_numbered_and_cover_the_insert_columns():
+    files = migrations.migration_files()
+    assert [v for v, _, _ in files] == sorted({v for v, _, _ in files})
+    ddl = "\n".join(sql for _, _, sql in files)
+    for column in SYSLOG_COLUMNS:
+        assert f"    {column} " in ddl
+
+
+def test_statement_split_drops_comments():
+    assert migrations.statements("-- a; comment\nCREATE x;\n\nCREATE y;") == ["CREATE x", "CREATE y"]
