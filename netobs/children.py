@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ctypes
+import os
 import signal
 import subprocess
 from typing import Any
@@ -10,14 +11,20 @@ from typing import Any
 _PR_SET_PDEATHSIG = 1
 
 
-def _die_with_parent() -> None:
-    libc = ctypes.CDLL("libc.so.6", use_errno=True)
-    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
-
-
 def spawn(args: list[str], **kwargs: Any) -> subprocess.Popen[bytes]:
-    """Start a child in its own process group (Ctrl-C reaches us, we stop it) that gets SIGTERM if we die."""
-    return subprocess.Popen(args, preexec_fn=_die_with_parent, start_new_session=True, **kwargs)
+    """Start a child in its own process group (Ctrl-C reaches us, we stop it) that gets SIGTERM if we die.
+
+    Linux sends the parent-death signal when the *thread* that spawned the child exits: call this from the
+    main thread.
+    """
+    parent = os.getpid()
+
+    def die_with_parent() -> None:
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+        if os.getppid() != parent:
+            os._exit(1)
+
+    return subprocess.Popen(args, preexec_fn=die_with_parent, start_new_session=True, **kwargs)
 
 
 def stop(proc: subprocess.Popen[bytes], timeout: float = 10.0) -> None:

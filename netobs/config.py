@@ -60,6 +60,7 @@ class SyslogConfig:
 class WorkerConfig:
     """The Faust worker: how many Kafka records one ClickHouse insert gathers, and how long it waits."""
 
+    group_id: str = "netobs-worker"
     batch_records: int = 200
     batch_seconds: float = 0.5
     snapshot_seconds: float = 30.0
@@ -214,6 +215,8 @@ def validate(config: Config) -> None:
     if not 1 <= s.batch_lines <= 100_000 or not 1 <= s.batch_ms <= 10_000:
         raise ConfigError("NETOBS_SYSLOG_BATCH_LINES is 1-100000 and NETOBS_SYSLOG_BATCH_MS 1-10000")
     w = config.worker
+    if not w.group_id or not all(ch.isalnum() or ch in "-_." for ch in w.group_id):
+        raise ConfigError(f"NETOBS_WORKER_GROUP_ID: letters, digits, '-', '_' and '.', got {w.group_id!r}")
     if not 1 <= w.batch_records <= 100_000 or not 0.01 <= w.batch_seconds <= 60:
         raise ConfigError("NETOBS_WORKER_BATCH_RECORDS is 1-100000 and NETOBS_WORKER_BATCH_SECONDS 0.01-60")
     m = config.mcp

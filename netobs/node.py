@@ -57,9 +57,8 @@ async def run(config: Config) -> int:
     try:
         bootstrap = config.kafka.bootstrap
         if not bootstrap:
-            broker_proc, bootstrap = await asyncio.to_thread(
-                broker.start, config.kafka.embedded_port, config.data_dir / "logs"
-            )
+            # Spawned from this (main) thread: a child's parent-death signal follows the thread that started it.
+            broker_proc, bootstrap = broker.start(config.kafka.embedded_port, config.data_dir / "logs")
             log.info("embedded broker (Tansu, in-memory topics) on %s", bootstrap)
         await ensure_topics(bootstrap, config.kafka.partitions, config.kafka.replication_factor)
         applied = await asyncio.to_thread(migrate, config)

@@ -19,16 +19,13 @@ from schemas.topics import SYSLOG_RAW
 
 log = logging.getLogger(__name__)
 
-APP_ID = "netobs-worker"
 RETRY_SECONDS = (0.5, 1, 2, 5, 10)
 
 
-def make_app(
-    bootstrap: str, partitions: int, worker: WorkerConfig, dsn: str, database: str, **faust_options: Any
-) -> faust.App:
-    """A Faust app wired to the raw syslog topic and the ClickHouse sink."""
+def make_app(bootstrap: str, partitions: int, worker: WorkerConfig, dsn: str, database: str) -> faust.App:
+    """A Faust app wired to the raw syslog topic and the ClickHouse sink; worker.group_id names its group."""
     app = faust.App(
-        APP_ID,
+        worker.group_id,
         broker=f"kafka://{bootstrap}",
         store="memory://",
         web_enabled=False,
@@ -37,7 +34,10 @@ def make_app(
         consumer_auto_offset_reset="earliest",
         broker_commit_every=1000,
         broker_commit_interval=1.0,
-        **faust_options,
+        # A dead worker's partitions move to the others within seconds, not Kafka's minute.
+        broker_session_timeout=10.0,
+        broker_heartbeat_interval=2.0,
+        broker_rebalance_timeout=20.0,
     )
     topic = app.topic(
         SYSLOG_RAW, value_type=bytes, value_serializer="raw", key_serializer="raw", partitions=partitions

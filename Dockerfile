@@ -1,0 +1,12 @@
+# One image for every netobs stage; compose.yaml picks the command.
+FROM python:3.11-slim
+WORKDIR /app
+COPY pyproject.toml README.md ./
+COPY netobs netobs
+COPY schemas schemas
+COPY ingest ingest
+COPY processors processors
+COPY query_mcp query_mcp
+RUN pip install --no-cache-dir .
+USER nobody
+ENTRYPOINT ["netobs"]

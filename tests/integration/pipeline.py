@@ -1,0 +1,139 @@
+"""Helpers that start real netobs parts for the integration tests, and the mcp SDK client to ask them."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from mcp import Client
+from mcp.client.streamable_http import streamable_http_client
+from mcp.shared._httpx_utils import create_mcp_http_client
+
+from netobs.config import Config, load
+from netobs.worker_thread import WorkerThread
+from processors.app import make_app
+from query_mcp.service import build_server, serve_http
+from query_mcp.store import Store
+from schemas import migrations
+from schemas.kafka_admin import ensure_topics
+from tests import brokers
+
+TOKEN = "integration-token-0123456789"
+
+
+def node_env(bootstrap: str, data_dir: Path, **extra: str) -> dict[str, str]:
+    """Environment for a netobs child process of a test: its own ports and data directory."""
+    env = dict(os.environ)
+    env.update(NETOBS_KAFKA=bootstrap, NETOBS_DATA_DIR=str(data_dir), NETOBS_LOG_LEVEL="INFO")
+    env.update(extra)
+    return env
+
+
+def config_for(env: dict[str, str]) -> Config:
+    return load(environ=env)
+
+
+@contextmanager
+def ingest_process(env: dict[str, str], log_path: Path) -> Iterator[subprocess.Popen[bytes]]:
+    """`netobs ingest` as a child process, ready once its ports accept."""
+    proc = brokers.spawn([sys.executable, "-m", "netobs", "ingest"], log_path, env=env)
+    try:
+        wait_port(int(env["NETOBS_SYSLOG_TCP_PORT"]), proc, log_path)
+        time.sleep(0.5)
+        yield proc
+    finally:
+        brokers.stop(proc)
+
+
+def wait_port(port: int, proc: subprocess.Popen[bytes] | None = None, log_path: Path | None = None) -> None:
+    """Wait until 127.0.0.1:port accepts TCP connections (or the process that should open it died)."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise AssertionError(f"process exited: {log_path.read_text()[-2000:] if log_path else ''}")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise AssertionError(f"nothing listens on 127.0.0.1:{port}")
+
+
+@dataclass
+class Node:
+    """Worker and MCP service in this process, as in single-node mode."""
+
+    config: Config
+    worker: WorkerThread
+    url: str
+
+
+@contextmanager
+def worker_and_mcp(config: Config) -> Iterator[Node]:
+    """The worker on its own loop and the MCP HTTP service on another, sharing one chdb path."""
+    k = config.kafka
+    asyncio.run(ensure_topics(k.bootstrap, k.partitions, k.replication_factor))
+    from processors.sink import connect
+
+    client = connect(config.clickhouse_dsn)
+    migrations.apply(client, config.clickhouse.database, config.clickhouse.retention_days)
+    worker = WorkerThread(
+        make_app(k.bootstrap, k.partitions, config.worker, config.clickhouse_dsn, config.clickhouse.database)
+    )
+    worker.start()
+    worker.started.wait(60)
+    assert worker.error is None, worker.error
+    store = Store(config.clickhouse_dsn, config.clickhouse.database, 30, size=2)
+    m = config.mcp
+    loop = asyncio.new_event_loop()
+    stop = asyncio.Event()
+
+    def serve() -> None:
+        asyncio.set_event_loop(loop)
+        loop.run_until_complete(
+            serve_http(build_server(store), m.bind, m.port, m.token, m.allow_from, m.allowed_hosts, (), stop)
+        )
+
+    web = threading.Thread(target=serve, daemon=True)
+    web.start()
+    wait_port(m.port)
+    try:
+        yield Node(config=config, worker=worker, url=f"http://127.0.0.1:{m.port}/mcp")
+    finally:
+        loop.call_soon_threadsafe(stop.set)
+        web.join(15)
+        worker.stop()
+
+
+async def call(url: str, tool: str, args: dict[str, Any], token: str = TOKEN) -> Any:
+    """Call one tool over Streamable HTTP with the mcp SDK client; returns the parsed JSON result."""
+    http = create_mcp_http_client(headers={"Authorization": f"Bearer {token}"})
+    async with Client(streamable_http_client(url, http_client=http)) as client:
+        result = await client.call_tool(tool, args)
+    text = result.content[0].text
+    if result.is_error:
+        raise AssertionError(f"{tool} failed: {text}")
+    return json.loads(text)
+
+
+def wait_for(predicate: Any, timeout: float, what: str) -> Any:
+    """Poll until predicate() returns something truthy; fail naming what never happened."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        last = predicate()
+        if last:
+            return last
+        time.sleep(0.5)
+    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}; last: {last!r}")

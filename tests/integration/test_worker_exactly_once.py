@@ -1,0 +1,125 @@
+"""A worker killed (SIGKILL) in the middle of a stream and restarted leaves every line in ClickHouse exactly once."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import sys
+import time
+import uuid
+from subprocess import Popen
+
+import pytest
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+
+from processors import sink
+from schemas import raw_syslog
+from schemas.kafka_admin import ensure_topics
+from schemas.topics import SYSLOG_RAW
+from tests import brokers
+from tests.integration.pipeline import node_env
+
+pytestmark = pytest.mark.integration
+
+RECORDS = 400
+LINES_PER_RECORD = 100
+PARTITIONS = 4
+
+
+async def _produce(bootstrap: str, marker: str) -> dict[int, int]:
+    """Write RECORDS records round-robin over the partitions; returns the end offset of each partition."""
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
+    await producer.start()
+    ends: dict[int, int] = {}
+    try:
+        for r in range(RECORDS):
+            partition = r % PARTITIONS
+            now = time.time_ns()
+            lines = [
+                f"<134>Nov 22 05:00:00 fw{partition} kernel: {marker} drop r{r} l{i} src=10.1.{i % 200}.{r % 200} "
+                f"dst=192.0.2.{i % 50} dpt={1000 + i}".encode()
+                for i in range(LINES_PER_RECORD)
+            ]
+            batch = raw_syslog.RawBatch(
+                version=1, transport="udp", received_ns=[now] * len(lines), sources=["127.0.0.1"] * len(lines),
+                lines=lines, flags=[0] * len(lines),
+            )
+            meta = await producer.send_and_wait(SYSLOG_RAW, raw_syslog.encode(batch), partition=partition)
+            ends[partition] = meta.offset + 1
+    finally:
+        await producer.stop()
+    return ends
+
+
+async def _committed(bootstrap: str, group: str) -> dict[int, int]:
+    """Offsets the group has committed (OffsetFetch through a consumer that joins nothing)."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        found = {}
+        for p in range(PARTITIONS):
+            offset = await consumer.committed(TopicPartition(SYSLOG_RAW, p))
+            if offset is not None and offset >= 0:
+                found[p] = offset
+        return found
+    finally:
+        await consumer.stop()
+
+
+def _start_worker(env: dict[str, str], log_path) -> Popen[bytes]:
+    return brokers.spawn([sys.executable, "-m", "netobs", "worker"], log_path, env=env)
+
+
+def test_killed_worker_stores_each_line_once(broker, tmp_path):
+    group = f"eo-{uuid.uuid4().hex[:8]}"
+    marker = f"eo{uuid.uuid4().hex[:10]}"
+    env = node_env(
+        broker, tmp_path, NETOBS_WORKER_GROUP_ID=group, NETOBS_WORKER_BATCH_RECORDS="8",
+        NETOBS_KAFKA_PARTITIONS=str(PARTITIONS), NETOBS_WORKER_SNAPSHOT_SECONDS="1",
+    )
+    asyncio.run(ensure_topics(broker, PARTITIONS, 1))
+    asyncio.run(_produce(broker, marker))
+    log_path = tmp_path / "worker.log"
+
+    # Start at the end of what other tests left in the shared topic: this group begins where it finds it.
+    worker = _start_worker(env, log_path)
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline and not asyncio.run(_committed(broker, group)):
+        assert worker.poll() is None, log_path.read_text()[-3000:]
+        time.sleep(0.05)
+    worker.send_signal(signal.SIGKILL)
+    worker.wait(10)
+    at_kill = asyncio.run(_committed(broker, group))
+    assert at_kill, "the worker never committed an offset"
+
+    worker = _start_worker(env, log_path)
+    try:
+        async def end_offsets() -> dict[int, int]:
+            consumer = AIOKafkaConsumer(bootstrap_servers=broker)
+            await consumer.start()
+            try:
+                ends = await consumer.end_offsets([TopicPartition(SYSLOG_RAW, p) for p in range(PARTITIONS)])
+            finally:
+                await consumer.stop()
+            return {tp.partition: o for tp, o in ends.items()}
+
+        ends = asyncio.run(end_offsets())
+        assert sum(at_kill.values()) < sum(ends.values()), "killed too late: the stream was already complete"
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline:
+            assert worker.poll() is None, log_path.read_text()[-3000:]
+            if asyncio.run(_committed(broker, group)) == ends:
+                break
+            time.sleep(0.5)
+        else:
+            pytest.fail(f"worker did not catch up: committed {asyncio.run(_committed(broker, group))}, end {ends}")
+    finally:
+        brokers.stop(worker)
+
+    client = sink.connect(f"chdb://{(tmp_path / 'clickhouse').resolve()}")
+    total, unique_lines, unique_positions = client.query(
+        "SELECT count(), uniqExact(message), uniqExact(kafka_partition, kafka_offset, line_no) "
+        "FROM netobs.syslog WHERE position(message, {m:String}) > 0",
+        parameters={"m": marker},
+    ).result_rows[0]
+    assert (total, unique_lines, unique_positions) == (RECORDS * LINES_PER_RECORD,) * 3
