@@ -29,13 +29,17 @@ def _records(partition: int, start: int, count: int, lines_per_record: int = 50)
     out = []
     for offset in range(start, start + count):
         lines = [
-            f"<30>Nov 22 04:50:{i % 60:02d} sw{partition} sshd[{offset}]: Accepted password for u{i} from 10.0.0.{i % 250} "
-            f"port {1000 + i} ssh2 rec{partition}-{offset}".encode()
+            f"<30>Nov 22 04:50:{i % 60:02d} sw{partition} sshd[{offset}]: Accepted password for u{i} "
+            f"from 10.0.0.{i % 250} port {1000 + i} ssh2 rec{partition}-{offset}".encode()
             for i in range(lines_per_record)
         ]
         batch = raw_syslog.RawBatch(
-            version=1, transport="udp", received_ns=[now] * len(lines), sources=[f"10.9.0.{partition}"] * len(lines),
-            lines=lines, flags=[0] * len(lines),
+            version=1,
+            transport="udp",
+            received_ns=[now] * len(lines),
+            sources=[f"10.9.0.{partition}"] * len(lines),
+            lines=lines,
+            flags=[0] * len(lines),
         )
         out.append((partition, offset, now, raw_syslog.encode(batch)))
     return out

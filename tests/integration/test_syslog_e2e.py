@@ -39,10 +39,15 @@ VARIANTS = [
 def node(broker, tmp_path):
     ports = {name: brokers.free_port() for name in ("syslog", "mcp")}
     env = node_env(
-        broker, tmp_path,
-        NETOBS_SYSLOG_UDP_PORT=str(ports["syslog"]), NETOBS_SYSLOG_TCP_PORT=str(ports["syslog"]),
-        NETOBS_SYSLOG_TLS_PORT="0", NETOBS_SYSLOG_BATCH_MS="20", NETOBS_MCP_PORT=str(ports["mcp"]),
-        NETOBS_MCP_TOKEN=TOKEN, NETOBS_WORKER_GROUP_ID=f"e2e-{uuid.uuid4().hex[:8]}",
+        broker,
+        tmp_path,
+        NETOBS_SYSLOG_UDP_PORT=str(ports["syslog"]),
+        NETOBS_SYSLOG_TCP_PORT=str(ports["syslog"]),
+        NETOBS_SYSLOG_TLS_PORT="0",
+        NETOBS_SYSLOG_BATCH_MS="20",
+        NETOBS_MCP_PORT=str(ports["mcp"]),
+        NETOBS_MCP_TOKEN=TOKEN,
+        NETOBS_WORKER_GROUP_ID=f"e2e-{uuid.uuid4().hex[:8]}",
         NETOBS_WORKER_BATCH_SECONDS="0.2",
     )
     config = config_for(env)
@@ -52,7 +57,7 @@ def node(broker, tmp_path):
 
 @pytest.mark.skipif(LOGGER is None, reason="util-linux logger is not installed (apt-get install bsdutils)")
 def test_logger_lines_reach_mcp(node):
-    running, env, port = node
+    running, _env, port = node
     marker = uuid.uuid4().hex[:10]
     sent = {}
     for i, (transport, fmt, octet) in enumerate(VARIANTS):
@@ -78,7 +83,9 @@ def test_logger_lines_reach_mcp(node):
         assert row["ParseError"] is False
         assert row["Time"].endswith("Z")
 
-    filtered = asyncio.run(call(running.url, "search_syslog", {"message_filter": f"{marker} variant [02]", "tag_filter": "^e2eapp$"}))
+    filtered = asyncio.run(
+        call(running.url, "search_syslog", {"message_filter": f"{marker} variant [02]", "tag_filter": "^e2eapp$"})
+    )
     assert {r["Message"].split()[3] for r in filtered} == {"0", "2"}
 
     summary = asyncio.run(call(running.url, "get_syslog_summary", {"message_filter": marker}))
@@ -89,9 +96,11 @@ def test_logger_lines_reach_mcp(node):
 
 
 def test_stdio_relays_to_the_running_node(node):
-    running, env, _ = node
+    _running, env, _ = node
     params = StdioServerParameters(
-        command=sys.executable, args=["-m", "netobs", "mcp", "--stdio"], env=env,
+        command=sys.executable,
+        args=["-m", "netobs", "mcp", "--stdio"],
+        env=env,
     )
 
     async def ask():
@@ -111,7 +120,9 @@ def test_http_refuses_without_the_token(node):
     for headers in ({}, {"Authorization": "Bearer wrong-token-wrong-token"}, {"Authorization": f"Bearer {TOKEN[:-1]}"}):
         body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "tools/list"}).encode()
         request = urllib.request.Request(
-            running.url, data=body, method="POST",
+            running.url,
+            data=body,
+            method="POST",
             headers={"Content-Type": "application/json", "Accept": "application/json", **headers},
         )
         with pytest.raises(urllib.error.HTTPError) as refused:

@@ -41,8 +41,12 @@ async def _produce(bootstrap: str, marker: str) -> dict[int, int]:
                 for i in range(LINES_PER_RECORD)
             ]
             batch = raw_syslog.RawBatch(
-                version=1, transport="udp", received_ns=[now] * len(lines), sources=["127.0.0.1"] * len(lines),
-                lines=lines, flags=[0] * len(lines),
+                version=1,
+                transport="udp",
+                received_ns=[now] * len(lines),
+                sources=["127.0.0.1"] * len(lines),
+                lines=lines,
+                flags=[0] * len(lines),
             )
             meta = await producer.send_and_wait(SYSLOG_RAW, raw_syslog.encode(batch), partition=partition)
             ends[partition] = meta.offset + 1
@@ -74,8 +78,12 @@ def test_killed_worker_stores_each_line_once(broker, tmp_path):
     group = f"eo-{uuid.uuid4().hex[:8]}"
     marker = f"eo{uuid.uuid4().hex[:10]}"
     env = node_env(
-        broker, tmp_path, NETOBS_WORKER_GROUP_ID=group, NETOBS_WORKER_BATCH_RECORDS="8",
-        NETOBS_KAFKA_PARTITIONS=str(PARTITIONS), NETOBS_WORKER_SNAPSHOT_SECONDS="1",
+        broker,
+        tmp_path,
+        NETOBS_WORKER_GROUP_ID=group,
+        NETOBS_WORKER_BATCH_RECORDS="8",
+        NETOBS_KAFKA_PARTITIONS=str(PARTITIONS),
+        NETOBS_WORKER_SNAPSHOT_SECONDS="1",
     )
     asyncio.run(ensure_topics(broker, PARTITIONS, 1))
     asyncio.run(_produce(broker, marker))
@@ -94,6 +102,7 @@ def test_killed_worker_stores_each_line_once(broker, tmp_path):
 
     worker = _start_worker(env, log_path)
     try:
+
         async def end_offsets() -> dict[int, int]:
             consumer = AIOKafkaConsumer(bootstrap_servers=broker)
             await consumer.start()

@@ -15,7 +15,9 @@ def test_defaults_are_safe():
 
 def test_env_overrides_file(tmp_path: Path):
     f = tmp_path / "netobs.toml"
-    f.write_text('data_dir = "/srv/netobs"\n[syslog]\nudp_port = 1514\ntcp_port = 1601\n[mcp]\nallow_from = ["10.0.0.0/8"]\n')
+    f.write_text(
+        'data_dir = "/srv/netobs"\n[syslog]\nudp_port = 1514\ntcp_port = 1601\n[mcp]\nallow_from = ["10.0.0.0/8"]\n'
+    )
     config = load(f, {"NETOBS_SYSLOG_UDP_PORT": "2514", "NETOBS_KAFKA": "k1:9092,k2:9092"})
     assert config.data_dir == Path("/srv/netobs")
     assert config.syslog.udp_port == 2514

@@ -35,7 +35,9 @@ def test_defaults_are_last_hour():
     assert time_range(None, None, NOW) == (NOW - timedelta(hours=1), NOW)
 
 
-@pytest.mark.parametrize("text", ["yesterday", "-1y", "1h; DROP TABLE syslog", "' OR 1=1 --", "-", "x" * 100, "-99999999h"])
+@pytest.mark.parametrize(
+    "text", ["yesterday", "-1y", "1h; DROP TABLE syslog", "' OR 1=1 --", "-", "x" * 100, "-99999999h"]
+)
 def test_bad_times_name_what_is_accepted(text):
     with pytest.raises(TimeExprError) as info:
         parse_time(text, NOW, "now")
