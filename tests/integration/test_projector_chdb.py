@@ -14,12 +14,12 @@ from schemas.topics import SYSLOG_RAW
 
 pytestmark = pytest.mark.integration
 
-DB = "netobs"
+DB = "projector_test"
 
 
 @pytest.fixture(scope="module")
-def client(tmp_path_factory):
-    c = sink.connect(f"chdb://{tmp_path_factory.mktemp('chdb')}")
+def client(chdb_path):
+    c = sink.connect(f"chdb://{chdb_path}")
     migrations.apply(c, DB, 30)
     return c
 

@@ -36,7 +36,7 @@ VARIANTS = [
 
 
 @pytest.fixture
-def node(broker, tmp_path):
+def node(broker, tmp_path, chdb_path):
     ports = {name: brokers.free_port() for name in ("syslog", "mcp")}
     env = node_env(
         broker,
@@ -49,6 +49,7 @@ def node(broker, tmp_path):
         NETOBS_MCP_TOKEN=TOKEN,
         NETOBS_WORKER_GROUP_ID=f"e2e-{uuid.uuid4().hex[:8]}",
         NETOBS_WORKER_BATCH_SECONDS="0.2",
+        NETOBS_CLICKHOUSE=f"chdb://{chdb_path}",
     )
     config = config_for(env)
     with worker_and_mcp(config) as running, ingest_process(env, tmp_path / "ingest.log"):

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import subprocess
 import signal
 import sys
 import time
@@ -12,7 +14,6 @@ from subprocess import Popen
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
-from processors import sink
 from schemas import raw_syslog
 from schemas.kafka_admin import ensure_topics
 from schemas.topics import SYSLOG_RAW
@@ -125,10 +126,21 @@ def test_killed_worker_stores_each_line_once(broker, tmp_path):
     finally:
         brokers.stop(worker)
 
-    client = sink.connect(f"chdb://{(tmp_path / 'clickhouse').resolve()}")
-    total, unique_lines, unique_positions = client.query(
+    # The worker's embedded ClickHouse is read from a child: this process may hold another chdb path.
+    query = (
         "SELECT count(), uniqExact(message), uniqExact(kafka_partition, kafka_offset, line_no) "
-        "FROM netobs.syslog WHERE position(message, {m:String}) > 0",
-        parameters={"m": marker},
-    ).result_rows[0]
+        "FROM netobs.syslog WHERE position(message, {m:String}) > 0"
+    )
+    script = (
+        "import json, sys; from processors.sink import connect; c = connect(sys.argv[1]); "
+        "print(json.dumps(c.query(sys.argv[2], parameters={'m': sys.argv[3]}).result_rows[0]))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script, f"chdb://{(tmp_path / 'clickhouse').resolve()}", query, marker],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    ).stdout
+    total, unique_lines, unique_positions = json.loads(out.strip().splitlines()[-1])
     assert (total, unique_lines, unique_positions) == (RECORDS * LINES_PER_RECORD,) * 3
