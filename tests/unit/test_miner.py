@@ -1,0 +1,212 @@
+"""The miner: Drain3's decisions, stable ids, changes(), snapshot/restore, grouping of real-looking lines."""
+
+import os
+import random
+import subprocess
+import sys
+import zlib
+from pathlib import Path
+
+import msgspec
+import pytest
+from drain3.drain import Drain
+
+from processors.masking import mask
+from processors.miner import Miner, PatternChange, template_id
+
+ROOT = Path(__file__).resolve().parents[2]
+
+SAMPLE = [
+    # (group, line as the miner sees it: "tag message")
+    ("accepted", "sshd Accepted password for alice from 10.0.0.5 port 50122 ssh2"),
+    ("accepted", "sshd Accepted password for bob from 192.168.1.20 port 40001 ssh2"),
+    ("invalid", "sshd Invalid user admin from 203.0.113.9 port 41234"),
+    ("invalid", "sshd Invalid user oracle from 198.51.100.7 port 2222"),
+    ("closed", "sshd Connection closed by 203.0.113.9 port 41234 [preauth]"),
+    ("closed", "sshd Connection closed by 10.9.8.7 port 5555 [preauth]"),
+    ("cron", "CRON (root) CMD (/usr/local/bin/backup.sh)"),
+    ("cron", "CRON (www-data) CMD (/usr/lib/php/sessionclean)"),
+    ("cron-open", "CRON pam_unix(cron:session): session opened for user root(uid=0) by (uid=0)"),
+    ("cron-open", "CRON pam_unix(cron:session): session opened for user alice(uid=1000) by (uid=0)"),
+    ("link", "kernel eth0: Link is Up - 1000Mbps/Full - flow control off"),
+    ("link", "kernel ens3: Link is Up - 10000Mbps/Full - flow control off"),
+    ("oom", "kernel Out of memory: Killed process 1234 (java) total-vm:123456kB, anon-rss:99kB"),
+    ("oom", "kernel Out of memory: Killed process 99 (postgres) total-vm:5kB, anon-rss:1234567kB"),
+    ("updown", "LINK Interface GigabitEthernet0/1, changed state to down"),
+    ("updown", "LINK Interface TenGigabitEthernet1/0/24, changed state to up"),
+    ("config", "SYS Configured from console by admin on vty0 (10.1.1.1)"),
+    ("config", "SYS Configured from console by netops on vty3 (10.1.1.2)"),
+    ("flap", "SW_MATM Host 0011.2233.4455 in vlan 10 is flapping between port Gi1/0/1 and port Gi1/0/2"),
+    ("flap", "SW_MATM Host aabb.ccdd.eeff in vlan 200 is flapping between port Po1 and port Gi2/0/7"),
+    ("dhcp", "dhcpd DHCPACK on 10.0.0.50 to 00:11:22:33:44:55 via eth1"),
+    ("dhcp", "dhcpd DHCPACK on 10.0.0.51 to aa:bb:cc:dd:ee:ff via eth0"),
+]
+
+
+def test_template_id_is_a_stable_63_bit_hash() -> None:
+    texts = ["sshd Accepted password for <*> from <IP> port <NUM> ssh2", "", "ünïcödé <*>", "a\udcff"]
+    ids = [template_id(t) for t in texts]
+    assert all(0 <= i < 2**63 for i in ids)
+    assert len(set(ids)) == len(ids)
+    code = (
+        "import sys; from processors.miner import template_id; "
+        "print(*[template_id(line.encode('utf-8', 'surrogateescape').decode('utf-8', 'surrogatepass')) "
+        "for line in sys.stdin.buffer.read().decode('utf-8', 'surrogateescape').split(chr(10))])"
+    )
+    for seed in ("0", "1234"):  # another process with another str hash seed computes the same ids
+        env = {**os.environ, "PYTHONHASHSEED": seed, "PYTHONPATH": str(ROOT)}
+        data = "\n".join(texts).encode("utf-8", "surrogatepass")
+        out = subprocess.run(
+            [sys.executable, "-c", code], input=data, capture_output=True, check=True, env=env, cwd=ROOT
+        )
+        assert [int(x) for x in out.stdout.split()] == ids
+
+
+def test_sample_groups() -> None:
+    miner = Miner()
+    ids = [miner.add(text, i) for i, (_, text) in enumerate(SAMPLE)]
+    final = {c.template_id: c.current_id for c in miner.changes()}
+    by_group: dict[str, set[int]] = {}
+    for (group, _), tid in zip(SAMPLE, ids, strict=True):
+        by_group.setdefault(group, set()).add(final.get(tid, tid))
+    assert all(len(ids) == 1 for ids in by_group.values()), by_group
+    assert len({next(iter(ids)) for ids in by_group.values()}) == len(by_group)
+    assert len(miner) == len(by_group)
+    templates = {group: miner.template(next(iter(ids))) for group, ids in by_group.items()}
+    assert templates["accepted"] == "sshd Accepted password for <*> from <IP> port <NUM> ssh2"
+    assert templates["updown"] == "LINK Interface <*> changed state to <*>"
+    assert templates["flap"] == "SW_MATM Host <MAC> in vlan <NUM> is flapping between port <*> and port <*>"
+    assert templates["link"] == "kernel <*> Link is Up - <NUM>Mbps/Full - flow control off"
+
+
+def test_changes_report_new_and_repointed_ids() -> None:
+    miner = Miner()
+    a = miner.add("user alice logged in from 10.0.0.1", 100)
+    assert miner.template(a) == "user alice logged in from <IP>"
+    assert miner.changes() == [PatternChange(a, "user alice logged in from <IP>", a, 100)]
+    assert miner.changes() == []
+    assert miner.add("user alice logged in from 10.0.0.2", 200) == a  # same masked line: no change
+    assert miner.changes() == []
+
+    b = miner.add("user bob logged in from 10.0.0.3", 300)
+    assert b != a
+    assert miner.template(b) == "user <*> logged in from <IP>"
+    assert miner.changes() == [
+        PatternChange(a, "user alice logged in from <IP>", b, 100),
+        PatternChange(b, "user <*> logged in from <IP>", b, 100),
+    ]
+    c = miner.add("user carol signed in from 10.0.0.4", 400)
+    assert miner.template(c) == "user <*> <*> in from <IP>"
+    assert miner.changes() == [
+        PatternChange(a, "user alice logged in from <IP>", c, 100),
+        PatternChange(b, "user <*> logged in from <IP>", c, 100),
+        PatternChange(c, "user <*> <*> in from <IP>", c, 100),
+    ]
+    assert miner.template(a) == "user alice logged in from <IP>"  # old ids keep their text
+    assert miner.add("user dave logged in from 10.0.0.9", 500) == c
+    assert miner.template(12345) is None
+    assert len(miner) == 1
+
+
+def test_add_many_is_add_in_order() -> None:
+    texts = [text for _, text in SAMPLE] * 2
+    one, many = Miner(), Miner()
+    assert many.add_many(texts, range(len(texts))) == [one.add(t, i) for i, t in enumerate(texts)]
+    assert one.changes() == many.changes()
+    with pytest.raises(ValueError):
+        many.add_many(["a", "b"], [1])
+
+
+def _random_lines(rng: random.Random, n: int) -> list[str]:
+    words = ["a", "b", "c", "d", "e", "x1", "y2", "<*>", "10.0.0.1", "5", "port", "from", "user", "0x1f"]
+    return [
+        " ".join(rng.choice(words[: rng.randint(3, len(words))]) for _ in range(rng.randint(0, 7))) for _ in range(n)
+    ]
+
+
+def _realistic_lines(rng: random.Random, n: int) -> list[str]:
+    sys.path.insert(0, str(ROOT / "bench"))
+    try:
+        from corpus import generate
+    finally:
+        sys.path.remove(str(ROOT / "bench"))
+    return generate(n, rng.randint(0, 10**6))[0]
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [
+        {},
+        {"max_children": 3},
+        {"max_clusters": 5},
+        {"max_clusters": 40, "max_children": 2, "depth": 5},
+        {"depth": 3, "sim_th": 0.6},
+    ],
+)
+@pytest.mark.parametrize("lines", [_random_lines, _realistic_lines])
+def test_same_decisions_as_drain3(settings: dict, lines) -> None:
+    """Line by line, the same template as drain3's own Drain fed the same masked text."""
+    rng = random.Random(7)
+    texts = lines(rng, 6000)
+    drain = Drain(**settings)
+    miner = Miner(**settings)
+    for i, text in enumerate(texts):
+        cluster, _ = drain.add_log_message(mask(text))
+        assert miner.template(miner.add(text, i)) == cluster.get_template(), (i, text)
+    assert len(miner) == len(drain.id_to_cluster)
+    # sizes count memo hits too
+    assert sorted(c.size for c in drain.id_to_cluster.values()) == sorted(c.size for c in miner._clusters.values())
+
+
+@pytest.mark.parametrize("settings", [{}, {"max_clusters": 30, "max_children": 4}])
+def test_restore_continues_identically(settings: dict) -> None:
+    rng = random.Random(3)
+    first = _realistic_lines(rng, 3000) + _random_lines(rng, 1000)
+    then = _realistic_lines(rng, 2000) + _random_lines(rng, 1000)
+    rng.shuffle(first)
+    rng.shuffle(then)
+    original = Miner(**settings)
+    original.add_many(first, range(len(first)))
+    original.changes()
+    original.add("a change not yet collected 12345 x", 99)  # pending changes are part of the state
+    blob = original.snapshot()
+    restored = Miner.restore(blob)
+    assert restored.snapshot() == blob
+    assert len(restored) == len(original)
+    assert restored.changes() == original.changes()
+    times = range(10_000, 10_000 + len(then))
+    assert restored.add_many(then, times) == original.add_many(then, times)
+    assert restored.changes() == original.changes()
+    assert restored.snapshot() == original.snapshot()
+
+
+def test_snapshot_is_compact_and_checked() -> None:
+    miner = Miner()
+    miner.add_many(_realistic_lines(random.Random(1), 5000), range(5000))
+    blob = miner.snapshot()
+    assert len(blob) < 20_000
+    for bad in (b"", b"not a snapshot", blob[:-10]):
+        with pytest.raises(ValueError):
+            Miner.restore(bad)
+    other = zlib.compress(msgspec.msgpack.encode(["netobs-miner", 99, b""]))
+    with pytest.raises(ValueError, match="version 99"):
+        Miner.restore(other)
+
+
+def test_max_clusters_forgets_least_recently_used() -> None:
+    miner = Miner(max_clusters=2)
+    a = miner.add("alpha one", 1)
+    b = miner.add("beta two three", 2)
+    assert miner.add("alpha one", 3) == a  # alpha is now the most recently used
+    miner.add("gamma four five six", 4)  # evicts beta
+    assert len(miner) == 2
+    assert miner.template(b) is None
+    assert miner.template(a) == "alpha one"
+    assert miner.add("beta two three", 5) == b  # comes back as a new cluster with the same id
+    assert miner.template(a) is None  # alpha was least recently used this time
+
+
+def test_rejects_bad_settings() -> None:
+    for settings in ({"depth": 2}, {"max_children": 0}, {"max_clusters": 0}):
+        with pytest.raises(ValueError):
+            Miner(**settings)
