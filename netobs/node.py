@@ -145,10 +145,16 @@ async def _drain(bootstrap: str, worker: WorkerThread) -> None:
         tps = [TopicPartition(SYSLOG_RAW, p) for p in parts]
         ends = await consumer.end_offsets(tps)
         deadline = time.monotonic() + DRAIN_SECONDS
+        # Tansu may report an end offset below the last record's when records share a batch, so "caught
+        # up" also needs a quiet second with nothing new stored.
+        quiet_since, last_count = time.monotonic(), -1
         while time.monotonic() < deadline:
             stored = worker.app.projector.stored_offsets()
             behind = {tp.partition: end - 1 - stored.get(tp.partition, -1) for tp, end in ends.items()}
-            if all(n <= 0 for n in behind.values()):
+            count = worker.app.projector.lines_stored
+            if count != last_count:
+                quiet_since, last_count = time.monotonic(), count
+            if all(n <= 0 for n in behind.values()) and time.monotonic() - quiet_since >= 1.0:
                 return
             await asyncio.sleep(0.2)
         log.warning("worker still behind after %.0f s (records per partition: %s)", DRAIN_SECONDS, behind)

@@ -1,0 +1,103 @@
+"""What the syslog receivers did, per transport: the numbers an operator needs to see loss.
+
+Counters are only touched on the event loop thread (the UDP thread reports through it), so plain
+integers suffice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+import time
+from collections.abc import Callable
+
+from schemas.raw_syslog import LineFlag
+
+log = logging.getLogger("netobs.ingest")
+
+TRANSPORTS = ("udp", "tcp", "tls")
+
+
+@dataclasses.dataclass
+class TransportCounters:
+    """Totals since start for one transport."""
+
+    received: int = 0
+    """Lines received (pieces of an oversized line count one each)."""
+    bytes: int = 0
+    """Line bytes received, without framing."""
+    batches: int = 0
+    """Kafka records delivered."""
+    delivered: int = 0
+    """Lines acknowledged by Kafka."""
+    dropped: int = 0
+    """Lines received but lost: queue full, Kafka failing, or still pending at the end of the drain."""
+    oversized: int = 0
+    truncated: int = 0
+    framing: int = 0
+    rejected: int = 0
+    """TCP/TLS connections closed at once because max_tcp_connections were open."""
+    connections: int = 0
+    """TCP/TLS connections open now."""
+    kernel_dropped: int = 0
+    """UDP datagrams the kernel dropped because the socket buffer was full (from /proc/net/udp)."""
+
+
+class Counters:
+    """The counters of all transports, plus gauges refreshed on demand (kernel drops)."""
+
+    def __init__(self) -> None:
+        self.by_transport = {name: TransportCounters() for name in TRANSPORTS}
+        self.refreshers: list[Callable[[], None]] = []
+        """Called before a snapshot or a log line, to update gauges read from elsewhere."""
+
+    def __getitem__(self, transport: str) -> TransportCounters:
+        return self.by_transport[transport]
+
+    def count_flags(self, transport: str, flags: list[int]) -> None:
+        """Add the flagged lines of a delivery to the flag counters."""
+        if not any(flags):
+            return
+        counters = self.by_transport[transport]
+        for flag in flags:
+            if flag:
+                counters.oversized += bool(flag & LineFlag.OVERSIZED)
+                counters.truncated += bool(flag & LineFlag.TRUNCATED)
+                counters.framing += bool(flag & LineFlag.FRAMING)
+
+    def refresh(self) -> None:
+        for refresh in self.refreshers:
+            refresh()
+
+    def snapshot(self) -> dict[str, dict[str, int]]:
+        """A copy of every counter, by transport then name."""
+        self.refresh()
+        return {name: dataclasses.asdict(c) for name, c in self.by_transport.items()}
+
+
+def rate_line(transport: str, now: dict[str, int], before: dict[str, int], seconds: float) -> str:
+    """One log line for a transport: totals plus line and byte rates over the interval."""
+    lines_per_s = (now["received"] - before["received"]) / seconds
+    mb_per_s = (now["bytes"] - before["bytes"]) / seconds / 1e6
+    return (
+        f"syslog {transport}: {now['received']} lines ({lines_per_s:,.0f}/s, {mb_per_s:.2f} MB/s), "
+        f"delivered {now['delivered']} in {now['batches']} batches, dropped {now['dropped']}, "
+        f"kernel dropped {now['kernel_dropped']}, oversized {now['oversized']}, "
+        f"truncated {now['truncated']}, framing {now['framing']}, "
+        f"connections {now['connections']}, rejected {now['rejected']}"
+    )
+
+
+async def log_periodically(counters: Counters, seconds: float, enabled: tuple[str, ...]) -> None:
+    """Log each enabled transport's counters every `seconds` (INFO) until cancelled; idle ones stay quiet."""
+    before = counters.snapshot()
+    started = time.monotonic()
+    while True:
+        await asyncio.sleep(seconds)
+        now = counters.snapshot()
+        elapsed = time.monotonic() - started
+        for transport in enabled:
+            if now[transport] != before[transport]:
+                log.info(rate_line(transport, now[transport], before[transport], elapsed))
+        before, started = now, time.monotonic()
