@@ -1,0 +1,81 @@
+"""Shared fixtures: real brokers on 127.0.0.1, one of each per test session.
+
+`broker` runs a test once on Tansu (single node) and once on Apache Kafka (scale-out), because the
+same code must work on both. Apache Kafka needs Java and Maven: without them its half is skipped
+with the reason, unless NETOBS_REQUIRE_KAFKA=1 (set by CI), where a missing Kafka is a failure so a
+green run cannot hide an untested path.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from tests import brokers
+
+REQUIRE_KAFKA_ENV = "NETOBS_REQUIRE_KAFKA"
+_STATUS = pytest.StashKey[dict[str, str]]()
+
+
+def _note(config: pytest.Config, name: str, status: str) -> None:
+    config.stash.setdefault(_STATUS, {})[name] = status
+
+
+@pytest.fixture(scope="session")
+def tansu_bootstrap(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Bootstrap address of a Tansu broker (memory storage) shared by the whole session."""
+    port = brokers.free_port()
+    started = time.monotonic()
+    proc = brokers.start_tansu(port, tmp_path_factory.mktemp("tansu") / "tansu.log")
+    _note(request.config, "tansu", f"127.0.0.1:{port}, ready in {time.monotonic() - started:.1f} s")
+    try:
+        yield f"127.0.0.1:{port}"
+    finally:
+        brokers.stop(proc)
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Bootstrap address of an Apache Kafka KRaft broker shared by the whole session.
+
+    Skips when this machine cannot run it (no java/mvn, fetch failed) unless NETOBS_REQUIRE_KAFKA=1.
+    A broker that was started but never became ready always errors: that is a fault, not a gap.
+    """
+    port, directory = brokers.free_port(), tmp_path_factory.mktemp("kafka")
+    started = time.monotonic()
+    try:
+        proc = brokers.start_apache_kafka(port, directory)  # fetches the jars unless CI prefetched them
+    except brokers.BrokerUnavailable as exc:
+        reason = f"Apache Kafka unavailable: {exc}"
+        _note(request.config, "kafka", f"not run ({reason})")
+        if os.environ.get(REQUIRE_KAFKA_ENV) == "1":
+            pytest.fail(f"{reason} ({REQUIRE_KAFKA_ENV}=1)", pytrace=False)
+        pytest.skip(reason)
+    _note(
+        request.config,
+        "kafka",
+        f"Apache Kafka {brokers.KAFKA_VERSION} at 127.0.0.1:{port}, "
+        f"ready in {time.monotonic() - started:.1f} s (log: {directory / 'server.log'})",
+    )
+    try:
+        yield f"127.0.0.1:{port}"
+    finally:
+        brokers.stop(proc)
+
+
+@pytest.fixture(scope="session", params=["tansu", pytest.param("kafka", marks=pytest.mark.kafka)])
+def broker(request: pytest.FixtureRequest) -> str:
+    """Bootstrap address of each broker in turn ("127.0.0.1:PORT"); tests run once per broker."""
+    return str(request.getfixturevalue(f"{request.param}_bootstrap"))
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
+    """Say which brokers the run used, or why one was not run, next to pytest's -ra skip reasons."""
+    status = config.stash.get(_STATUS, {})
+    if status:
+        terminalreporter.section("brokers")
+        for name, line in sorted(status.items()):
+            terminalreporter.write_line(f"{name}: {line}")
