@@ -7,7 +7,6 @@ import json
 import os
 import socket
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -20,14 +19,13 @@ from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared._httpx_utils import create_mcp_http_client
 
-from netobs.config import Config, load
+from netobs.config import Config
 from netobs.worker_thread import WorkerThread
 from processors.app import make_app
 from query_mcp.service import build_server, serve_http
 from query_mcp.store import Store
 from schemas import migrations
 from schemas.kafka_admin import ensure_topics
-from tests import brokers
 
 TOKEN = "integration-token-0123456789"
 
@@ -38,22 +36,6 @@ def node_env(bootstrap: str, data_dir: Path, **extra: str) -> dict[str, str]:
     env.update(NETOBS_KAFKA=bootstrap, NETOBS_DATA_DIR=str(data_dir), NETOBS_LOG_LEVEL="INFO")
     env.update(extra)
     return env
-
-
-def config_for(env: dict[str, str]) -> Config:
-    return load(environ=env)
-
-
-@contextmanager
-def ingest_process(env: dict[str, str], log_path: Path) -> Iterator[subprocess.Popen[bytes]]:
-    """`netobs ingest` as a child process, ready once its ports accept."""
-    proc = brokers.spawn([sys.executable, "-m", "netobs", "ingest"], log_path, env=env)
-    try:
-        wait_port(int(env["NETOBS_SYSLOG_TCP_PORT"]), proc, log_path)
-        time.sleep(0.5)
-        yield proc
-    finally:
-        brokers.stop(proc)
 
 
 def wait_port(port: int, proc: subprocess.Popen[bytes] | None = None, log_path: Path | None = None) -> None:

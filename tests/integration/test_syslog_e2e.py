@@ -13,12 +13,13 @@ import sys
 import urllib.error
 import urllib.request
 import uuid
+from dataclasses import dataclass
 
 import pytest
 from mcp import Client, StdioServerParameters
 
 from tests import brokers
-from tests.integration.pipeline import TOKEN, call, config_for, ingest_process, node_env, wait_for, worker_and_mcp
+from tests.integration.pipeline import TOKEN, call, node_env, wait_for, wait_port
 
 pytestmark = pytest.mark.integration
 
@@ -35,12 +36,25 @@ VARIANTS = [
 ]
 
 
-@pytest.fixture
-def node(broker, tmp_path, chdb_path):
+@dataclass
+class Running:
+    url: str
+    env: dict[str, str]
+    syslog_port: int
+
+
+@pytest.fixture(scope="module")
+def node(broker, tmp_path_factory):
+    """`netobs run` against the test's broker: receivers, worker and MCP in one process tree, own data dir.
+
+    One Faust app per process, as in production: a second app started in the same process after the first
+    stopped does not consume (seen with faust-streaming 0.15.3), so every node is a child process.
+    """
+    data = tmp_path_factory.mktemp("node")
     ports = {name: brokers.free_port() for name in ("syslog", "mcp")}
     env = node_env(
         broker,
-        tmp_path,
+        data,
         NETOBS_SYSLOG_UDP_PORT=str(ports["syslog"]),
         NETOBS_SYSLOG_TCP_PORT=str(ports["syslog"]),
         NETOBS_SYSLOG_TLS_PORT="0",
@@ -49,16 +63,20 @@ def node(broker, tmp_path, chdb_path):
         NETOBS_MCP_TOKEN=TOKEN,
         NETOBS_WORKER_GROUP_ID=f"e2e-{uuid.uuid4().hex[:8]}",
         NETOBS_WORKER_BATCH_SECONDS="0.2",
-        NETOBS_CLICKHOUSE=f"chdb://{chdb_path}",
     )
-    config = config_for(env)
-    with worker_and_mcp(config) as running, ingest_process(env, tmp_path / "ingest.log"):
-        yield running, env, ports["syslog"]
+    env.pop("NETOBS_CLICKHOUSE", None)
+    log_path = data / "run.log"
+    proc = brokers.spawn([sys.executable, "-m", "netobs", "run"], log_path, env=env)
+    try:
+        wait_port(ports["mcp"], proc, log_path)
+        yield Running(url=f"http://127.0.0.1:{ports['mcp']}/mcp", env=env, syslog_port=ports["syslog"])
+    finally:
+        brokers.stop(proc)
 
 
 @pytest.mark.skipif(LOGGER is None, reason="util-linux logger is not installed (apt-get install bsdutils)")
 def test_logger_lines_reach_mcp(node):
-    running, _env, port = node
+    running, port = node, node.syslog_port
     marker = uuid.uuid4().hex[:10]
     sent = {}
     for i, (transport, fmt, octet) in enumerate(VARIANTS):
@@ -97,12 +115,7 @@ def test_logger_lines_reach_mcp(node):
 
 
 def test_stdio_relays_to_the_running_node(node):
-    _running, env, _ = node
-    params = StdioServerParameters(
-        command=sys.executable,
-        args=["-m", "netobs", "mcp", "--stdio"],
-        env=env,
-    )
+    params = StdioServerParameters(command=sys.executable, args=["-m", "netobs", "mcp", "--stdio"], env=node.env)
 
     async def ask():
         async with Client(params) as client:
@@ -117,7 +130,7 @@ def test_stdio_relays_to_the_running_node(node):
 
 
 def test_http_refuses_without_the_token(node):
-    running, _, _ = node
+    running = node
     for headers in ({}, {"Authorization": "Bearer wrong-token-wrong-token"}, {"Authorization": f"Bearer {TOKEN[:-1]}"}):
         body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "tools/list"}).encode()
         request = urllib.request.Request(
