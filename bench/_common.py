@@ -1,0 +1,576 @@
+"""Shared parts of the syslog benchmarks: a paced load sender, the netobs parts, kernel socket counters.
+
+The sender runs in a child process of its own (`python bench/_common.py send ...`) so it never shares an
+interpreter with what it measures. UDP goes out through sendmmsg(2) (called with ctypes, the standard
+library has no binding) from a prebuilt ring of messages, in slices of at most a millisecond's worth, so
+the offered rate is smooth and the sender costs little CPU; TCP writes slices of one prebuilt buffer.
+With --stamp, every line carries its sequence number and the wall-clock time it was sent (for latency).
+
+    python bench/_common.py send --transport udp --port 5514 --rate 50000 --count 150000
+
+prints one JSON object: {"sent", "errors", "start", "end", "seconds", "rate"} (times are time.time()).
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import contextlib
+import ctypes
+import json
+import math
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+BENCH_DIR = Path(__file__).resolve().parent
+REPO_ROOT = BENCH_DIR.parent
+for _path in (str(REPO_ROOT), str(BENCH_DIR)):
+    if _path not in sys.path:
+        sys.path.insert(0, _path)
+
+HOST = "127.0.0.1"
+RING_LINES = 50_000
+"""Distinct lines the sender cycles through."""
+MAX_SLICE = 256
+"""Most datagrams in one sendmmsg call (and lines in one TCP write)."""
+STOPPED_MARK = "syslog ingest stopped: "
+"""The last log line of `netobs ingest`, followed by a repr of its counters."""
+
+
+def say(message: str) -> None:
+    """A progress line (stdout, flushed): the final JSON object is always the last line."""
+    print(message, flush=True)
+
+
+def exit_on_sigterm() -> None:
+    """Turn SIGTERM into SystemExit so cleanups (children, sysctl) run when the benchmark is stopped."""
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+
+
+# --- statistics ---------------------------------------------------------------------------------
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    """The q-th percentile (0-100) by linear interpolation; nan for no values."""
+    if not values:
+        return math.nan
+    ordered = sorted(values)
+    pos = (len(ordered) - 1) * q / 100
+    low = math.floor(pos)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (pos - low)
+
+
+def median(values: Sequence[float]) -> float:
+    return percentile(values, 50)
+
+
+def rounded(value: float, digits: int = 3) -> float | None:
+    """JSON-friendly: None for nan."""
+    return None if math.isnan(value) else round(value, digits)
+
+
+# --- lines ----------------------------------------------------------------------------------------
+
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+_HOSTS = ("core-sw1", "edge-rtr2", "fw-dc1", "web-01", "db-01", "ap-3f-east", "vpn-gw", "nas01")
+
+
+def _header(index: int, tag: str, now: float) -> str:
+    """An RFC 3164 header: PRI, timestamp, host, tag[pid]."""
+    t = time.gmtime(now)
+    pri = 8 * (16 + index % 8) + (3 + index % 5)  # local0..local7, err..info
+    host = _HOSTS[index % len(_HOSTS)]
+    return f"<{pri}>{_MONTHS[t.tm_mon - 1]} {t.tm_mday:2d} {t.tm_hour:02d}:{t.tm_min:02d}:{t.tm_sec:02d} {host} {tag}"
+
+
+def bodies(count: int, seed: int) -> list[tuple[str, str]]:
+    """(tag, message) pairs from bench/corpus.py: real-looking lines of 86 known templates."""
+    from corpus import generate
+
+    result = []
+    for body in generate(count, seed)[0]:
+        tag, _, message = body.partition(" ")
+        result.append((tag, message))
+    return result
+
+
+def syslog_lines(count: int, seed: int = 1, size: int | None = None) -> list[bytes]:
+    """count RFC 3164 lines with `seq=N` up front; with size, each is cut or padded to exactly size bytes."""
+    now = time.time()
+    lines = []
+    for i, (tag, message) in enumerate(bodies(count, seed)):
+        line = f"{_header(i, tag, now)}[{1000 + i % 5000}]: seq={i} {message}".encode()
+        if size is not None:
+            line = line[:size].ljust(size, b".")
+        lines.append(line)
+    return lines
+
+
+def stamped_line(seq: int, sent: float, tag: str, message: str) -> bytes:
+    """A line that says when it was sent: `seq=N sent=<unix seconds>` before the message."""
+    return f"{_header(seq, tag, sent)}[{1000 + seq % 5000}]: seq={seq} sent={sent:.6f} {message}".encode()
+
+
+# --- the sender (child process) -----------------------------------------------------------------
+
+
+class _IoVec(ctypes.Structure):
+    _fields_ = (("iov_base", ctypes.c_void_p), ("iov_len", ctypes.c_size_t))
+
+
+class _MsgHdr(ctypes.Structure):
+    _fields_ = (
+        ("msg_name", ctypes.c_void_p),
+        ("msg_namelen", ctypes.c_uint32),
+        ("msg_iov", ctypes.POINTER(_IoVec)),
+        ("msg_iovlen", ctypes.c_size_t),
+        ("msg_control", ctypes.c_void_p),
+        ("msg_controllen", ctypes.c_size_t),
+        ("msg_flags", ctypes.c_int),
+    )
+
+
+class _MMsgHdr(ctypes.Structure):
+    _fields_ = (("msg_hdr", _MsgHdr), ("msg_len", ctypes.c_uint))
+
+
+class MmsgRing:
+    """Prebuilt mmsghdr entries over one buffer of lines; send(start, n) sends n of them with sendmmsg."""
+
+    def __init__(self, sock: socket.socket, lines: Sequence[bytes]) -> None:
+        libc = ctypes.CDLL(None, use_errno=True)
+        self._sendmmsg = libc.sendmmsg
+        self._sendmmsg.argtypes = (ctypes.c_int, ctypes.c_void_p, ctypes.c_uint, ctypes.c_int)
+        self._fd = sock.fileno()
+        self.size = len(lines)
+        self._data = ctypes.create_string_buffer(b"".join(lines))
+        self._iov = (_IoVec * self.size)()
+        self._msgs = (_MMsgHdr * self.size)()
+        base = ctypes.addressof(self._data)
+        offset = 0
+        for i, line in enumerate(lines):
+            self._iov[i].iov_base = base + offset
+            self._iov[i].iov_len = len(line)
+            self._msgs[i].msg_hdr.msg_iov = ctypes.pointer(self._iov[i])
+            self._msgs[i].msg_hdr.msg_iovlen = 1
+            offset += len(line)
+        self._base = ctypes.addressof(self._msgs)
+        self._stride = ctypes.sizeof(_MMsgHdr)
+
+    def send(self, start: int, n: int) -> tuple[int, int]:
+        """Send entries start..start+n-1 (start + n <= size); returns (sent, failed)."""
+        sent = failed = 0
+        while sent + failed < n:
+            done = self._sendmmsg(self._fd, self._base + (start + sent + failed) * self._stride, n - sent - failed, 0)
+            if done < 0:
+                failed += 1  # e.g. ECONNREFUSED from an earlier datagram: skip one and go on
+            else:
+                sent += done
+        return sent, failed
+
+
+class Pacer:
+    """How many lines are due by now at `rate` lines/s (rate 0: as fast as possible)."""
+
+    def __init__(self, rate: float, count: int) -> None:
+        self.rate = rate
+        self.count = count
+        self.start = time.perf_counter()
+
+    def due(self) -> int:
+        if self.rate <= 0:
+            return self.count
+        return min(self.count, int((time.perf_counter() - self.start) * self.rate) + 1)
+
+    def wait(self, done: int) -> None:
+        """Sleep until the next line is due (at most half a millisecond at a time)."""
+        ahead = (done + 1) / self.rate - (time.perf_counter() - self.start) if self.rate > 0 else 0
+        if ahead > 0:
+            time.sleep(min(ahead, 0.0005))
+
+
+Outcome = tuple[int, int, float]
+"""(sent, failed, wall-clock start of sending)."""
+
+
+def _send_udp_ring(sock: socket.socket, lines: list[bytes], rate: float, count: int) -> Outcome:
+    ring = MmsgRing(sock, lines)
+    start = time.time()
+    pacer = Pacer(rate, count)
+    done = sent = failed = 0
+    while done < count:
+        due = pacer.due()
+        if due <= done:
+            pacer.wait(done)
+            continue
+        position = done % ring.size
+        n = min(due - done, MAX_SLICE, ring.size - position)
+        ok, bad = ring.send(position, n)
+        sent, failed, done = sent + ok, failed + bad, done + n
+    return sent, failed, start
+
+
+def _send_tcp_ring(sock: socket.socket, lines: list[bytes], rate: float, count: int) -> Outcome:
+    blob = b"".join(line + b"\n" for line in lines)
+    offsets = [0]
+    for line in lines:
+        offsets.append(offsets[-1] + len(line) + 1)
+    view = memoryview(blob)
+    start = time.time()
+    pacer = Pacer(rate, count)
+    done = 0
+    while done < count:
+        due = pacer.due()
+        if due <= done:
+            pacer.wait(done)
+            continue
+        position = done % len(lines)
+        n = min(due - done, MAX_SLICE * 4, len(lines) - position)
+        sock.sendall(view[offsets[position] : offsets[position + n]])
+        done += n
+    return done, 0, start
+
+
+def _send_stamped(sock: socket.socket, transport: str, rate: float, count: int, seed: int) -> Outcome:
+    """Each line formatted when it is sent, carrying its send time (meant for modest rates)."""
+    pairs = bodies(min(count, RING_LINES), seed)
+    start = time.time()
+    pacer = Pacer(rate, count)
+    done = failed = 0
+    while done < count:
+        due = pacer.due()
+        if due <= done:
+            pacer.wait(done)
+            continue
+        for seq in range(done, min(due, done + MAX_SLICE)):
+            tag, message = pairs[seq % len(pairs)]
+            line = stamped_line(seq, time.time(), tag, message)
+            try:
+                sock.send(line if transport == "udp" else line + b"\n")
+            except ConnectionRefusedError:
+                failed += 1
+            done += 1
+    return done - failed, failed, start
+
+
+def send(transport: str, port: int, rate: float, count: int, size: int | None, seed: int, stamp: bool) -> dict:
+    """Send count lines to 127.0.0.1:port at rate lines/s; returns what happened, with wall-clock times."""
+    kind = socket.SOCK_DGRAM if transport == "udp" else socket.SOCK_STREAM
+    with socket.socket(socket.AF_INET, kind) as sock:
+        if transport == "udp":
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4 * 1024 * 1024)
+        sock.connect((HOST, port))
+        lines = [] if stamp else syslog_lines(min(count, RING_LINES), seed, size)
+        if stamp:
+            sent, failed, start = _send_stamped(sock, transport, rate, count, seed)
+        elif transport == "udp":
+            sent, failed, start = _send_udp_ring(sock, lines, rate, count)
+        else:
+            sent, failed, start = _send_tcp_ring(sock, lines, rate, count)
+        end = time.time()
+    seconds = max(end - start, 1e-9)
+    return {"sent": sent, "errors": failed, "start": start, "end": end, "seconds": seconds, "rate": sent / seconds}
+
+
+def send_main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="_common.py send", description="Paced syslog sender (one JSON line out).")
+    parser.add_argument("--transport", choices=("udp", "tcp"), default="udp")
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--rate", type=float, default=10_000, help="lines/s; 0 = as fast as possible")
+    parser.add_argument("--count", type=int, required=True)
+    parser.add_argument("--size", type=int, default=None, help="bytes per line (cut or padded); default natural")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--stamp", action="store_true", help="embed seq and send time, formatted per line")
+    args = parser.parse_args(argv)
+    result = send(args.transport, args.port, args.rate, args.count, args.size, args.seed, args.stamp)
+    print(json.dumps(result), flush=True)
+    return 0
+
+
+def _sender_args(transport: str, port: int, rate: float, count: int, size: int | None, seed: int, stamp: bool):
+    args = [sys.executable, str(Path(__file__).resolve()), "send", "--transport", transport, "--port", str(port)]
+    args += ["--rate", str(rate), "--count", str(count), "--seed", str(seed)]
+    if size is not None:
+        args += ["--size", str(size)]
+    if stamp:
+        args.append("--stamp")
+    return args
+
+
+def start_sender(
+    transport: str, port: int, rate: float, count: int, *, size: int | None = None, seed: int = 1, stamp: bool = False
+) -> subprocess.Popen[str]:
+    """Start the sender child without waiting; finish_sender() collects its result."""
+    args = _sender_args(transport, port, rate, count, size, seed, stamp)
+    return subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def finish_sender(proc: subprocess.Popen[str], timeout: float) -> dict:
+    """Wait for the sender child; its JSON result."""
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.communicate()
+        raise
+    if proc.returncode != 0:
+        raise RuntimeError(f"sender failed ({proc.returncode}): {err[-2000:]}")
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def run_sender(
+    transport: str, port: int, rate: float, count: int, *, size: int | None = None, seed: int = 1, stamp: bool = False
+) -> dict:
+    """Run the sender in a child process and wait for it; returns its JSON result."""
+    proc = start_sender(transport, port, rate, count, size=size, seed=seed, stamp=stamp)
+    return finish_sender(proc, 60 + 3 * count / (rate if rate > 0 else 50_000))
+
+
+# --- kernel socket state (/proc/net) --------------------------------------------------------------
+
+
+@dataclass
+class SocketState:
+    """Summed over the sockets bound to one local port."""
+
+    sockets: int = 0
+    rx_queue: int = 0
+    """Bytes waiting to be read."""
+    tx_queue: int = 0
+    drops: int = 0
+    """UDP datagrams the kernel dropped (receive buffer full); 0 for TCP."""
+
+
+def socket_state(protocol: str, port: int) -> SocketState:
+    """What /proc/net/{udp,tcp} says about the IPv4 sockets whose local port is port."""
+    state = SocketState()
+    wanted = f":{port:04X}"
+    try:
+        rows = Path(f"/proc/net/{protocol}").read_text().splitlines()[1:]
+    except OSError:
+        return state
+    for row in rows:
+        fields = row.split()
+        if len(fields) < 10 or not fields[1].endswith(wanted):
+            continue
+        tx, rx = fields[4].split(":")
+        state.sockets += 1
+        state.tx_queue += int(tx, 16)
+        state.rx_queue += int(rx, 16)
+        if protocol == "udp" and len(fields) > 12:
+            state.drops += int(fields[12])
+    return state
+
+
+def free_port_pair() -> int:
+    """A port number free on 127.0.0.1 for both TCP and UDP right now."""
+    for _ in range(100):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as tcp:
+            tcp.bind((HOST, 0))
+            port = int(tcp.getsockname()[1])
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
+                try:
+                    udp.bind((HOST, port))
+                except OSError:
+                    continue
+        return port
+    raise RuntimeError("no port free for both TCP and UDP")
+
+
+def wait_drained(protocol: str, port: int, timeout: float = 30.0, poll: float = 0.01) -> float:
+    """Wait until nothing waits in the kernel for the receiver on port; returns time.time() when it was so."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        state = socket_state(protocol, port)
+        if state.rx_queue == 0:
+            return time.time()
+        time.sleep(poll)
+    return time.time()
+
+
+def wait_udp_bound(port: int, proc: subprocess.Popen | None = None, timeout: float = 30.0) -> None:
+    """Wait until a UDP socket is bound to 127.0.0.1:port (or the process that should bind it died)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"receiver exited with code {proc.returncode} before binding udp {port}")
+        if socket_state("udp", port).sockets:
+            return
+        time.sleep(0.02)
+    raise RuntimeError(f"nothing bound udp port {port} within {timeout:.0f} s")
+
+
+def wait_tcp_listening(port: int, proc: subprocess.Popen | None = None, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"receiver exited with code {proc.returncode} before listening on tcp {port}")
+        try:
+            socket.create_connection((HOST, port), timeout=0.5).close()
+            return
+        except OSError:
+            time.sleep(0.02)
+    raise RuntimeError(f"nothing listens on tcp port {port} within {timeout:.0f} s")
+
+
+def receive_buffer(protocol: str, port: int) -> int | None:
+    """The receive buffer the kernel granted the socket on port (bytes, from `ss -m`), None if unknown."""
+    flag = "-ulmnH" if protocol == "udp" else "-tlmnH"
+    try:
+        out = subprocess.run(["ss", flag, f"sport = :{port}"], capture_output=True, text=True, timeout=5).stdout
+    except (OSError, subprocess.SubprocessError):
+        return None
+    marker = out.find(",rb")
+    if marker < 0:
+        return None
+    digits = out[marker + 3 :].split(",", 1)[0]
+    return int(digits) if digits.isdigit() else None
+
+
+RMEM_MAX = Path("/proc/sys/net/core/rmem_max")
+
+
+@contextlib.contextmanager
+def rmem_max_at_least(nbytes: int, enabled: bool = True) -> Iterator[int]:
+    """Raise net.core.rmem_max to nbytes for the duration (root only) and restore it; yields the value in force.
+
+    netobs asks for its UDP buffer with SO_RCVBUFFORCE, which passes rmem_max; other receivers ask with
+    SO_RCVBUF, which is capped at rmem_max. Raising the cap gives them the same buffer.
+    """
+    old = int(RMEM_MAX.read_text())
+    changed = False
+    if enabled and old < nbytes:
+        try:
+            RMEM_MAX.write_text(str(nbytes))
+            changed = True
+        except OSError as exc:
+            say(f"could not raise net.core.rmem_max to {nbytes} ({exc}); receive buffers may differ")
+    try:
+        yield int(RMEM_MAX.read_text())
+    finally:
+        if changed:
+            RMEM_MAX.write_text(str(old))
+
+
+# --- netobs parts ---------------------------------------------------------------------------------
+
+
+def scratch_dir(prefix: str) -> Path:
+    return Path(tempfile.mkdtemp(prefix=prefix))
+
+
+@contextlib.contextmanager
+def tansu(log_dir: Path) -> Iterator[str]:
+    """An in-memory Tansu broker on a free port; yields its bootstrap address."""
+    from tests import brokers
+
+    port = brokers.free_port()
+    proc = brokers.start_tansu(port, log_dir / f"tansu-{port}.log")
+    try:
+        yield f"{HOST}:{port}"
+    finally:
+        brokers.stop(proc)
+
+
+def netobs_env(bootstrap: str, data_dir: Path, **extra: str) -> dict[str, str]:
+    """Environment for a netobs part (child or in-process config): broker, data dir, no TLS receiver."""
+    env = dict(os.environ)
+    env.update(
+        NETOBS_KAFKA=bootstrap,
+        NETOBS_DATA_DIR=str(data_dir),
+        NETOBS_SYSLOG_TLS_PORT="0",
+        NETOBS_LOG_LEVEL="INFO",
+        PYTHONUNBUFFERED="1",
+    )
+    env.update(extra)
+    return env
+
+
+class IngestProcess:
+    """`netobs ingest` as a child process listening on one port (UDP and TCP); counters read at stop."""
+
+    def __init__(self, bootstrap: str, data_dir: Path, port: int, log_path: Path, **extra: str) -> None:
+        from tests import brokers
+
+        self.port = port
+        self.log_path = log_path
+        self.counters: dict[str, dict[str, int]] = {}
+        self._log_start = log_path.stat().st_size if log_path.exists() else 0
+        env = netobs_env(
+            bootstrap,
+            data_dir,
+            NETOBS_SYSLOG_UDP_PORT=str(port),
+            NETOBS_SYSLOG_TCP_PORT=str(port),
+            **extra,
+        )
+        self.proc = brokers.spawn([sys.executable, "-m", "netobs", "ingest"], log_path, cwd=REPO_ROOT, env=env)
+        try:
+            wait_tcp_listening(port, self.proc)  # the TCP receiver opens after the UDP one
+        except BaseException:
+            self.stop()
+            raise
+
+    def stop(self) -> dict[str, dict[str, int]]:
+        """SIGTERM (the receiver drains to Kafka), then its final counters by transport ({} if not logged).
+
+        They are also kept in self.counters; stopping again returns them.
+        """
+        from tests import brokers
+
+        if self.proc.returncode is None:
+            brokers.stop(self.proc, timeout=30)
+            with self.log_path.open("rb") as log:
+                log.seek(self._log_start)
+                text = log.read().decode(errors="replace")
+            for line in reversed(text.splitlines()):
+                if STOPPED_MARK in line:
+                    self.counters = ast.literal_eval(line.split(STOPPED_MARK, 1)[1])
+                    break
+        return self.counters
+
+
+def in_process_worker(config: Any) -> Any:
+    """Topics, migrations, then the Faust worker on its own thread (as single-node mode runs it); started."""
+    import asyncio
+
+    from netobs import node
+    from netobs.worker_thread import WorkerThread
+    from processors.app import make_app
+    from schemas.kafka_admin import ensure_topics
+
+    k = config.kafka
+    asyncio.run(ensure_topics(k.bootstrap, k.partitions, k.replication_factor))
+    node.migrate(config)
+    worker = WorkerThread(
+        make_app(k.bootstrap, k.partitions, config.worker, config.clickhouse_dsn, config.clickhouse.database)
+    )
+    worker.start()
+    worker.started.wait(120)
+    if worker.error is not None:
+        raise RuntimeError(f"worker failed to start: {worker.error!r}")
+    return worker
+
+
+def quiet_logs(level: str = "WARNING") -> None:
+    """Keep Faust/aiokafka chatter of an in-process worker off the progress output."""
+    import logging
+
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for name in ("faust", "aiokafka", "mode", "kafka", "netobs", "processors"):
+        logging.getLogger(name).setLevel(level)
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 1 and sys.argv[1] == "send":
+        sys.exit(send_main(sys.argv[2:]))
+    print(__doc__)
