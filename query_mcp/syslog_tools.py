@@ -16,23 +16,15 @@ from query_mcp.store import Store
 from query_mcp.timeexpr import TimeExprError, time_range
 
 LEVELS = "Level names: high (severity 0-2), low (3), warn (4), info (5-6), debug (7)."
-LevelFilter = Annotated[
-    str, Field(description=f"Regular expression (RE2) on the level name; blank for all. {LEVELS}")
-]
+LevelFilter = Annotated[str, Field(description=f"Regular expression (RE2) on the level name; blank for all. {LEVELS}")]
 HostFilter = Annotated[str, Field(description="Regular expression (RE2) on the host name; blank for all.")]
-TagFilter = Annotated[
-    str, Field(description="Regular expression (RE2) on the syslog tag (app name); blank for all.")
-]
-MessageFilter = Annotated[
-    str, Field(description="Regular expression (RE2) on the message text; blank for all.")
-]
+TagFilter = Annotated[str, Field(description="Regular expression (RE2) on the syslog tag (app name); blank for all.")]
+MessageFilter = Annotated[str, Field(description="Regular expression (RE2) on the message text; blank for all.")]
 StartTime = Annotated[
     str,
     Field(description='Start of the window: "-1h" (default), "-30m", "-2d" or "2025-10-27 00:00:00" (UTC).'),
 ]
-EndTime = Annotated[
-    str, Field(description='End of the window: "now" (default) or "2025-10-27 23:59:59" (UTC).')
-]
+EndTime = Annotated[str, Field(description='End of the window: "now" (default) or "2025-10-27 23:59:59" (UTC).')]
 
 
 def _rfc3339(value: datetime) -> str:
@@ -44,7 +36,7 @@ def _dumps(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
-async def _window(store: Store, start_time: str, end_time: str, filters: dict[str, str]) -> q.SyslogFilter:
+async def _window(store: Store, start_time: str, end_time: str, **filters: str) -> q.SyslogFilter:
     """Validate the shared arguments; every mistake becomes a ToolError the agent can act on."""
     try:
         checked = {name: check_filter(name, value) for name, value in filters.items()}
@@ -74,20 +66,16 @@ def register(server: MCPServer, store: Store) -> None:
         start_time: StartTime = "",
         end_time: EndTime = "",
         limit: Annotated[int, Field(description="Maximum lines returned, 100-10000 (default 100).")] = 100,
-        newest_first: Annotated[
-            bool, Field(description="Return the newest lines of the window first.")
-        ] = False,
+        newest_first: Annotated[bool, Field(description="Return the newest lines of the window first.")] = False,
     ) -> str:
         window = await _window(
             store,
             start_time,
             end_time,
-            {
-                "level_filter": level_filter,
-                "host_filter": host_filter,
-                "tag_filter": tag_filter,
-                "message_filter": message_filter,
-            },
+            level_filter=level_filter,
+            host_filter=host_filter,
+            tag_filter=tag_filter,
+            message_filter=message_filter,
         )
         sql, params = q.search_sql(store.database, window, clamp(limit, 100, 10000, 100), newest_first)
         rows = await store.rows(sql, params)
@@ -114,12 +102,10 @@ def register(server: MCPServer, store: Store) -> None:
             store,
             start_time,
             end_time,
-            {
-                "level_filter": level_filter,
-                "host_filter": host_filter,
-                "tag_filter": tag_filter,
-                "message_filter": message_filter,
-            },
+            level_filter=level_filter,
+            host_filter=host_filter,
+            tag_filter=tag_filter,
+            message_filter=message_filter,
         )
         sql, params = q.summary_sql(store.database, window, clamp(top_n, 5, 500, 5))
         rows = await store.rows(sql, params)
