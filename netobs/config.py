@@ -57,6 +57,40 @@ class SyslogConfig:
 
 
 @dataclass(frozen=True)
+class SnmpConfig:
+    """SNMP credentials (by name, see netobs.snmp_credentials) and the trap receiver; port 0 turns it off.
+
+    Traps with a community outside trap_communities, or from a v3 user not in the credentials file,
+    are rejected and counted.
+    """
+
+    credentials_file: str = ""
+    trap_bind: str = "127.0.0.1"
+    trap_port: int = 1162
+    trap_communities: tuple[str, ...] = ("public",)
+    trap_batch: int = 500
+    trap_batch_ms: int = 100
+
+
+@dataclass(frozen=True)
+class PollerConfig:
+    """The poller: runs the pollings of the inventory on their schedules, bounded in concurrency."""
+
+    enabled: bool = True
+    concurrency: int = 256
+    jitter: float = 0.1
+    """Start offsets are spread over this fraction of each interval (0-0.5)."""
+    batch_ms: int = 200
+
+
+@dataclass(frozen=True)
+class InventoryConfig:
+    """A TOML file of nodes, pollings and networks published at start when they are not defined yet."""
+
+    seed_file: str = ""
+
+
+@dataclass(frozen=True)
 class WorkerConfig:
     """The Faust worker: how many Kafka records one ClickHouse insert gathers, and how long it waits."""
 
@@ -89,6 +123,9 @@ class Config:
     kafka: KafkaConfig = field(default_factory=KafkaConfig)
     clickhouse: ClickHouseConfig = field(default_factory=ClickHouseConfig)
     syslog: SyslogConfig = field(default_factory=SyslogConfig)
+    snmp: SnmpConfig = field(default_factory=SnmpConfig)
+    poller: PollerConfig = field(default_factory=PollerConfig)
+    inventory: InventoryConfig = field(default_factory=InventoryConfig)
     worker: WorkerConfig = field(default_factory=WorkerConfig)
     mcp: McpConfig = field(default_factory=McpConfig)
 
@@ -214,6 +251,24 @@ def validate(config: Config) -> None:
         raise ConfigError(f"NETOBS_SYSLOG_MAX_TCP_CONNECTIONS: 1-100000, got {s.max_tcp_connections}")
     if not 1 <= s.batch_lines <= 100_000 or not 1 <= s.batch_ms <= 10_000:
         raise ConfigError("NETOBS_SYSLOG_BATCH_LINES is 1-100000 and NETOBS_SYSLOG_BATCH_MS 1-10000")
+    sn = config.snmp
+    _check_address("NETOBS_SNMP_TRAP_BIND", sn.trap_bind)
+    _check_port("NETOBS_SNMP_TRAP_PORT", sn.trap_port)
+    for name in ("credentials_file",):
+        value = getattr(sn, name)
+        if value and not Path(value).is_file():
+            raise ConfigError(f"NETOBS_SNMP_{name.upper()}: no such file {value!r}")
+    if not 1 <= sn.trap_batch <= 100_000 or not 1 <= sn.trap_batch_ms <= 10_000:
+        raise ConfigError("NETOBS_SNMP_TRAP_BATCH is 1-100000 and NETOBS_SNMP_TRAP_BATCH_MS 1-10000")
+    p = config.poller
+    if not 1 <= p.concurrency <= 100_000:
+        raise ConfigError(f"NETOBS_POLLER_CONCURRENCY: 1-100000, got {p.concurrency}")
+    if not 0 <= p.jitter <= 0.5:
+        raise ConfigError(f"NETOBS_POLLER_JITTER: 0-0.5 (a fraction of the interval), got {p.jitter}")
+    if not 1 <= p.batch_ms <= 10_000:
+        raise ConfigError(f"NETOBS_POLLER_BATCH_MS: 1-10000, got {p.batch_ms}")
+    if config.inventory.seed_file and not Path(config.inventory.seed_file).is_file():
+        raise ConfigError(f"NETOBS_INVENTORY_SEED_FILE: no such file {config.inventory.seed_file!r}")
     w = config.worker
     if not w.group_id or not all(ch.isalnum() or ch in "-_." for ch in w.group_id):
         raise ConfigError(f"NETOBS_WORKER_GROUP_ID: letters, digits, '-', '_' and '.', got {w.group_id!r}")

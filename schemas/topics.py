@@ -1,16 +1,51 @@
-"""Topic names and how records are spread over partitions."""
+"""Topic names, how records are spread over partitions, and how each topic is created."""
+
+from __future__ import annotations
 
 import zlib
+from dataclasses import dataclass, field
 
 SYSLOG_RAW = "netobs.syslog.raw"
 """Raw syslog as received: many lines per record (schemas.raw_syslog), partitioned by source address."""
 
-ALL_TOPICS = (SYSLOG_RAW,)
+SNMP_TRAPS = "netobs.snmp.traps"
+"""Decoded SNMP traps and informs (schemas.traps.TrapBatch), partitioned by source address."""
+
+POLL_RESULTS = "netobs.poll.results"
+"""Results of scheduled polls (schemas.polls.PollBatch), partitioned by node id, so one worker sees every
+polling of a node and can compute the node's state."""
+
+INVENTORY = "netobs.inventory"
+"""Nodes, pollings and networks as events (schemas.inventory.InventoryEvent), one partition, compacted:
+the key is "<kind>:<id>", the last event of a key is the entity's current definition."""
+
+EVENTS = "netobs.events"
+"""Event log entries (schemas.events.EventBatch): state changes and other events, partitioned by node id."""
+
+
+@dataclass(frozen=True)
+class TopicSpec:
+    """How a topic is created: partition count (None = the configured default) and topic configs."""
+
+    name: str
+    partitions: int | None = None
+    configs: dict[str, str] = field(default_factory=dict)
+
+
+TOPICS = (
+    TopicSpec(SYSLOG_RAW),
+    TopicSpec(SNMP_TRAPS),
+    TopicSpec(POLL_RESULTS),
+    TopicSpec(INVENTORY, partitions=1, configs={"cleanup.policy": "compact"}),
+    TopicSpec(EVENTS),
+)
+ALL_TOPICS = tuple(t.name for t in TOPICS)
 
 
 def partition_for(source: str, partitions: int) -> int:
-    """The partition of a source address, stable across processes, so one sender's lines stay in order.
+    """The partition of a key (a source address or node id), stable across processes.
 
-    Drain3 state lives with a partition, so a host's lines always meet the same miner.
+    One sender's lines stay in order and meet the same miner; one node's poll results meet the same
+    state machine.
     """
     return zlib.crc32(source.encode()) % partitions
