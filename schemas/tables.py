@@ -4,6 +4,17 @@ SYSLOG = "syslog"
 SYSLOG_PATTERNS = "syslog_patterns"
 MINER_STATE = "miner_state"
 SCHEMA_MIGRATIONS = "schema_migrations"
+SNMP_TRAPS = "snmp_traps"
+POLLING_LOG = "polling_log"
+EVENT_LOG = "event_log"
+NODES = "nodes"
+POLLINGS = "pollings"
+NETWORKS = "networks"
+POLLING_STATE = "polling_state"
+NODE_STATE = "node_state"
+IP_ADDRESS = "ip_address"
+CERTIFICATES = "certificates"
+RESOURCE_MONITOR = "resource_monitor"
 
 SYSLOG_COLUMNS = (
     "received_at",
