@@ -145,9 +145,8 @@ def _worker(config: config_mod.Config, _: argparse.Namespace) -> int:
 
 
 def _mcp(config: config_mod.Config, args: argparse.Namespace) -> int:
-    from query_mcp import stdio
+    from query_mcp import service, stdio
     from query_mcp.credentials import load_or_create_token
-    from query_mcp.service import build_server, serve_http
     from query_mcp.store import Store
 
     if args.stdio:
@@ -156,7 +155,7 @@ def _mcp(config: config_mod.Config, args: argparse.Namespace) -> int:
     if m.transport == "off":
         print("netobs mcp: NETOBS_MCP_TRANSPORT is off", file=sys.stderr)
         return 2
-    token = load_or_create_token(m.token, config.data_dir)
+    load_or_create_token(m.token, config.data_dir)
     store = Store(config.clickhouse_dsn, config.clickhouse.database, m.query_timeout_seconds)
 
     async def main() -> None:
@@ -164,15 +163,10 @@ def _mcp(config: config_mod.Config, args: argparse.Namespace) -> int:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        print(
-            f"MCP on http://{m.bind}:{m.port}/mcp; token in {config.data_dir / 'mcp_token'}"
-            if not m.token
-            else f"MCP on http://{m.bind}:{m.port}/mcp",
-            file=sys.stderr,
-        )
-        await serve_http(
-            build_server(store), m.bind, m.port, token, m.allow_from, m.allowed_hosts, m.allowed_origins, stop
-        )
+        where = service.resource_url(m)
+        token_note = "" if m.token else f"; admin token in {config.data_dir / 'mcp_token'}"
+        print(f"MCP on {where}{token_note}", file=sys.stderr)
+        await service.serve(config, store, config.kafka.bootstrap, stop)
 
     asyncio.run(main())
     return 0

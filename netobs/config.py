@@ -102,16 +102,46 @@ class WorkerConfig:
 
 @dataclass(frozen=True)
 class McpConfig:
-    """The MCP service. transport is http, stdio or off; the token is generated when empty."""
+    """The MCP service. transport is http (Streamable HTTP at /mcp), stdio or off; sse adds the legacy
+    HTTP+SSE endpoints (/sse, /messages/) beside /mcp. The admin token is generated when empty.
+
+    Credentials: the admin token (every scope), named tokens from tokens_file (hashed, with scopes; see
+    `netobs token`), and JWTs (HS256 with a secret file, or RS256/ES256 with a JWKS file) whose iss, aud,
+    exp and nbf are checked. TLS (1.3 only) when tls_cert and tls_key are set; plain HTTP is refused on
+    a non-loopback bind unless allow_plain_http is set.
+    """
 
     transport: str = "http"
+    sse: bool = False
     bind: str = "127.0.0.1"
     port: int = 8765
     token: str = ""
+    tokens_file: str = ""
+    jwt_secret_file: str = ""
+    jwt_jwks_file: str = ""
+    jwt_issuer: str = ""
+    jwt_audience: str = ""
+    resource_url: str = ""
+    """The public URL of /mcp for OAuth protected-resource metadata (RFC 9728); derived from bind when empty."""
+    authorization_servers: tuple[str, ...] = ()
+    tls_cert: str = ""
+    tls_key: str = ""
+    allow_plain_http: bool = False
     allow_from: tuple[str, ...] = ("127.0.0.1/32", "::1/128")
+    trusted_proxies: tuple[str, ...] = ()
     allowed_hosts: tuple[str, ...] = ()
     allowed_origins: tuple[str, ...] = ()
+    max_body_bytes: int = 1_048_576
+    rate_per_client: float = 20.0
+    """Requests per second per client address (burst: twice as many)."""
+    rate_per_tool: float = 5.0
+    """Tool calls per second per principal and tool (burst: twice as many)."""
+    max_concurrent_calls: int = 16
+    max_result_bytes: int = 1_048_576
     query_timeout_seconds: int = 30
+    metrics: str = "token"
+    """/metrics: token (a credential with the metrics scope), open (anyone the allowlist admits) or off."""
+    stdio_scopes: tuple[str, ...] = ("read:logs", "read:inventory", "read:sql", "probe", "write")
 
 
 @dataclass(frozen=True)
@@ -138,6 +168,9 @@ class Config:
 ALIASES = {"NETOBS_KAFKA": "NETOBS_KAFKA_BOOTSTRAP", "NETOBS_CLICKHOUSE": "NETOBS_CLICKHOUSE_DSN"}
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 TRANSPORTS = ("http", "stdio", "off")
+METRICS_ACCESS = ("token", "open", "off")
+SCOPES = ("read:logs", "read:inventory", "read:sql", "probe", "write", "metrics")
+"""Scopes a credential may hold (query_mcp.scopes says which tool needs which)."""
 
 
 def load(path: str | os.PathLike[str] | None = None, environ: Mapping[str, str] | None = None) -> Config:
@@ -166,9 +199,7 @@ def _build(cls: type, values: Mapping[str, Any], env: Mapping[str, str], prefix:
     unknown = set(values) - known
     if unknown:
         where = f"in {origin}" if origin else ""
-        raise ConfigError(
-            f"unknown setting(s) {sorted(unknown)} under [{prefix}] {where}; known: {sorted(known)}"
-        )
+        raise ConfigError(f"unknown setting(s) {sorted(unknown)} under [{prefix}] {where}; known: {sorted(known)}")
     kwargs: dict[str, Any] = {}
     for f in dataclasses.fields(cls):
         hint = hints[f.name]
@@ -274,18 +305,55 @@ def validate(config: Config) -> None:
         raise ConfigError(f"NETOBS_WORKER_GROUP_ID: letters, digits, '-', '_' and '.', got {w.group_id!r}")
     if not 1 <= w.batch_records <= 100_000 or not 0.01 <= w.batch_seconds <= 60:
         raise ConfigError("NETOBS_WORKER_BATCH_RECORDS is 1-100000 and NETOBS_WORKER_BATCH_SECONDS 0.01-60")
-    m = config.mcp
+    _validate_mcp(config.mcp)
+
+
+def _validate_mcp(m: McpConfig) -> None:
     if m.transport not in TRANSPORTS:
         raise ConfigError(f"NETOBS_MCP_TRANSPORT: one of {TRANSPORTS}, got {m.transport!r}")
     _check_address("NETOBS_MCP_BIND", m.bind)
     _check_port("NETOBS_MCP_PORT", m.port, allow_zero=False)
     if m.token and len(m.token) < 16:
         raise ConfigError("NETOBS_MCP_TOKEN: at least 16 characters (or leave empty to have one generated)")
-    for cidr in m.allow_from:
-        try:
-            ipaddress.ip_network(cidr, strict=False)
-        except ValueError:
-            raise ConfigError(f"NETOBS_MCP_ALLOW_FROM: {cidr!r} is not an address or CIDR") from None
+    for name in ("allow_from", "trusted_proxies"):
+        for cidr in getattr(m, name):
+            try:
+                ipaddress.ip_network(cidr, strict=False)
+            except ValueError:
+                raise ConfigError(f"NETOBS_MCP_{name.upper()}: {cidr!r} is not an address or CIDR") from None
+    for name in ("tokens_file", "jwt_secret_file", "jwt_jwks_file", "tls_cert", "tls_key"):
+        value = getattr(m, name)
+        if value and not Path(value).is_file():
+            raise ConfigError(f"NETOBS_MCP_{name.upper()}: no such file {value!r}")
+    if bool(m.tls_cert) != bool(m.tls_key):
+        raise ConfigError("NETOBS_MCP_TLS_CERT and NETOBS_MCP_TLS_KEY go together: set both or neither")
+    if (m.jwt_secret_file or m.jwt_jwks_file) and not (m.jwt_issuer and m.jwt_audience):
+        raise ConfigError("NETOBS_MCP_JWT_ISSUER and NETOBS_MCP_JWT_AUDIENCE are required when JWTs are accepted")
+    if m.jwt_secret_file and m.jwt_jwks_file:
+        raise ConfigError("NETOBS_MCP_JWT_SECRET_FILE and NETOBS_MCP_JWT_JWKS_FILE: choose one")
+    if (
+        m.transport == "http"
+        and not m.tls_cert
+        and not m.allow_plain_http
+        and not ipaddress.ip_address(m.bind).is_loopback
+    ):
+        raise ConfigError(
+            f"NETOBS_MCP_BIND={m.bind} is not loopback: configure NETOBS_MCP_TLS_CERT/KEY, "
+            "or set NETOBS_MCP_ALLOW_PLAIN_HTTP=true if a TLS proxy sits in front"
+        )
+    if not 1024 <= m.max_body_bytes <= 64 * 1024 * 1024:
+        raise ConfigError(f"NETOBS_MCP_MAX_BODY_BYTES: 1 KiB to 64 MiB, got {m.max_body_bytes}")
+    if not 1024 <= m.max_result_bytes <= 64 * 1024 * 1024:
+        raise ConfigError(f"NETOBS_MCP_MAX_RESULT_BYTES: 1 KiB to 64 MiB, got {m.max_result_bytes}")
+    if m.rate_per_client <= 0 or m.rate_per_tool <= 0:
+        raise ConfigError("NETOBS_MCP_RATE_PER_CLIENT and NETOBS_MCP_RATE_PER_TOOL: above 0 (requests per second)")
+    if not 1 <= m.max_concurrent_calls <= 10_000:
+        raise ConfigError(f"NETOBS_MCP_MAX_CONCURRENT_CALLS: 1-10000, got {m.max_concurrent_calls}")
+    if m.metrics not in METRICS_ACCESS:
+        raise ConfigError(f"NETOBS_MCP_METRICS: one of {METRICS_ACCESS}, got {m.metrics!r}")
+    unknown = set(m.stdio_scopes) - set(SCOPES)
+    if unknown:
+        raise ConfigError(f"NETOBS_MCP_STDIO_SCOPES: unknown scope(s) {sorted(unknown)}; known: {SCOPES}")
 
 
 def _check_address(name: str, value: str) -> None:

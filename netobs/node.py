@@ -21,8 +21,8 @@ from netobs import broker, children
 from netobs.config import Config
 from netobs.worker_thread import WorkerThread
 from processors.app import make_app
+from query_mcp import service as mcp_service
 from query_mcp.credentials import load_or_create_token
-from query_mcp.service import build_server, serve_http
 from query_mcp.store import Store
 from schemas import migrations
 from schemas.kafka_admin import ensure_topics
@@ -86,21 +86,7 @@ async def run(config: Config) -> int:
         if config.mcp.transport == "http":
             token = load_or_create_token(config.mcp.token, config.data_dir)
             store = Store(config.clickhouse_dsn, config.clickhouse.database, config.mcp.query_timeout_seconds)
-            m = config.mcp
-            tasks.append(
-                asyncio.create_task(
-                    serve_http(
-                        build_server(store),
-                        m.bind,
-                        m.port,
-                        token,
-                        m.allow_from,
-                        m.allowed_hosts,
-                        m.allowed_origins,
-                        stop,
-                    )
-                )
-            )
+            tasks.append(asyncio.create_task(mcp_service.serve(config, store, bootstrap, stop)))
             _banner(config, bootstrap, token)
         else:
             _banner(config, bootstrap, None)

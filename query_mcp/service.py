@@ -1,21 +1,29 @@
-"""The MCP service: the tools on the mcp SDK's MCPServer, served over Streamable HTTP (FastAPI + uvicorn)
-at /mcp, or over stdio for agent hosts that launch it.
+"""The MCP service: the tools on the mcp SDK's MCPServer behind the guard, served over Streamable HTTP at
+/mcp (and legacy HTTP+SSE at /sse + /messages/ when enabled) by FastAPI + uvicorn, or over stdio.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 import logging
+import ssl
 from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
 
 import uvicorn
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from mcp.server import MCPServer
 from mcp.server.transport_security import TransportSecuritySettings
 
-from query_mcp import syslog_tools
-from query_mcp.access import AccessMiddleware
+from netobs.config import Config, McpConfig
+from query_mcp import access, audit, scopes, syslog_tools
+from query_mcp.credentials import Authenticator
+from query_mcp.gate import Authenticate, Gate, GateSettings
+from query_mcp.mcp_guard import PRINCIPAL_KEY, GuardSettings, McpGuard, tool_digest
+from query_mcp.metrics import Metrics
 from query_mcp.store import Store
 
 log = logging.getLogger(__name__)
@@ -27,22 +35,52 @@ INSTRUCTIONS = (
 )
 
 
-def build_server(store: Store) -> MCPServer:
-    """An MCPServer with every read tool registered."""
+def build_server(store: Store, guard: McpGuard | None = None) -> MCPServer:
+    """An MCPServer with every tool registered, behind the guard when one is given."""
     server = MCPServer(name="netobs", instructions=INSTRUCTIONS, version="0.1.0")
     syslog_tools.register(server, store)
+    if guard is not None:
+        server.middleware.append(guard)
     return server
 
 
+def guard_for(mcp: McpConfig, trail: audit.AuditTrail | None, metrics: Metrics, stdio: bool = False) -> McpGuard:
+    """The guard of a server; a stdio server's messages act as the stdio principal."""
+    principal = scopes.Principal("stdio", frozenset(mcp.stdio_scopes), "stdio") if stdio else None
+    return McpGuard(GuardSettings(mcp.max_concurrent_calls, mcp.max_result_bytes, principal), trail, metrics)
+
+
+def resource_url(mcp: McpConfig) -> str:
+    """The public URL of /mcp, for RFC 9728 metadata and WWW-Authenticate."""
+    if mcp.resource_url:
+        return mcp.resource_url
+    host = f"[{mcp.bind}]" if ":" in mcp.bind else mcp.bind
+    return f"{'https' if mcp.tls_cert else 'http'}://{host}:{mcp.port}/mcp"
+
+
+def default_hosts(bind: str, port: int) -> list[str]:
+    """Host headers accepted by default: the bound address and, on loopback, localhost."""
+    hosts = [f"{bind}:{port}" if ":" not in bind else f"[{bind}]:{port}"]
+    if ipaddress.ip_address(bind).is_loopback:
+        hosts += [f"localhost:{port}", f"127.0.0.1:{port}", f"[::1]:{port}"]
+    return sorted(set(hosts))
+
+
 def build_http_app(
-    server: MCPServer, token: str, allow_from: tuple[str, ...], hosts: list[str], origins: list[str]
-) -> FastAPI:
-    """FastAPI app with the MCP endpoint at /mcp behind the allowlist and bearer token; /healthz is open."""
+    server: MCPServer, mcp: McpConfig, authenticate: Authenticate, trail: audit.AuditTrail | None, metrics: Metrics
+) -> Gate:
+    """The whole HTTP surface: FastAPI with /healthz, /tool-digests and the MCP transports, behind the gate."""
     security = TransportSecuritySettings(
-        enable_dns_rebinding_protection=True, allowed_hosts=hosts, allowed_origins=origins
+        enable_dns_rebinding_protection=True,
+        allowed_hosts=list(mcp.allowed_hosts) or default_hosts(mcp.bind, mcp.port),
+        allowed_origins=list(mcp.allowed_origins),
     )
     mcp_app = server.streamable_http_app(
-        streamable_http_path="/mcp", stateless_http=True, json_response=True, transport_security=security
+        streamable_http_path="/mcp",
+        stateless_http=True,
+        json_response=True,
+        transport_security=security,
+        max_request_body_size=mcp.max_body_bytes,
     )
 
     @contextlib.asynccontextmanager
@@ -56,34 +94,95 @@ def build_http_app(
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    app.mount("/", mcp_app)
-    app.add_middleware(AccessMiddleware, token=token, allow_from=allow_from, open_paths=("/healthz",))
-    return app
+    @app.get("/tool-digests")
+    async def tool_digests(request: Request) -> dict[str, Any]:
+        """SHA-256 of each tool this credential may call, as listed: a client can pin them."""
+        principal = request.scope[PRINCIPAL_KEY]
+        listed = [t.model_dump(by_alias=True, exclude_none=True) for t in await server.list_tools()]
+        return {t["name"]: tool_digest(t) for t in listed if scopes.may_call(principal, t["name"])}
+
+    # The SDK's apps add no middleware without SDK auth, so their routes join ours directly.
+    app.router.routes.extend(mcp_app.routes)
+    if mcp.sse:
+        sse_app = server.sse_app(transport_security=security, max_request_body_size=mcp.max_body_bytes)
+        app.router.routes.extend(sse_app.routes)
+    settings = GateSettings(
+        allow_from=access.parse_networks(mcp.allow_from),
+        trusted_proxies=access.parse_networks(mcp.trusted_proxies),
+        max_body_bytes=mcp.max_body_bytes,
+        rate_per_client=mcp.rate_per_client,
+        rate_per_tool=mcp.rate_per_tool,
+        metrics_access=mcp.metrics,
+        resource_url=resource_url(mcp),
+        authorization_servers=mcp.authorization_servers,
+    )
+    return Gate(app, settings, authenticate, trail, metrics)
 
 
-def default_hosts(bind: str, port: int) -> list[str]:
-    """Host headers accepted by default: the bound address and, on loopback, localhost."""
-    hosts = [f"{bind}:{port}"]
-    if bind in ("127.0.0.1", "::1"):
-        hosts += [f"localhost:{port}", f"127.0.0.1:{port}", f"[::1]:{port}"]
-    return sorted(set(hosts))
+def tls_context(cert: str, key: str) -> ssl.SSLContext:
+    """TLS 1.3 only: its cipher suites are all AEAD (AES-GCM, ChaCha20-Poly1305); no renegotiation, no compression."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.minimum_version = ssl.TLSVersion.TLSv1_3
+    context.options |= ssl.OP_NO_COMPRESSION
+    context.load_cert_chain(cert, key)
+    return context
 
 
 async def serve_http(
     server: MCPServer,
-    bind: str,
-    port: int,
-    token: str,
-    allow_from: tuple[str, ...],
-    hosts: tuple[str, ...],
-    origins: tuple[str, ...],
+    mcp: McpConfig,
+    data_dir: Path,
     stop: asyncio.Event,
+    trail: audit.AuditTrail | None,
+    metrics: Metrics,
 ) -> None:
-    """Serve until stop is set."""
-    app = build_http_app(server, token, allow_from, list(hosts) or default_hosts(bind, port), list(origins))
-    config = uvicorn.Config(app, host=bind, port=port, log_level="warning", access_log=False, lifespan="on")
+    """Serve until stop is set; the audit trail (if any) is flushed after the last request."""
+    authenticate = Authenticator(mcp, data_dir)
+    app = build_http_app(server, mcp, authenticate, trail, metrics)
+    config = uvicorn.Config(
+        app,
+        host=mcp.bind,
+        port=mcp.port,
+        log_level="warning",
+        access_log=False,
+        lifespan="on",
+        server_header=False,
+        # uvicorn would trust X-Forwarded-For from 127.0.0.1 itself; the gate decides, from trusted_proxies.
+        proxy_headers=False,
+        h11_max_incomplete_event_size=64 * 1024,
+    )
+    config.load()
+    if mcp.tls_cert:
+        config.ssl = tls_context(mcp.tls_cert, mcp.tls_key)
     web = uvicorn.Server(config)
+    audit_stop = asyncio.Event()
+    audit_task = asyncio.create_task(trail.run(audit_stop)) if trail is not None else None
     task = asyncio.create_task(web.serve())
     await stop.wait()
     web.should_exit = True
     await task
+    audit_stop.set()
+    if audit_task is not None:
+        await audit_task
+
+
+def audit_trail(bootstrap: str, dsn: str, database: str) -> audit.AuditTrail:
+    """Audit to the topic when there is a broker; else straight into mcp_audit (a lone embedded store)."""
+    if bootstrap:
+        return audit.AuditTrail(audit.kafka_sender(bootstrap))
+    import clickhouse_connect
+
+    client = (
+        clickhouse_connect.get_client(dsn=dsn)
+        if dsn.startswith("chdb://")
+        else clickhouse_connect.get_client(dsn=dsn, autogenerate_session_id=False)
+    )
+    return audit.AuditTrail(audit.table_sender(client, database))
+
+
+async def serve(config: Config, store: Store, bootstrap: str, stop: asyncio.Event) -> None:
+    """The HTTP MCP service of a node or of `netobs mcp`, with its guard, metrics and audit trail."""
+    metrics = Metrics()
+    trail = audit_trail(bootstrap, config.clickhouse_dsn, config.clickhouse.database)
+    server = build_server(store, guard_for(config.mcp, trail, metrics))
+    await serve_http(server, config.mcp, config.data_dir, stop, trail, metrics)

@@ -18,7 +18,8 @@ from typing import IO
 
 from netobs.config import Config
 from query_mcp.credentials import load_or_create_token
-from query_mcp.service import build_server
+from query_mcp.metrics import Metrics
+from query_mcp.service import audit_trail, build_server, guard_for
 from query_mcp.store import Store
 
 log = logging.getLogger(__name__)
@@ -36,12 +37,24 @@ def main(config: Config) -> int:
             return 1
         m = config.mcp
         url = f"http://{m.bind}:{m.port}/mcp"
-        log.info(
-            "embedded ClickHouse is held by a running node (%s); relaying to %s", exc.__class__.__name__, url
-        )
+        log.info("embedded ClickHouse is held by a running node (%s); relaying to %s", exc.__class__.__name__, url)
         return relay(url, load_or_create_token(m.token, config.data_dir), sys.stdin.buffer, sys.stdout.buffer)
-    asyncio.run(build_server(store).run_stdio_async())
+    asyncio.run(_serve_stdio(config, store))
     return 0
+
+
+async def _serve_stdio(config: Config, store: Store) -> None:
+    """The tools on stdin/stdout as the stdio principal, every message audited."""
+    metrics = Metrics()
+    trail = audit_trail(config.kafka.bootstrap, config.clickhouse_dsn, config.clickhouse.database)
+    server = build_server(store, guard_for(config.mcp, trail, metrics, stdio=True))
+    stop = asyncio.Event()
+    flusher = asyncio.create_task(trail.run(stop))
+    try:
+        await server.run_stdio_async()
+    finally:
+        stop.set()
+        await flusher
 
 
 def relay(url: str, token: str, stdin: IO[bytes], stdout: IO[bytes]) -> int:
@@ -91,6 +104,4 @@ def _error_reply(line: bytes, text: str) -> bytes:
         request_id = None
     if request_id is None:
         return b""
-    return json.dumps(
-        {"jsonrpc": "2.0", "id": request_id, "error": {"code": -32603, "message": text}}
-    ).encode()
+    return json.dumps({"jsonrpc": "2.0", "id": request_id, "error": {"code": -32603, "message": text}}).encode()

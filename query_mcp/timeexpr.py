@@ -50,8 +50,16 @@ def parse_time(text: str | None, now: datetime, default: str) -> datetime:
 def time_range(start: str | None, end: str | None, now: datetime | None = None) -> tuple[datetime, datetime]:
     """The [start, end] window of a search; start defaults to "-1h" and end to "now", as in TWSNMP FK."""
     now = now or datetime.now(UTC)
-    lo = parse_time(start, now, "-1h")
-    hi = parse_time(end, now, "now")
+    lo = _named("start_time", start, now, "-1h")
+    hi = _named("end_time", end, now, "now")
     if lo > hi:
         raise TimeExprError(f"start_time {lo.isoformat()} is after end_time {hi.isoformat()}")
     return lo, hi
+
+
+def _named(name: str, text: str | None, now: datetime, default: str) -> datetime:
+    """parse_time whose error names the argument, so an agent knows which one to fix."""
+    try:
+        return parse_time(text, now, default)
+    except TimeExprError as exc:
+        raise TimeExprError(f"{name}: {exc}") from None

@@ -15,6 +15,24 @@ NODE_STATE = "node_state"
 IP_ADDRESS = "ip_address"
 CERTIFICATES = "certificates"
 RESOURCE_MONITOR = "resource_monitor"
+MCP_AUDIT = "mcp_audit"
+MCP_AUDIT_COLUMNS = (
+    "time",
+    "service",
+    "transport",
+    "client",
+    "principal",
+    "method",
+    "tool",
+    "args_digest",
+    "outcome",
+    "reason",
+    "status",
+    "latency_ms",
+    "kafka_partition",
+    "kafka_offset",
+    "seq",
+)
 
 SYSLOG_COLUMNS = (
     "received_at",

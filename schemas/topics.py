@@ -22,6 +22,9 @@ the key is "<kind>:<id>", the last event of a key is the entity's current defini
 EVENTS = "netobs.events"
 """Event log entries (schemas.events.EventBatch): state changes and other events, partitioned by node id."""
 
+MCP_AUDIT = "netobs.mcp.audit"
+"""One record per MCP request (schemas.mcp_audit.AuditBatch), partitioned by service instance."""
+
 
 @dataclass(frozen=True)
 class TopicSpec:
@@ -38,6 +41,7 @@ TOPICS = (
     TopicSpec(POLL_RESULTS),
     TopicSpec(INVENTORY, partitions=1, configs={"cleanup.policy": "compact"}),
     TopicSpec(EVENTS),
+    TopicSpec(MCP_AUDIT),
 )
 ALL_TOPICS = tuple(t.name for t in TOPICS)
 

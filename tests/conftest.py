@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -79,3 +80,9 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: p
         terminalreporter.section("brokers")
         for name, line in sorted(status.items()):
             terminalreporter.write_line(f"{name}: {line}")
+
+
+@pytest.fixture(scope="session")
+def chdb_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The one embedded ClickHouse path this test process opens (chdb: one path per process, for life)."""
+    return tmp_path_factory.mktemp("chdb-session") / "clickhouse"

@@ -7,12 +7,3 @@ tests whose worker runs in a child process give it a path of its own and read it
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import pytest
-
-
-@pytest.fixture(scope="session")
-def chdb_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The one embedded ClickHouse path this test process opens."""
-    return tmp_path_factory.mktemp("chdb-session") / "clickhouse"

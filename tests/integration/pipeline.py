@@ -22,7 +22,7 @@ from mcp.shared._httpx_utils import create_mcp_http_client
 from netobs.config import Config
 from netobs.worker_thread import WorkerThread
 from processors.app import make_app
-from query_mcp.service import build_server, serve_http
+from query_mcp import service as mcp_service
 from query_mcp.store import Store
 from schemas import migrations
 from schemas.kafka_admin import ensure_topics
@@ -83,9 +83,7 @@ def worker_and_mcp(config: Config) -> Iterator[Node]:
 
     def serve() -> None:
         asyncio.set_event_loop(loop)
-        loop.run_until_complete(
-            serve_http(build_server(store), m.bind, m.port, m.token, m.allow_from, m.allowed_hosts, (), stop)
-        )
+        loop.run_until_complete(mcp_service.serve(config, store, k.bootstrap, stop))
 
     web = threading.Thread(target=serve, daemon=True)
     web.start()

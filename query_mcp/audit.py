@@ -1,0 +1,163 @@
+"""The MCP audit trail: a record per request, published to the audit topic (or, for a stdio service
+that owns its embedded ClickHouse and has no broker, inserted into mcp_audit directly).
+
+record() never blocks a request: records wait in a bounded queue and a background task sends them in
+batches. A record that cannot be kept (queue full for minutes) is counted and logged, never silently lost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+import hashlib
+import itertools
+import json
+import logging
+import os
+import socket
+import time
+from collections.abc import Callable
+from typing import Any
+
+from aiokafka import AIOKafkaProducer
+
+from schemas import mcp_audit
+from schemas.mcp_audit import AuditRecord
+from schemas.tables import MCP_AUDIT, MCP_AUDIT_COLUMNS
+from schemas.topics import MCP_AUDIT as MCP_AUDIT_TOPIC
+
+log = logging.getLogger(__name__)
+
+MAX_QUEUED = 100_000
+BATCH_RECORDS = 2_000
+FLUSH_SECONDS = 0.2
+SERVICE = f"{socket.gethostname()}:{os.getpid()}"
+MAX_REASON_CHARS = 300
+
+
+def args_digest(arguments: object) -> str:
+    """SHA-256 of the canonical JSON of the arguments: comparable across calls, reveals nothing."""
+    if not arguments:
+        return ""
+    text = json.dumps(arguments, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def make_record(
+    *,
+    transport: str,
+    client: str | None,
+    principal: str,
+    method: str,
+    tool: str = "",
+    arguments: object = None,
+    outcome: str,
+    reason: str = "",
+    status: int = 0,
+    started: float,
+) -> AuditRecord:
+    """A record for a request that started at time.monotonic() == started."""
+    return AuditRecord(
+        time_ns=time.time_ns(),
+        service=SERVICE,
+        transport=transport,
+        client=client or "-",
+        principal=principal or "-",
+        method=method[:100],
+        tool=tool[:100],
+        args_digest=args_digest(arguments),
+        outcome=outcome,
+        reason=reason[:MAX_REASON_CHARS],
+        status=status,
+        latency_ms=round((time.monotonic() - started) * 1000, 3),
+    )
+
+
+class AuditTrail:
+    """Queue in front of a sender; the sender is a coroutine taking a list of records."""
+
+    def __init__(self, send: Callable[[list[AuditRecord]], Any]) -> None:
+        self._send = send
+        self._queue: collections.deque[AuditRecord] = collections.deque()
+        self.dropped = 0
+        self.sent = 0
+        self._wake = asyncio.Event()
+
+    def record(self, rec: AuditRecord) -> None:
+        if len(self._queue) >= MAX_QUEUED:
+            self.dropped += 1
+            if self.dropped in (1, 10, 100) or self.dropped % 10_000 == 0:
+                log.error("mcp audit queue full: %d records could not be kept", self.dropped)
+            return
+        self._queue.append(rec)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Send batches until stop, then send what is left."""
+        while True:
+            stopping = stop.is_set()
+            if self._queue:
+                batch = list(itertools.islice(self._queue, BATCH_RECORDS))
+                try:
+                    await self._send(batch)
+                except Exception as exc:
+                    log.warning("mcp audit: %d records not sent yet (%s); retrying", len(batch), exc)
+                    if stopping:
+                        log.error("mcp audit: %d records lost at shutdown", len(batch))
+                        return
+                    await asyncio.sleep(1.0)
+                    continue
+                for _ in batch:
+                    self._queue.popleft()
+                self.sent += len(batch)
+            if stopping:
+                return
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), FLUSH_SECONDS)
+
+
+def kafka_sender(bootstrap: str) -> Callable[[list[AuditRecord]], Any]:
+    """Publishes to the audit topic; connects lazily so a late broker only delays the trail."""
+    producer: list[AIOKafkaProducer] = []
+
+    async def send(records: list[AuditRecord]) -> None:
+        if not producer:
+            p = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", request_timeout_ms=10_000)
+            await p.start()
+            producer.append(p)
+        key = SERVICE.encode()
+        await producer[0].send_and_wait(MCP_AUDIT_TOPIC, mcp_audit.encode(mcp_audit.AuditBatch(1, records)), key=key)
+
+    return send
+
+
+def table_sender(client: Any, database: str) -> Callable[[list[AuditRecord]], Any]:
+    """Inserts into mcp_audit directly (stdio without a broker: this process owns the embedded ClickHouse)."""
+
+    def insert(records: list[AuditRecord]) -> None:
+        rows = [
+            [
+                r.time_ns // 1000,
+                r.service,
+                r.transport,
+                r.client,
+                r.principal,
+                r.method,
+                r.tool,
+                r.args_digest,
+                r.outcome,
+                r.reason,
+                r.status,
+                r.latency_ms,
+                0,
+                0,
+                i,
+            ]
+            for i, r in enumerate(records)
+        ]
+        client.insert(f"{database}.{MCP_AUDIT}", rows, column_names=list(MCP_AUDIT_COLUMNS))
+
+    async def send(records: list[AuditRecord]) -> None:
+        await asyncio.to_thread(insert, records)
+
+    return send

@@ -1,0 +1,52 @@
+"""Wire format of the MCP audit topic: one record per MCP request, authenticated or not, many per Kafka
+record. The MCP service publishes them (it never writes ClickHouse); the worker projects them into
+mcp_audit. Arguments are kept only as a digest: they may hold secrets (an SNMP community, say).
+"""
+
+from __future__ import annotations
+
+import msgspec
+
+WIRE_VERSION = 1
+
+
+class AuditRecord(msgspec.Struct, array_like=True, frozen=True):
+    time_ns: int
+    service: str
+    """host:pid of the MCP service that answered."""
+    transport: str
+    """http (Streamable HTTP), sse, stdio."""
+    client: str
+    """Client address (after trusted-proxy resolution); "stdio" for stdio."""
+    principal: str
+    """Credential name (admin, a named token, jwt:<sub>, stdio); "-" when unauthenticated."""
+    method: str
+    """JSON-RPC method (tools/call, tools/list, ...) or the HTTP method and path when refused before it."""
+    tool: str
+    args_digest: str
+    """SHA-256 (hex) of the canonical JSON of the arguments; empty without arguments."""
+    outcome: str
+    """ok, tool_error, denied, error."""
+    reason: str
+    """Why denied or failed (never a credential)."""
+    status: int
+    """HTTP status, 0 on stdio."""
+    latency_ms: float
+
+
+class AuditBatch(msgspec.Struct, array_like=True, frozen=True):
+    version: int
+    records: list[AuditRecord]
+
+
+_encoder = msgspec.msgpack.Encoder()
+_decoder = msgspec.msgpack.Decoder(AuditBatch)
+
+
+def encode(batch: AuditBatch) -> bytes:
+    return _encoder.encode(batch)
+
+
+def decode(data: bytes) -> AuditBatch:
+    """Read a batch; raises msgspec.DecodeError or ValidationError on anything else."""
+    return _decoder.decode(data)
