@@ -57,6 +57,27 @@ def _parser() -> argparse.ArgumentParser:
         "holds the embedded ClickHouse, --stdio relays to that node's HTTP endpoint with its token.",
     )
     mcp.add_argument("--stdio", action="store_true", help="serve over stdin/stdout instead of HTTP")
+    token = sub.add_parser(
+        "token",
+        help="named MCP tokens with scopes: add (shown once), list, revoke",
+        description="Manage named bearer tokens of the MCP service. Only a SHA-256 digest is stored (in "
+        "NETOBS_MCP_TOKENS_FILE, default DATA_DIR/mcp_tokens.toml); the token itself is printed once by add. "
+        f"Scopes: {', '.join(config_mod.SCOPES)}. A running service picks changes up within a second.",
+    )
+    token_sub = token.add_subparsers(dest="token_command", required=True, metavar="ACTION")
+    add = token_sub.add_parser("add", help="create a token and print it once")
+    add.add_argument("name", help="a name for the token (letters, digits, '.', '_', '-'); shown in the audit")
+    add.add_argument(
+        "--scope",
+        action="append",
+        choices=config_mod.SCOPES,
+        required=True,
+        help="a scope the token holds; repeat for several",
+    )
+    add.add_argument("--expires-days", type=float, help="the token stops working after this many days")
+    token_sub.add_parser("list", help="names, scopes and expiry of the named tokens (never the tokens)")
+    revoke = token_sub.add_parser("revoke", help="remove a named token")
+    revoke.add_argument("name")
     sub.add_parser("migrate", help="create or upgrade the ClickHouse tables (idempotent)")
     patterns = sub.add_parser(
         "patterns",
@@ -172,6 +193,37 @@ def _mcp(config: config_mod.Config, args: argparse.Namespace) -> int:
     return 0
 
 
+def _token(config: config_mod.Config, args: argparse.Namespace) -> int:
+    import datetime as dt
+
+    from query_mcp import tokens
+    from query_mcp.credentials import tokens_path
+
+    path = tokens_path(config.mcp, config.data_dir)
+    try:
+        if args.token_command == "add":
+            expires = None
+            if args.expires_days:
+                expires = dt.datetime.now(dt.UTC) + dt.timedelta(days=args.expires_days)
+            secret = tokens.add(path, args.name, frozenset(args.scope), expires)
+            print(secret)
+            print(
+                f"token {args.name!r} ({' '.join(sorted(args.scope))}) added to {path}; it is not shown again",
+                file=sys.stderr,
+            )
+        elif args.token_command == "list":
+            for t in tokens.load(path):
+                until = t.expires.isoformat() if t.expires else "no expiry"
+                print(f"{t.name}\t{' '.join(sorted(t.scopes))}\t{until}")
+        elif not tokens.revoke(path, args.name):
+            print(f"netobs token: no token named {args.name!r} in {path}", file=sys.stderr)
+            return 1
+    except config_mod.ConfigError as exc:
+        print(f"netobs token: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
 def _migrate(config: config_mod.Config, _: argparse.Namespace) -> int:
     from netobs import node
 
@@ -197,6 +249,7 @@ COMMANDS = {
     "ingest": _ingest,
     "worker": _worker,
     "mcp": _mcp,
+    "token": _token,
     "migrate": _migrate,
     "patterns": _patterns,
 }

@@ -19,7 +19,16 @@ from mcp.server import MCPServer
 from mcp.server.transport_security import TransportSecuritySettings
 
 from netobs.config import Config, McpConfig
-from query_mcp import access, audit, scopes, syslog_tools
+from query_mcp import (
+    access,
+    address_tools,
+    audit,
+    inventory_tools,
+    log_tools,
+    monitoring_tools,
+    scopes,
+    syslog_tools,
+)
 from query_mcp.credentials import Authenticator
 from query_mcp.gate import Authenticate, Gate, GateSettings
 from query_mcp.mcp_guard import PRINCIPAL_KEY, GuardSettings, McpGuard, tool_digest
@@ -29,16 +38,19 @@ from query_mcp.store import Store
 log = logging.getLogger(__name__)
 
 INSTRUCTIONS = (
-    "netobs answers questions about network operations data (syslog) stored in ClickHouse. "
-    "Times are UTC. Filters are RE2 regular expressions evaluated by ClickHouse. Start with "
-    "get_syslog_summary to see which message patterns dominate a window, then search_syslog to read lines."
+    "netobs answers questions about network operations data stored in ClickHouse: syslog, SNMP traps, the "
+    "event log (state changes), nodes and their pollings, IP/MAC addresses, certificates. Times are UTC. "
+    "Filters are RE2 regular expressions evaluated by ClickHouse. For logs, start with get_syslog_summary to "
+    "see which patterns dominate a window, then search_syslog to read lines; for devices, get_node_list and "
+    "search_event_log. The tools listed are the ones this credential may call."
 )
 
 
 def build_server(store: Store, guard: McpGuard | None = None) -> MCPServer:
     """An MCPServer with every tool registered, behind the guard when one is given."""
     server = MCPServer(name="netobs", instructions=INSTRUCTIONS, version="0.1.0")
-    syslog_tools.register(server, store)
+    for tools in (syslog_tools, log_tools, inventory_tools, address_tools, monitoring_tools):
+        tools.register(server, store)
     if guard is not None:
         server.middleware.append(guard)
     return server

@@ -79,6 +79,46 @@ def sec_db(chdb_path: Path) -> Any:
         rows,
         column_names=["received_at", "source", "host", "type", "tag", "message", "level", "severity", "facility"],
     )
+    client.insert(
+        f"{DB}.nodes",
+        [["n1", "router1", "192.0.2.1", "", "router", "", 0, 0, "", False, now, "test", 1]],
+        column_names=[
+            "id",
+            "name",
+            "ip",
+            "mac",
+            "icon",
+            "description",
+            "x",
+            "y",
+            "snmp_credential",
+            "deleted",
+            "updated_at",
+            "actor",
+            "version",
+        ],
+    )
+    client.insert(
+        f"{DB}.pollings",
+        [["p1", "n1", "PING", "ping", {}, 60, 3.0, 1, "low", "[]", True, False, now, "test", 1]],
+        column_names=[
+            "id",
+            "node_id",
+            "name",
+            "kind",
+            "params",
+            "interval_s",
+            "timeout_s",
+            "retries",
+            "level",
+            "thresholds",
+            "logging",
+            "deleted",
+            "updated_at",
+            "actor",
+            "version",
+        ],
+    )
     return client
 
 

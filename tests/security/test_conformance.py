@@ -32,8 +32,8 @@ SAMPLE_ARGS: dict[str, dict[str, Any]] = {
     "get_syslog_summary": {"start_time": "-1d"},
     "get_ip_address_info": {"ip": "192.0.2.1"},
     "get_mac_address_info": {"mac": "00:00:0c:12:34:56"},
-    "get_polling_log": {"id": "none"},
-    "get_polling_log_data": {"id": "none"},
+    "get_polling_log": {"id": "p1"},
+    "get_polling_log_data": {"id": "p1"},
     "run_select_query": {"query": "SELECT 1"},
     "describe_table": {"table": "syslog"},
 }

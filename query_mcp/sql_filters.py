@@ -1,0 +1,30 @@
+"""Regular-expression filters as SQL: match() (RE2, linear time) with the pattern as a server-side parameter."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+
+def regex_clauses(
+    filters: Mapping[str, str], columns: Mapping[str, str | tuple[str, ...]]
+) -> tuple[list[str], dict[str, object]]:
+    """One clause per non-empty filter; a filter over several columns matches if any of them does.
+
+    Only the names in `columns` (fixed by the caller) reach the SQL text; the patterns travel as parameters.
+    """
+    clauses: list[str] = []
+    params: dict[str, object] = {}
+    for arg, target in columns.items():
+        pattern = filters.get(arg, "")
+        if not pattern:
+            continue
+        names = (target,) if isinstance(target, str) else target
+        tests = [f"match({column}, {{{arg}:String}})" for column in names]
+        clauses.append(tests[0] if len(tests) == 1 else "(" + " OR ".join(tests) + ")")
+        params[arg] = pattern
+    return clauses, params
+
+
+def where(clauses: list[str]) -> str:
+    """A WHERE clause of the conditions, or nothing."""
+    return f"WHERE {' AND '.join(clauses)}" if clauses else ""
