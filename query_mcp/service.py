@@ -27,6 +27,7 @@ from query_mcp import (
     log_tools,
     monitoring_tools,
     scopes,
+    sql_tools,
     syslog_tools,
 )
 from query_mcp.credentials import Authenticator
@@ -51,6 +52,7 @@ def build_server(store: Store, guard: McpGuard | None = None) -> MCPServer:
     server = MCPServer(name="netobs", instructions=INSTRUCTIONS, version="0.1.0")
     for tools in (syslog_tools, log_tools, inventory_tools, address_tools, monitoring_tools):
         tools.register(server, store)
+    sql_tools.register(server, store, sql_tools.SqlLimits(max_execution_time=store.timeout_seconds))
     if guard is not None:
         server.middleware.append(guard)
     return server

@@ -9,7 +9,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import queue
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import clickhouse_connect
@@ -24,7 +25,8 @@ class Store:
 
     def __init__(self, dsn: str, database: str, timeout_seconds: int, size: int = 4) -> None:
         self.database = database
-        self._timeout = timeout_seconds
+        self._dsn = dsn
+        self.timeout_seconds = timeout_seconds
         self._pool: queue.Queue[Any] = queue.Queue()
         for _ in range(size):
             self._pool.put(_connect(dsn))
@@ -38,7 +40,7 @@ class Store:
             self._pool.put(client)
 
     def _rows(self, sql: str, params: dict[str, object]) -> Sequence[Sequence[Any]]:
-        settings = {"max_execution_time": self._timeout, "readonly": 2}
+        settings = {"max_execution_time": self.timeout_seconds, "readonly": 2}
         with self._client() as client:
             return client.query(sql, parameters=params, settings=settings).result_rows
 
@@ -55,10 +57,79 @@ class Store:
                 await self.rows("SELECT match('', {p:String})", {"p": pattern})
             except Exception as exc:
                 if any(code in str(exc) for code in _REGEX_ERROR_CODES):
-                    raise ArgumentError(
-                        f"{name}: not a valid RE2 regular expression ({_first_line(exc)})"
-                    ) from None
+                    raise ArgumentError(f"{name}: not a valid RE2 regular expression ({_first_line(exc)})") from None
                 raise
+
+    def read_only_pool(self, settings: Mapping[str, object], size: int = 2, dsn: str = "") -> ReadOnlyPool:
+        """Separate clients, locked read-only with these settings, for SQL written by people rather than netobs.
+
+        dsn: another ClickHouse user for them (on a server, one granted SELECT on this database only).
+        """
+        return ReadOnlyPool(dsn or self._dsn, self.database, settings, size)
+
+
+@dataclass(frozen=True, slots=True)
+class Selected:
+    """A query's rows with the names and ClickHouse types of its columns."""
+
+    names: tuple[str, ...]
+    types: tuple[str, ...]
+    rows: Sequence[Sequence[Any]]
+
+
+class ReadOnlyPool:
+    """Clients whose sessions are locked: the given settings first, then readonly=1.
+
+    After readonly=1 ClickHouse refuses every change of setting, so no query can lift the limits, and every
+    statement the session runs is read-only (chdb runs all statements of a multi-statement string; a per-call
+    readonly=1 would cover only the last). chdb keeps the settings on the connection handle; over HTTP they
+    ride on every request. Unqualified table names resolve in the store's database.
+    """
+
+    def __init__(self, dsn: str, database: str, settings: Mapping[str, object], size: int) -> None:
+        locked = {name: value for name, value in settings.items() if name != "readonly"}
+        locked["readonly"] = 1
+        self._pool: queue.Queue[Any] = queue.Queue()
+        for _ in range(size):
+            client = _connect_with(dsn, database, locked)
+            readonly = client.query("SELECT getSetting('readonly')").result_rows[0][0]
+            if int(readonly) != 1:
+                raise RuntimeError(f"ClickHouse did not lock the session read-only (readonly={readonly})")
+            self._pool.put(client)
+
+    @contextlib.contextmanager
+    def _client(self) -> Iterator[Any]:
+        client = self._pool.get()
+        try:
+            yield client
+        finally:
+            self._pool.put(client)
+
+    def _select(self, sql: str) -> Selected:
+        with self._client() as client:
+            result = client.query(sql)
+        return Selected(tuple(result.column_names), tuple(t.name for t in result.column_types), result.result_rows)
+
+    def _text(self, sql: str) -> str:
+        with self._client() as client:
+            return client.raw_query(sql, fmt="TabSeparatedRaw").decode("utf-8", "replace")
+
+    async def select(self, sql: str) -> Selected:
+        """Run one query as it is, with the session's settings only."""
+        return await asyncio.to_thread(self._select, sql)
+
+    async def text(self, sql: str) -> str:
+        """Run one query and return its output as text, a line per row (for EXPLAIN)."""
+        return await asyncio.to_thread(self._text, sql)
+
+
+def _connect_with(dsn: str, database: str, settings: Mapping[str, object]) -> Any:
+    """A client with session settings applied in order (chdb applies them one SET at a time)."""
+    if dsn.startswith("chdb://"):
+        return clickhouse_connect.get_client(dsn=dsn, database=database, settings=dict(settings))
+    return clickhouse_connect.get_client(
+        dsn=dsn, database=database, settings=dict(settings), autogenerate_session_id=False
+    )
 
 
 def _connect(dsn: str) -> Any:

@@ -256,3 +256,44 @@ def test_sse_session_cannot_be_used_by_another_credential(svc):
         r = post(svc, rpc("tools/list"), token=svc.tokens["reader"], path=endpoint)
         assert r.status_code == 403
         assert post(svc, rpc("tools/list"), token=ADMIN, path=endpoint).status_code == 202
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        f"INSERT INTO {DB}.syslog (message) VALUES ('pwned')",
+        f"ALTER TABLE {DB}.syslog DELETE WHERE 1",
+        f"DROP TABLE {DB}.syslog",
+        f"TRUNCATE TABLE {DB}.syslog",
+        f"SELECT 1; DROP TABLE {DB}.syslog",
+        f"SELECT 1 /* ; */; INSERT INTO {DB}.syslog (message) VALUES ('x')",
+        "SELECT count() FROM syslog SETTINGS readonly = 0",
+        "SET readonly = 0",
+        "SELECT * FROM system.users",
+        "SELECT name FROM `system`.`tables`",
+        "SELECT * FROM INFORMATION_SCHEMA.TABLES",
+        "SELECT * FROM file('/etc/passwd', 'LineAsString')",
+        "SELECT file('/etc/passwd')",
+        "SELECT * FROM url('http://127.0.0.1:1/', 'CSV', 'a String')",
+        "SELECT * FROM remote('127.0.0.1', system.one)",
+        "SELECT * FROM executable('id', 'TSV', 'x String')",
+        "SELECT 1 INTO OUTFILE '/tmp/netobs-pwned'",
+    ],
+)
+def test_writes_and_escapes_through_run_select_query(svc, sec_db, query):
+    since = time.time_ns()
+    is_error, text = call_tool(svc, "run_select_query", {"query": query}, token=svc.tokens["analyst"])
+    assert is_error, text
+    row = audit_rows(sec_db, since, tool="run_select_query")[0]
+    assert row["principal"] == "analyst" and row["outcome"] == "tool_error"
+
+
+def test_analyst_reads_within_limits(svc):
+    is_error, text = call_tool(
+        svc, "run_select_query", {"query": "SELECT host, count() AS n FROM syslog GROUP BY host"}, svc.tokens["analyst"]
+    )
+    assert not is_error and '"router1"' in text
+    r = post(
+        svc, rpc("tools/call", {"name": "run_select_query", "arguments": {"query": "SELECT 1"}}), svc.tokens["reader"]
+    )
+    assert r.status_code == 403 and r.json()["error"] == "insufficient_scope"
