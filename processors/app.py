@@ -1,29 +1,53 @@
-"""The Faust app: consumes the raw syslog topic in batches and projects it into ClickHouse.
+"""The Faust app: one agent per topic, each projecting its topic into ClickHouse in batches.
 
 `stream.take_events` hands over a batch; Faust acks its events only after the loop body returns, and
-commits only acked offsets, so an offset is committed after its rows were inserted.
+commits only acked offsets, so an offset is committed after its rows were inserted (and, for poll
+results, after the events they caused were published).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
+import os
+import socket
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any, TypeVar
 
 import faust
 
 from netobs.config import WorkerConfig
-from processors import sink
+from processors import resource_monitor, sink
 from processors.projector import Record, SyslogProjector
-from schemas.topics import SYSLOG_RAW
+from processors.state_projector import StateProjector
+from processors.table_projector import EVENT_LOG_ROWS, INVENTORY_TABLES, MCP_AUDIT_ROWS, TRAPS, TableProjector
+from schemas import events as events_wire
+from schemas.events import Event
+from schemas.tables import RESOURCE_MONITOR
+from schemas.topics import EVENTS, POLL_RESULTS, SYSLOG_RAW, TOPICS, partition_for
 
 log = logging.getLogger(__name__)
 
 RETRY_SECONDS = (0.5, 1, 2, 5, 10)
+T = TypeVar("T")
 
 
-def make_app(bootstrap: str, partitions: int, worker: WorkerConfig, dsn: str, database: str) -> faust.App:
-    """A Faust app wired to the raw syslog topic and the ClickHouse sink; worker.group_id names its group."""
+def make_app(
+    bootstrap: str,
+    partitions: int,
+    worker: WorkerConfig,
+    dsn: str,
+    database: str,
+    *,
+    resource_seconds: float = 60.0,
+    data_dir: str | None = None,
+) -> faust.App:
+    """A Faust app wired to every topic and the ClickHouse sink; worker.group_id names its group.
+
+    resource_seconds is how often the worker writes its resource_monitor row; data_dir is the directory
+    whose disk use it reports (default: the embedded ClickHouse path, else the working directory).
+    """
     app = faust.App(
         worker.group_id,
         broker=f"kafka://{bootstrap}",
@@ -39,47 +63,154 @@ def make_app(bootstrap: str, partitions: int, worker: WorkerConfig, dsn: str, da
         broker_heartbeat_interval=2.0,
         broker_rebalance_timeout=20.0,
     )
-    topic = app.topic(
-        SYSLOG_RAW, value_type=bytes, value_serializer="raw", key_serializer="raw", partitions=partitions
-    )
+    topics = {
+        spec.name: app.topic(
+            spec.name,
+            value_type=bytes,
+            value_serializer="raw",
+            key_serializer="raw",
+            partitions=spec.partitions or partitions,
+        )
+        for spec in TOPICS
+    }
     projector = SyslogProjector(sink.connect(dsn), database, SYSLOG_RAW, worker.snapshot_seconds)
     app.projector = projector  # type: ignore[attr-defined]
+    tables = {
+        p.topic: TableProjector(sink.connect(dsn), database, p)
+        for p in (TRAPS, INVENTORY_TABLES, EVENT_LOG_ROWS, MCP_AUDIT_ROWS)
+    }
+    states = StateProjector(sink.connect(dsn), database)
+    app.projectors = {SYSLOG_RAW: projector, POLL_RESULTS: states, **tables}  # type: ignore[attr-defined]
 
-    @app.agent(topic, name="syslog-projector")
-    async def project(stream: faust.StreamT) -> None:
-        async for events in stream.take_events(worker.batch_records, within=worker.batch_seconds):
-            records: list[Record] = [
-                (e.message.partition, e.message.offset, int(e.message.timestamp * 1e9), e.value)
-                for e in events
-            ]
-            await _store_with_retry(projector, records)
+    @app.agent(topics[SYSLOG_RAW], name="syslog-projector")
+    async def project_syslog(stream: faust.StreamT) -> None:
+        async for records in record_batches(stream, worker):
+            await retry("syslog insert", projector.process, records)
+
+    for topic, table_projector in tables.items():
+        app.agent(topics[topic], name=f"{topic}-projector")(_table_agent(table_projector, worker))
+
+    @app.agent(topics[POLL_RESULTS], name="state-projector")
+    async def project_states(stream: faust.StreamT) -> None:
+        async for records in record_batches(stream, worker):
+            pending = await retry("poll state", states.prepare, records)
+            # The events topic's own partition count, should it differ from the configured one.
+            count = app.consumer.topic_partitions(EVENTS) or partitions
+            await retry_async("event publish", publish_events, topics[EVENTS], pending.events, count)
+            await retry("poll state insert", states.commit, pending)
 
     @app.on_partitions_revoked.connect
     async def on_revoked(app: faust.App, revoked: set[Any], **_: Any) -> None:
-        partitions_gone = [tp.partition for tp in revoked if tp.topic == SYSLOG_RAW]
-        if partitions_gone:
-            await asyncio.to_thread(projector.release, partitions_gone)
+        for topic, owner in app.projectors.items():
+            gone = [tp.partition for tp in revoked if tp.topic == topic]
+            if gone:
+                await asyncio.to_thread(owner.release, gone)
 
     @app.timer(10.0)
     async def report() -> None:
         log.info(
-            "syslog worker: %d lines stored, %d records skipped as already stored",
+            "worker: %d syslog lines, %d trap/inventory/event rows, %d poll results (%d state rows) stored; "
+            "%d undecodable records skipped",
             projector.lines_stored,
-            projector.records_skipped,
+            sum(t.rows_stored for t in tables.values()),
+            states.results_applied,
+            states.rows_stored,
+            sum(t.records_undecodable for t in tables.values()) + states.records_undecodable,
         )
+
+    monitor = resource_monitor.Sampler(
+        host=socket.gethostname(),
+        process=f"worker-{os.getpid()}",
+        data_dir=data_dir or (dsn.removeprefix("chdb://") if dsn.startswith("chdb://") else "."),
+    )
+    monitor_client = sink.connect(dsn)
+
+    @app.timer(resource_seconds)
+    async def watch_resources() -> None:
+        lag = consumer_lag(app)
+        stored = projector.lines_stored + states.rows_stored + sum(t.rows_stored for t in tables.values())
+        row = monitor.sample(stored, lag)
+        try:
+            await asyncio.to_thread(
+                sink.insert_rows,
+                monitor_client,
+                database,
+                RESOURCE_MONITOR,
+                resource_monitor.COLUMNS,
+                [row],
+                f"resource:{monitor.host}:{monitor.process}:{time.time_ns()}",
+            )
+        except Exception:
+            log.exception("resource_monitor row not stored")
 
     return app
 
 
-async def _store_with_retry(projector: SyslogProjector, records: list[Record]) -> None:
-    """Keep trying: an unacked batch blocks its partitions, which is right while ClickHouse is down."""
+async def record_batches(stream: faust.StreamT, worker: WorkerConfig) -> AsyncIterator[list[Record]]:
+    """The records of a stream in batches of at most worker.batch_records, gathered for batch_seconds at most."""
+    async for events in stream.take_events(worker.batch_records, within=worker.batch_seconds):
+        yield [(e.message.partition, e.message.offset, int(e.message.timestamp * 1e9), e.value) for e in events]
+
+
+def _table_agent(projector: TableProjector, worker: WorkerConfig) -> Callable[[faust.StreamT], Awaitable[None]]:
+    async def project(stream: faust.StreamT) -> None:
+        async for records in record_batches(stream, worker):
+            await retry(f"{projector.projection.topic} insert", projector.process, records)
+
+    return project
+
+
+async def publish_events(topic: faust.TopicT, events: list[Event], partitions: int) -> None:
+    """Publish events, one record per node (keyed and partitioned by node id), and wait until all are stored."""
+    by_node: dict[str, list[Event]] = {}
+    for e in events:
+        by_node.setdefault(e.node_id, []).append(e)
+    sent = [
+        await topic.send(
+            key=node_id.encode(),
+            value=events_wire.encode(events_wire.EventBatch(events_wire.WIRE_VERSION, batch)),
+            partition=partition_for(node_id, partitions),
+            force=True,
+        )
+        for node_id, batch in by_node.items()
+    ]
+    await asyncio.gather(*sent)
+
+
+async def retry(what: str, fn: Callable[..., T], *args: Any) -> T:
+    """Run fn in a thread until it succeeds: an unacked batch blocks its partitions, which is right while
+    ClickHouse is down."""
+
+    async def call() -> T:
+        return await asyncio.to_thread(fn, *args)
+
+    return await retry_async(what, call)
+
+
+async def retry_async(what: str, fn: Callable[..., Any], *args: Any) -> Any:
+    """Await fn until it succeeds, backing off up to 10 s between tries."""
     attempt = 0
     while True:
         try:
-            await asyncio.to_thread(projector.process, records)
-            return
+            return await fn(*args)
         except Exception:
             delay = RETRY_SECONDS[min(attempt, len(RETRY_SECONDS) - 1)]
-            log.exception("insert of %d records failed; retrying in %.1f s", len(records), delay)
+            log.exception("%s failed; retrying in %.1f s", what, delay)
             attempt += 1
             await asyncio.sleep(delay)
+
+
+def consumer_lag(app: faust.App) -> int:
+    """Records not yet handled in the partitions this worker holds (from fetched high watermarks); -1
+    when the consumer has not fetched yet."""
+    try:
+        assigned = app.consumer.assignment()
+        highwaters = {(tp.topic, tp.partition): app.consumer.highwater(tp) for tp in assigned}
+    except Exception:
+        return -1
+    done = {
+        (topic, partition): offset
+        for topic, owner in app.projectors.items()  # type: ignore[attr-defined]
+        for partition, offset in owner.stored_offsets().items()
+    }
+    return resource_monitor.consumer_lag(highwaters, done)

@@ -39,9 +39,7 @@ def dedup_token(topic: str, ranges: dict[int, tuple[int, int]]) -> str:
 
 def stored_high_offsets(client: Any, db: str) -> dict[int, int]:
     """The highest raw-topic offset already stored, per partition: records at or below it are in."""
-    rows = client.query(
-        f"SELECT kafka_partition, max(kafka_offset) FROM {db}.{SYSLOG} GROUP BY kafka_partition"
-    )
+    rows = client.query(f"SELECT kafka_partition, max(kafka_offset) FROM {db}.{SYSLOG} GROUP BY kafka_partition")
     return {int(p): int(o) for p, o in rows.result_rows}
 
 
@@ -85,3 +83,70 @@ def load_miner_state(client: Any, db: str, topic: str, partition: int) -> tuple[
         return None
     offset, state = rows[0]
     return int(offset), base64.b64decode(state)
+
+
+def insert_rows(
+    client: Any, db: str, table: str, columns: Sequence[str], rows: Sequence[tuple[Any, ...]], token: str
+) -> None:
+    """One columnar insert into any projection table, deduplicated by token (where the table keeps a window)."""
+    if not rows:
+        return
+    client.insert(
+        f"{db}.{table}",
+        [list(c) for c in zip(*rows, strict=True)],
+        column_names=list(columns),
+        column_oriented=True,
+        settings={"insert_deduplication_token": token},
+    )
+
+
+def insert_new_events(
+    client: Any, db: str, table: str, columns: Sequence[str], rows: Sequence[tuple[Any, ...]], token: str
+) -> None:
+    """Insert event_log rows whose id is not stored yet, the first of each id winning.
+
+    Event ids are deterministic, so the copies a replay or a re-applied batch publishes again are
+    dropped here and each event keeps the topic position of its first copy: a rebuilt event_log equals
+    the original row for row. The look-up is bounded by the batch's time range (event_log's key).
+    """
+    first: dict[str, tuple[Any, ...]] = {}
+    for row in rows:
+        first.setdefault(row[0], row)
+    if not first:
+        return
+    times = [row[1] for row in first.values()]
+    stored = client.query(
+        f"SELECT DISTINCT id FROM {db}.{table} WHERE time BETWEEN fromUnixTimestamp64Micro({{lo:Int64}}, 'UTC') "
+        "AND fromUnixTimestamp64Micro({hi:Int64}, 'UTC') AND id IN {ids:Array(String)}",
+        parameters={"lo": min(times), "hi": max(times), "ids": list(first)},
+    ).result_rows
+    known = {r[0] for r in stored}
+    insert_rows(client, db, table, columns, [r for i, r in first.items() if i not in known], token)
+
+
+def high_offsets(client: Any, db: str, table: str) -> dict[int, int]:
+    """The highest topic offset stored in a projection table with kafka_partition/kafka_offset, per partition."""
+    rows = client.query(
+        f"SELECT kafka_partition, max(kafka_offset) FROM {db}.{table} GROUP BY kafka_partition"
+    ).result_rows
+    return {int(p): int(o) for p, o in rows}
+
+
+def version_high_offsets(client: Any, db: str, table: str) -> dict[int, int]:
+    """The highest inventory offset stored in an inventory table (version is the offset; one partition)."""
+    rows = client.query(f"SELECT 0 AS p, max(version) FROM {db}.{table} GROUP BY p").result_rows
+    return {int(p): int(o) for p, o in rows}
+
+
+def truncate(client: Any, db: str, tables: Sequence[str]) -> None:
+    """Empty projection tables (their deduplication windows go with them), for a replay."""
+    for table in tables:
+        client.command(f"TRUNCATE TABLE IF EXISTS {db}.{table}")
+
+
+def forget_states(client: Any, db: str, topics: Sequence[str]) -> None:
+    """Drop the saved per-partition processor states of topics, so a replay starts them afresh."""
+    client.command(
+        f"DELETE FROM {db}.{MINER_STATE} WHERE topic IN {{topics:Array(String)}}",
+        parameters={"topics": list(topics)},
+    )

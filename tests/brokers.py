@@ -367,7 +367,7 @@ def start_apache_kafka(
     if not (directory / "data" / "meta.properties").exists():  # a reused directory keeps its cluster
         cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
         fmt = subprocess.run(
-            [*java, "kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(config)],
+            [*java, "kafka.tools.StorageTool", "format", f"--cluster-id={cluster_id}", "-c", str(config)],
             capture_output=True,
             text=True,
             stdin=subprocess.DEVNULL,
