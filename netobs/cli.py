@@ -9,7 +9,9 @@ import logging
 import os
 import signal
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from netobs import config as config_mod
 from netobs import logs
@@ -49,6 +51,34 @@ def _parser() -> argparse.ArgumentParser:
         "worker",
         help="Faust worker: raw topic -> parse, mine templates -> ClickHouse (scale-out stage)",
         description="Consume the raw topics and store projections in ClickHouse. Run N of them to scale out.",
+    )
+    sub.add_parser(
+        "traps",
+        help="SNMP trap and inform receiver -> Kafka (scale-out stage)",
+        description="Receive SNMP v1/v2c/v3 traps and informs on NETOBS_SNMP_TRAP_PORT (informs are answered), "
+        "check communities and v3 users, name OIDs, and produce them to the trap topic at NETOBS_KAFKA.",
+    )
+    sub.add_parser(
+        "poller",
+        help="scheduled polls of the inventory's pollings -> Kafka (scale-out stage)",
+        description="Follow the inventory topic and run each polling (ping, snmp, tcp, http, dns, tls) on its "
+        "schedule with jitter and bounded concurrency; results go to the poll topic at NETOBS_KAFKA.",
+    )
+    inv = sub.add_parser(
+        "inventory",
+        help="inventory events: seed nodes, pollings and networks from a TOML file",
+        description="Publish the nodes, pollings and networks of a seed file (see examples/inventory.toml) that "
+        "the inventory topic lacks or has differently. Adding a node adds its PING polling.",
+    )
+    inv_sub = inv.add_subparsers(dest="inventory_command", required=True, metavar="ACTION")
+    seed = inv_sub.add_parser("seed", help="publish a seed file's entities")
+    seed.add_argument("file", nargs="?", help="seed file (default: NETOBS_INVENTORY_SEED_FILE)")
+    sub.add_parser(
+        "replay",
+        help="rebuild every projection from the topics (stop the workers first)",
+        description="Empty the ClickHouse projections and the saved processor states and rewind the worker group "
+        "to the start of every topic; the next worker start rebuilds the tables. Needs NETOBS_KAFKA: the "
+        "embedded broker keeps topics in memory, so a stopped single node has nothing to replay.",
     )
     mcp = sub.add_parser(
         "mcp",
@@ -132,6 +162,83 @@ def _ingest(config: config_mod.Config, _: argparse.Namespace) -> int:
         await serve(config.syslog, config.kafka.bootstrap, config.kafka.partitions, stop)
 
     asyncio.run(main())
+    return 0
+
+
+def _credentials(config: config_mod.Config) -> dict[str, Any]:
+    from netobs import snmp_credentials
+
+    path = config.snmp.credentials_file
+    return snmp_credentials.load(path) if path else {}
+
+
+def _serve_edge(config: config_mod.Config, name: str, serve: Callable[..., Any], section: Any) -> int:
+    """Run an edge service (traps, poller) until SIGINT/SIGTERM."""
+    if not config.kafka.bootstrap:
+        print(f"netobs {name}: set NETOBS_KAFKA to the broker's bootstrap servers", file=sys.stderr)
+        return 2
+    try:
+        credentials = _credentials(config)
+    except config_mod.ConfigError as exc:
+        print(f"netobs {name}: {exc}", file=sys.stderr)
+        return 2
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await serve(section, credentials, config.kafka.bootstrap, config.kafka.partitions, stop)
+
+    asyncio.run(main())
+    return 0
+
+
+def _traps(config: config_mod.Config, _: argparse.Namespace) -> int:
+    from ingest.trap_service import serve
+
+    return _serve_edge(config, "traps", serve, config.snmp)
+
+
+def _poller(config: config_mod.Config, _: argparse.Namespace) -> int:
+    from ingest.pollers.service import serve
+
+    return _serve_edge(config, "poller", serve, config.poller)
+
+
+def _inventory(config: config_mod.Config, args: argparse.Namespace) -> int:
+    from processors.inventory_publish import seed
+
+    path = args.file or config.inventory.seed_file
+    if not path:
+        print("netobs inventory seed: give a file or set NETOBS_INVENTORY_SEED_FILE", file=sys.stderr)
+        return 2
+    if not config.kafka.bootstrap:
+        print("netobs inventory seed: set NETOBS_KAFKA (a running node's broker is 127.0.0.1:19092)", file=sys.stderr)
+        return 2
+    try:
+        events = asyncio.run(seed(config.kafka.bootstrap, path))
+    except config_mod.ConfigError as exc:
+        print(f"netobs inventory seed: {exc}", file=sys.stderr)
+        return 2
+    for event in events:
+        print(f"{event.op} {event.kind} {event.id}")
+    print(f"{len(events)} inventory event(s) published", file=sys.stderr)
+    return 0
+
+
+def _replay(config: config_mod.Config, _: argparse.Namespace) -> int:
+    from processors.replay import ReplayRefused, replay
+
+    if not config.kafka.bootstrap:
+        print("netobs replay: set NETOBS_KAFKA; the embedded broker keeps no topics once stopped", file=sys.stderr)
+        return 2
+    try:
+        done = replay(config.kafka.bootstrap, config.worker.group_id, config.clickhouse_dsn, config.clickhouse.database)
+    except ReplayRefused as exc:
+        print(f"netobs replay: {exc}", file=sys.stderr)
+        return 1
+    print(f"emptied {', '.join(done.tables)}; the next worker start rebuilds them from the topics", file=sys.stderr)
     return 0
 
 
@@ -248,6 +355,10 @@ COMMANDS = {
     "run": _run,
     "ingest": _ingest,
     "worker": _worker,
+    "traps": _traps,
+    "poller": _poller,
+    "inventory": _inventory,
+    "replay": _replay,
     "mcp": _mcp,
     "token": _token,
     "migrate": _migrate,

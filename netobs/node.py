@@ -20,6 +20,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from netobs import broker, children
 from netobs.config import Config
 from netobs.worker_thread import WorkerThread
+from processors import inventory_publish
 from processors.app import make_app
 from query_mcp import service as mcp_service
 from query_mcp.credentials import load_or_create_token
@@ -51,7 +52,7 @@ async def run(config: Config) -> int:
         loop.add_signal_handler(sig, stop.set)
     config.data_dir.mkdir(parents=True, exist_ok=True)
     broker_proc = None
-    ingest_proc = None
+    edges: dict[str, subprocess.Popen[bytes]] = {}
     worker = None
     status = 0
     try:
@@ -67,8 +68,12 @@ async def run(config: Config) -> int:
             config.clickhouse_dsn,
             f"applied {applied}" if applied else "schema up to date",
         )
+        if config.inventory.seed_file:
+            await inventory_publish.seed(bootstrap, config.inventory.seed_file)
         env = dict(os.environ, NETOBS_KAFKA_BOOTSTRAP=bootstrap, NETOBS_DATA_DIR=str(config.data_dir))
-        ingest_proc = children.spawn([sys.executable, "-m", "netobs", "ingest"], env=env)
+        for name, wanted in (("ingest", True), ("traps", config.snmp.trap_port > 0), ("poller", config.poller.enabled)):
+            if wanted:
+                edges[name] = children.spawn([sys.executable, "-m", "netobs", name], env=env)
         worker = WorkerThread(
             make_app(
                 bootstrap,
@@ -82,7 +87,7 @@ async def run(config: Config) -> int:
         await asyncio.to_thread(worker.started.wait)
         if worker.error:
             raise RuntimeError(f"worker failed to start: {worker.error}")
-        tasks = [asyncio.create_task(_watch(ingest_proc, worker, stop))]
+        tasks = [asyncio.create_task(_watch(edges, worker, stop))]
         if config.mcp.transport == "http":
             token = load_or_create_token(config.mcp.token, config.data_dir)
             store = Store(config.clickhouse_dsn, config.clickhouse.database, config.mcp.query_timeout_seconds)
@@ -92,16 +97,18 @@ async def run(config: Config) -> int:
             _banner(config, bootstrap, None)
         await stop.wait()
         log.info("stopping: receivers first, then the worker once it has stored what they sent")
-        children.stop(ingest_proc)
+        for proc in edges.values():
+            children.stop(proc)
         await _drain(bootstrap, worker)
         await asyncio.gather(*tasks, return_exceptions=True)
-        status = 1 if worker.error or ingest_proc.returncode not in (0, -signal.SIGTERM) else 0
+        failed = [name for name, proc in edges.items() if proc.returncode not in (0, -signal.SIGTERM)]
+        status = 1 if worker.error or failed else 0
     except Exception as exc:
         log.error("%s", exc)
         status = 1
     finally:
-        if ingest_proc is not None:
-            children.stop(ingest_proc)
+        for proc in edges.values():
+            children.stop(proc)
         if worker is not None:
             await asyncio.to_thread(worker.stop)
         if broker_proc is not None:
@@ -110,11 +117,12 @@ async def run(config: Config) -> int:
     return status
 
 
-async def _watch(ingest: subprocess.Popen[bytes], worker: WorkerThread, stop: asyncio.Event) -> None:
+async def _watch(edges: dict[str, subprocess.Popen[bytes]], worker: WorkerThread, stop: asyncio.Event) -> None:
     """Stop the node when a part dies, rather than run half-blind."""
     while not stop.is_set():
-        if ingest.poll() is not None:
-            log.error("syslog receivers exited with %s; stopping", ingest.returncode)
+        dead = [(name, proc.returncode) for name, proc in edges.items() if proc.poll() is not None]
+        if dead:
+            log.error("%s exited with %s; stopping", dead[0][0], dead[0][1])
             stop.set()
         elif not worker.is_alive():
             log.error("worker stopped unexpectedly; stopping")
@@ -162,9 +170,13 @@ def _banner(config: Config, bootstrap: str, token: str | None) -> None:
     for name, port in (("udp", s.udp_port), ("tcp", s.tcp_port), ("tls", s.tls_port if s.tls_cert else 0)):
         if port:
             lines.append(f"  syslog {name:<9} {s.bind}:{port}")
+    if config.snmp.trap_port:
+        lines.append(f"  snmp traps       {config.snmp.trap_bind}:{config.snmp.trap_port}/udp")
+    if config.poller.enabled:
+        lines.append(f"  poller           up to {config.poller.concurrency} polls at once")
     if token:
         lines += [
-            f"  MCP              http://{m.bind}:{m.port}/mcp (Streamable HTTP)",
+            f"  MCP              {mcp_service.resource_url(m)} (Streamable HTTP{', SSE at /sse' if m.sse else ''})",
             f"  MCP token        {token}",
         ]
     lines += ["  stop with Ctrl-C", ""]

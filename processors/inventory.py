@@ -45,7 +45,7 @@ redefines it."""
 
 PARAMS: dict[str, frozenset[str]] = {
     "ping": frozenset({"size", "ttl", "count"}),
-    "snmp": frozenset({"oids", "walk"}),
+    "snmp": frozenset({"oids", "walk", "port", "max_rows", "resources", "arp"}),
     "tcp": frozenset({"port"}),
     "http": frozenset({"url", "method", "expect_status", "verify_tls"}),
     "dns": frozenset({"name", "rdtype", "server", "port"}),

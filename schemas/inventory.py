@@ -56,9 +56,12 @@ class Polling(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
 
     params by kind (all strings; missing ones take defaults):
     ping: size, ttl, count (default 3).
-    snmp: oids (comma-separated names or OIDs to get; default sysUpTime.0), walk (a subtree to walk).
-    tcp: port.  http: url, method (GET/HEAD), expect_status (default 200-399), verify_tls (true).
-    dns: name, rdtype (A, AAAA, ...), server (default: the node's IP).  tls: port (443), server_name.
+    snmp: oids (comma-separated names or OIDs to get; sysUpTime.0 always), walk (a subtree to walk), port (161),
+    max_rows (1000 per walk), resources (true: CPU and memory from HOST-RESOURCES-MIB), arp (true: learn
+    IP/MAC pairs from ipNetToMediaPhysAddress).
+    tcp: port.  http: url (default http://<node ip>/), method (GET/HEAD), expect_status (default 200-399),
+    verify_tls (true).  dns: name, rdtype (A, AAAA, ...), server (default: the node's IP), port (53).
+    tls: port (443), server_name.
     """
 
     id: str

@@ -34,6 +34,7 @@ def node_env(bootstrap: str, data_dir: Path, **extra: str) -> dict[str, str]:
     """Environment for a netobs child process of a test: its own ports and data directory."""
     env = dict(os.environ)
     env.update(NETOBS_KAFKA=bootstrap, NETOBS_DATA_DIR=str(data_dir), NETOBS_LOG_LEVEL="INFO")
+    env.update(NETOBS_SNMP_TRAP_PORT="0")  # a test that wants traps gives a free port
     env.update(extra)
     return env
 

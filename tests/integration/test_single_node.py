@@ -34,7 +34,7 @@ def _children(pid: int) -> list[int]:
 
 @pytest.mark.skipif(shutil.which("logger") is None, reason="util-linux logger is not installed")
 def test_run_stop_restart_and_stdio(tmp_path):
-    ports = {name: brokers.free_port() for name in ("kafka", "syslog", "mcp")}
+    ports = {name: brokers.free_port() for name in ("kafka", "syslog", "mcp", "traps")}
     env = dict(
         os.environ,
         NETOBS_DATA_DIR=str(tmp_path / "data"),
@@ -42,6 +42,7 @@ def test_run_stop_restart_and_stdio(tmp_path):
         NETOBS_SYSLOG_UDP_PORT=str(ports["syslog"]),
         NETOBS_SYSLOG_TCP_PORT=str(ports["syslog"]),
         NETOBS_MCP_PORT=str(ports["mcp"]),
+        NETOBS_SNMP_TRAP_PORT=str(ports["traps"]),
     )
     env.pop("NETOBS_KAFKA", None)
     env.pop("NETOBS_CLICKHOUSE", None)
