@@ -566,7 +566,7 @@ def quiet_logs(level: str = "WARNING") -> None:
     import logging
 
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    for name in ("faust", "aiokafka", "mode", "kafka", "netobs", "processors"):
+    for name in ("faust", "aiokafka", "mode", "kafka", "netobs", "processors", "httpx2", "mcp", "query_mcp"):
         logging.getLogger(name).setLevel(level)
 
 
