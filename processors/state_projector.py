@@ -210,6 +210,16 @@ class StateProjector:
                 certificate = poll_rows.certificate_row(result)
                 if certificate is not None:
                     rows[CERTIFICATES].append(certificate)
+            for removal in batch.removals:
+                if removal.kind == "node":
+                    state.machine.remove_node(removal.id)
+                    continue
+                events = state.machine.remove_polling(removal.id, removal.time_ns)
+                states.pop(removal.id, None)
+                last.pop(removal.id, None)
+                pending.events.extend(events)
+                state.watermark_ns = max(state.watermark_ns, removal.time_ns)
+                nodes[removal.node_id] = (partition, state.watermark_ns)
         self._state_rows(pending, last, nodes)
         return pending
 

@@ -44,11 +44,23 @@ class PollResult(msgspec.Struct, array_like=True, frozen=True):
     """Why the outcome is fail or unknown; empty when ok."""
 
 
+class Removal(msgspec.Struct, array_like=True, frozen=True):
+    """A polling or node deleted from the inventory, as the poller saw it: placed in the poll topic so the
+    state machine forgets it in stream order, and a replay of this topic alone still gives the same states."""
+
+    kind: Literal["polling", "node"]
+    id: str
+    node_id: str
+    time_ns: int
+    """The inventory event's time."""
+
+
 class PollBatch(msgspec.Struct, array_like=True, frozen=True):
-    """Results from one poller, in completion order."""
+    """Results from one poller, in completion order, and removals (applied after the results)."""
 
     version: int
     results: list[PollResult]
+    removals: list[Removal] = []
 
     def __len__(self) -> int:
         return len(self.results)

@@ -496,3 +496,22 @@ def test_worker_projects_every_topic_and_replay_rebuilds_identical_tables(broker
     after = _tables(dsn, marker)
     for name in ALL_TABLES:
         assert after[name] == before[name], name
+
+
+def test_a_removed_polling_leaves_its_node_state(client):
+    """A polling deleted from the inventory (a removal in the poll topic) no longer weighs on its node."""
+    db = "monitoring_a"
+    t0 = time.time_ns() - 1800 * S
+    failing, fine = "rm-n9-failing", "rm-n9-fine"
+    batches = [[result(fine, "rm-n9", t0), result(failing, "rm-n9", t0 + 1, "fail")]]
+    projector = StateProjector(client, db)
+    records = poll_records(batches, 3, 0)
+    removal = polls.Removal(kind="polling", id=failing, node_id="rm-n9", time_ns=t0 + 10 * S)
+    records.append((3, 1, t0 + 10 * S, polls.encode(PollBatch(polls.WIRE_VERSION, [], [removal]))))
+    pending = projector.prepare(records)
+    projector.commit(pending)
+    node_events = [(e.last_level, e.level) for e in pending.events if e.type == "node" and e.node_id == "rm-n9"]
+    assert node_events[-1] == ("high", "normal")
+    assert failing not in projector._partitions[3].machine.polling_states()
+    rows = client.query(f"SELECT state FROM {db}.node_state FINAL WHERE node_id = 'rm-n9'").result_rows
+    assert rows == [("normal",)]
