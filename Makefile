@@ -35,6 +35,9 @@ bench: $(STAMP)
 	$(BIN)/python bench/patterns.py
 	$(BIN)/python bench/syslog_ingest.py
 	$(BIN)/python bench/e2e_latency.py
+	$(BIN)/python bench/traps.py
+	$(BIN)/python bench/pollers.py
+	$(BIN)/python bench/mcp_security.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache

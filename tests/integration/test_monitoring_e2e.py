@@ -90,6 +90,7 @@ def lab(tansu_bootstrap, tmp_path_factory):
         NETOBS_SYSLOG_TCP_PORT="0",
         NETOBS_SYSLOG_TLS_PORT="0",
         NETOBS_SNMP_TRAP_PORT=str(ports["traps"]),
+        NETOBS_POLLER_ENABLED="true",
         NETOBS_SNMP_TRAP_COMMUNITIES=RO_COMMUNITY,
         NETOBS_SNMP_CREDENTIALS_FILE=str(credentials),
         NETOBS_INVENTORY_SEED_FILE=str(seed),

@@ -316,7 +316,7 @@ async def _publish(bootstrap: str, marker: str, t0: int) -> None:
     await producer.start()
     try:
         for name in ("a", "b", "c"):
-            node = Node(id=f"{marker}-n{name}", name=f"host-{name}", ip="192.0.2.1")
+            node = Node(id=f"{marker}-n{name}", name=f"host-{name}", ip="127.0.0.1")
             up = InventoryEvent(kind="node", op="upsert", id=node.id, time_ns=t0, actor="test", node=node)
             await producer.send_and_wait(INVENTORY, inventory.encode(up), key=up.key)
             polling = Polling(id=f"{marker}-p{name}", node_id=node.id, name="PING", kind="ping")

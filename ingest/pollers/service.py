@@ -1,0 +1,338 @@
+"""The poller stage: follows the inventory topic, runs pollings when due, publishes their results in batches.
+
+The inventory topic is read from its beginning by every poller (one compacted partition, no consumer
+group) and kept as a schedule; scheduling starts once the poller has caught up with it, so a replay never
+runs an outdated definition. Due runs queue for up to `concurrency` workers; each run ends within its
+polling's timeout, so a slow or dead target holds one worker, never the schedule. Results are cut into
+one PollBatch per partition (by node id) every batch_ms and handed to the same bounded Kafka sink as
+syslog ingest uses.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+import logging
+import time
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, ClassVar
+
+import msgspec
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from aiokafka.errors import KafkaError
+
+from ingest.counters import Counters, TransportCounters
+from ingest.pollers.counters import PollerCounters, rate_line
+from ingest.pollers.runner import Probes, result
+from ingest.pollers.schedule import Run, Schedule, interval_of
+from ingest.producer import KafkaSink
+from netobs.config import PollerConfig
+from netobs.snmp_credentials import SnmpCredential
+from schemas import inventory
+from schemas.polls import WIRE_VERSION, PollBatch, PollResult
+from schemas.topics import INVENTORY, POLL_RESULTS, partition_for
+
+log = logging.getLogger("netobs.poller")
+
+STREAM = "poll"
+"""The name results are counted under in the Kafka sink's counters."""
+DRAIN_SECONDS = 10.0
+LOG_SECONDS = 30.0
+MAX_SLEEP_S = 1.0
+"""The scheduler looks at the clock at least this often (a wall-clock step is noticed within it)."""
+MAX_RESULTS_PER_RECORD = 500
+QUEUE_RESULTS = 200_000
+"""Results waiting for Kafka before new ones are dropped (and counted)."""
+RETRY_SECONDS = (0.5, 1.0, 2.0, 5.0)
+WARN_EVERY_SECONDS = 60.0
+
+
+class _Record(PollBatch, frozen=True):
+    """A PollBatch as KafkaSink takes a record: it counts by `transport` and encodes the struct as msgpack,
+    which gives exactly the bytes of schemas.polls.encode."""
+
+    transport: ClassVar[str] = STREAM
+
+
+async def serve(
+    poller: PollerConfig,
+    credentials: Mapping[str, SnmpCredential],
+    bootstrap: str,
+    partitions: int,
+    stop: asyncio.Event,
+    ready: asyncio.Event | None = None,
+    *,
+    counters: PollerCounters | None = None,
+    drain_seconds: float = DRAIN_SECONDS,
+    log_seconds: float = LOG_SECONDS,
+    inventory_topic: str = INVENTORY,
+) -> None:
+    """Poll the inventory's pollings on their schedules until stop is set.
+
+    Kafka is connected first (retried until stop), then the inventory is read to its end, then ready is
+    set and polling starts. On stop, runs in progress are abandoned, pending results are sent, waiting at
+    most drain_seconds; what Kafka did not acknowledge by then is counted as dropped. Pass counters to
+    read them afterwards. inventory_topic (one partition) lets a test give the poller an inventory of its
+    own on a broker that other tests share, so it never polls their (possibly non-local) nodes.
+    """
+    counters = counters if counters is not None else PollerCounters()
+    sink_counters = Counters()
+    sink_counters.by_transport[STREAM] = TransportCounters()
+    sink = KafkaSink(bootstrap, POLL_RESULTS, sink_counters, max_lines=QUEUE_RESULTS)
+    count = await sink.start(partitions, stop)
+    if count is None:
+        return
+
+    def refresh() -> None:
+        counters.published = sink_counters[STREAM].delivered
+        counters.dropped = sink_counters[STREAM].dropped
+
+    schedule = Schedule(poller.jitter)
+    outbox = _Outbox(sink, count)
+    probes = Probes(credentials)
+    wake = asyncio.Event()
+    caught_up = asyncio.Event()
+    workers = _Workers(poller.concurrency, probes, counters, outbox)
+    follower = asyncio.create_task(
+        _follow_inventory(bootstrap, inventory_topic, schedule, counters, wake, caught_up, stop)
+    )
+    follower.add_done_callback(_log_failure)
+    helpers = [
+        follower,
+        asyncio.create_task(_flush_periodically(outbox, poller.batch_ms)),
+        asyncio.create_task(_log_periodically(counters, refresh, log_seconds)),
+        asyncio.create_task(_wake_on(stop, wake)),
+    ]
+    try:
+        await _first(caught_up, stop, follower)
+        if stop.is_set() or not caught_up.is_set():
+            return
+        log.info(
+            "poller: %d pollings of %d nodes; concurrency %d, jitter %.2f of each interval, batches every %d ms",
+            len(schedule),
+            len(schedule.nodes),
+            poller.concurrency,
+            poller.jitter,
+            poller.batch_ms,
+        )
+        if ready is not None:
+            ready.set()
+        while not stop.is_set():
+            runs, orphans = schedule.take_due(time.time())
+            counters.due += len(runs) + len(orphans)
+            counters.orphaned += len(orphans)
+            for run in runs:
+                if not workers.submit(run):
+                    counters.skipped += 1
+            next_due = schedule.next_due()
+            delay = MAX_SLEEP_S if next_due is None else min(MAX_SLEEP_S, max(0.0, next_due - time.time()))
+            wake.clear()
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(delay):
+                    await wake.wait()
+    finally:
+        await _cancel([*helpers, *workers.tasks])
+        outbox.flush()
+        await sink.close(drain_seconds)
+        await probes.close()
+        refresh()
+        log.info("poller stopped: %s", counters.totals())
+
+
+class _Workers:
+    """Up to `concurrency` tasks running queued runs; a polling is queued or running at most once.
+
+    Long-lived workers rather than a task per run: at thousands of runs a second, creating tasks and
+    waking semaphore waiters was most of the poller's CPU.
+    """
+
+    def __init__(self, concurrency: int, probes: Probes, counters: PollerCounters, outbox: _Outbox) -> None:
+        self.concurrency = concurrency
+        self.probes = probes
+        self.counters = counters
+        self.outbox = outbox
+        self.queue: asyncio.Queue[Run] = asyncio.Queue()
+        self.busy: set[str] = set()
+        self.tasks: list[asyncio.Task[None]] = []
+        self.idle = 0
+
+    def submit(self, run: Run) -> bool:
+        """Queue a run; False (not queued) while the polling's previous run is queued or running."""
+        if run.polling.id in self.busy:
+            return False
+        self.busy.add(run.polling.id)
+        self.queue.put_nowait(run)
+        if self.queue.qsize() > self.idle and len(self.tasks) < self.concurrency:
+            self.tasks.append(asyncio.create_task(self._work()))
+        return True
+
+    async def _work(self) -> None:
+        while True:
+            self.idle += 1
+            try:
+                run = await self.queue.get()
+            finally:
+                self.idle -= 1
+            try:
+                await self._run(run)
+            except Exception:
+                log.exception("poller: run of %s failed", run.polling.id)
+            finally:
+                self.busy.discard(run.polling.id)
+
+    async def _run(self, run: Run) -> None:
+        """Measure, count, queue the result."""
+        started_ns = time.time_ns()
+        self.counters.started(started_ns / 1e9 - run.due, interval_of(run.polling))
+        began = time.perf_counter_ns()
+        measurement = await self.probes.measure(run.polling, run.node)
+        duration_ns = time.perf_counter_ns() - began
+        self.counters.outcome(measurement.outcome)
+        self.outbox.add(result(run.polling, run.node, started_ns, duration_ns, measurement))
+
+
+class _Outbox:
+    """Results waiting to be cut into one record per partition."""
+
+    def __init__(self, sink: KafkaSink, partitions: int) -> None:
+        self.sink = sink
+        self.partitions = partitions
+        self.pending: dict[int, list[PollResult]] = collections.defaultdict(list)
+
+    def add(self, poll: PollResult) -> None:
+        partition = partition_for(poll.node_id, self.partitions)
+        waiting = self.pending[partition]
+        waiting.append(poll)
+        if len(waiting) >= MAX_RESULTS_PER_RECORD:
+            self._send(partition)
+
+    def flush(self) -> None:
+        for partition in list(self.pending):
+            self._send(partition)
+
+    def _send(self, partition: int) -> None:
+        results = self.pending.pop(partition)
+        self.sink.offer(partition, _Record(WIRE_VERSION, results))  # type: ignore[arg-type]
+
+
+async def _flush_periodically(outbox: _Outbox, batch_ms: int) -> None:
+    while True:
+        await asyncio.sleep(batch_ms / 1000)
+        outbox.flush()
+
+
+async def _follow_inventory(
+    bootstrap: str,
+    topic: str,
+    schedule: Schedule,
+    counters: PollerCounters,
+    wake: asyncio.Event,
+    caught_up: asyncio.Event,
+    stop: asyncio.Event,
+) -> None:
+    """Apply the inventory topic to the schedule from its first record on, for as long as the poller runs.
+
+    caught_up is set once the records that existed at the start are applied.
+    """
+    partition = TopicPartition(topic, 0)
+    consumer = await _consumer(bootstrap, partition, stop)
+    if consumer is None:
+        return
+    last_warning = 0.0
+    try:
+        await consumer.seek_to_beginning(partition)
+        end = (await consumer.end_offsets([partition]))[partition]
+        while True:
+            if not caught_up.is_set() and await consumer.position(partition) >= end:
+                caught_up.set()
+            batches = await consumer.getmany(partition, timeout_ms=500)
+            for record in batches.get(partition, []):
+                try:
+                    schedule.apply(_event(record), time.time())
+                    counters.inventory_events += 1
+                except (msgspec.DecodeError, msgspec.ValidationError, ValueError) as exc:
+                    counters.inventory_errors += 1
+                    if time.monotonic() - last_warning >= WARN_EVERY_SECONDS:
+                        last_warning = time.monotonic()
+                        log.warning("poller: skipping inventory record at offset %d: %s", record.offset, exc)
+            if batches:
+                wake.set()
+    finally:
+        await consumer.stop()
+
+
+def _event(record: ConsumerRecord[bytes, bytes]) -> inventory.InventoryEvent:
+    """The event of a record; a tombstone (no value) deletes the entity its key names."""
+    if record.value is not None:
+        return inventory.decode(record.value)
+    kind, _, entity = (record.key or b"").decode(errors="replace").partition(":")
+    if kind not in ("node", "polling", "network") or not entity:
+        raise ValueError(f"a tombstone with key {record.key!r} names no entity")
+    return inventory.InventoryEvent(
+        kind=kind,  # type: ignore[arg-type]
+        op="delete",
+        id=entity,
+        time_ns=record.timestamp * 1_000_000,
+        actor="tombstone",
+    )
+
+
+async def _consumer(bootstrap: str, partition: TopicPartition, stop: asyncio.Event) -> AIOKafkaConsumer | None:
+    """A started consumer assigned the inventory partition, retried until it starts or stop is set."""
+    attempt = 0
+    while not stop.is_set():
+        consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+        try:
+            await consumer.start()
+            consumer.assign([partition])
+            return consumer
+        except KafkaError as exc:
+            await consumer.stop()
+            delay = RETRY_SECONDS[min(attempt, len(RETRY_SECONDS) - 1)]
+            attempt += 1
+            log.warning(
+                "poller: cannot read %s from %s (%s); retrying in %.1fs", partition.topic, bootstrap, exc, delay
+            )
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), delay)
+    return None
+
+
+async def _log_periodically(counters: PollerCounters, refresh: Callable[[], None], seconds: float) -> None:
+    before = counters.totals()
+    started = time.monotonic()
+    while True:
+        await asyncio.sleep(seconds)
+        refresh()
+        now = counters.totals()
+        if now != before:
+            log.info(rate_line(now, before, time.monotonic() - started, counters.take_lateness()))
+        before, started = now, time.monotonic()
+
+
+async def _wake_on(stop: asyncio.Event, wake: asyncio.Event) -> None:
+    await stop.wait()
+    wake.set()
+
+
+async def _first(event: asyncio.Event, stop: asyncio.Event, follower: asyncio.Task[None]) -> None:
+    """Wait until event or stop is set, or the follower ends (it failed: logged by _log_failure)."""
+    waiters = [asyncio.create_task(event.wait()), asyncio.create_task(stop.wait())]
+    try:
+        await asyncio.wait([*waiters, follower], return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        await _cancel(waiters)
+
+
+def _log_failure(task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.error("poller: inventory reader failed: the schedule stops following it", exc_info=task.exception())
+
+
+async def _cancel(tasks: Sequence[asyncio.Task[Any]]) -> None:
+    for task in tasks:
+        task.cancel()
+    for task in tasks:
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
