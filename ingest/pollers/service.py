@@ -30,7 +30,7 @@ from ingest.producer import KafkaSink
 from netobs.config import PollerConfig
 from netobs.snmp_credentials import SnmpCredential
 from schemas import inventory
-from schemas.polls import WIRE_VERSION, PollBatch, PollResult
+from schemas.polls import WIRE_VERSION, PollBatch, PollResult, Removal
 from schemas.topics import INVENTORY, POLL_RESULTS, partition_for
 
 log = logging.getLogger("netobs.poller")
@@ -95,7 +95,7 @@ async def serve(
     caught_up = asyncio.Event()
     workers = _Workers(poller.concurrency, probes, counters, outbox)
     follower = asyncio.create_task(
-        _follow_inventory(bootstrap, inventory_topic, schedule, counters, wake, caught_up, stop)
+        _follow_inventory(bootstrap, inventory_topic, schedule, counters, wake, caught_up, stop, outbox.remove)
     )
     follower.add_done_callback(_log_failure)
     helpers = [
@@ -193,12 +193,13 @@ class _Workers:
 
 
 class _Outbox:
-    """Results waiting to be cut into one record per partition."""
+    """Results and removals waiting to be cut into one record per partition."""
 
     def __init__(self, sink: KafkaSink, partitions: int) -> None:
         self.sink = sink
         self.partitions = partitions
         self.pending: dict[int, list[PollResult]] = collections.defaultdict(list)
+        self.removals: dict[int, list[Removal]] = collections.defaultdict(list)
 
     def add(self, poll: PollResult) -> None:
         partition = partition_for(poll.node_id, self.partitions)
@@ -207,13 +208,18 @@ class _Outbox:
         if len(waiting) >= MAX_RESULTS_PER_RECORD:
             self._send(partition)
 
+    def remove(self, removal: Removal) -> None:
+        """A deleted polling or node, sent after the results already waiting on its node's partition."""
+        self.removals[partition_for(removal.node_id, self.partitions)].append(removal)
+
     def flush(self) -> None:
-        for partition in list(self.pending):
+        for partition in set(self.pending) | set(self.removals):
             self._send(partition)
 
     def _send(self, partition: int) -> None:
-        results = self.pending.pop(partition)
-        self.sink.offer(partition, _Record(WIRE_VERSION, results))  # type: ignore[arg-type]
+        results = self.pending.pop(partition, [])
+        removals = self.removals.pop(partition, [])
+        self.sink.offer(partition, _Record(WIRE_VERSION, results, removals))  # type: ignore[arg-type]
 
 
 async def _flush_periodically(outbox: _Outbox, batch_ms: int) -> None:
@@ -230,10 +236,14 @@ async def _follow_inventory(
     wake: asyncio.Event,
     caught_up: asyncio.Event,
     stop: asyncio.Event,
+    remove: Callable[[Removal], None],
 ) -> None:
     """Apply the inventory topic to the schedule from its first record on, for as long as the poller runs.
 
-    caught_up is set once the records that existed at the start are applied.
+    caught_up is set once the records that existed at the start are applied. Deletes become removals in
+    the poll topic, so the state machine forgets a polling or node in stream order; a delete met while
+    catching up is sent only if the entity is still gone at the end (a later re-add wins). Removing what
+    is already gone changes nothing, so a removal sent again by a restarted poller is harmless.
     """
     partition = TopicPartition(topic, 0)
     consumer = await _consumer(bootstrap, partition, stop)
@@ -243,14 +253,25 @@ async def _follow_inventory(
     try:
         await consumer.seek_to_beginning(partition)
         end = (await consumer.end_offsets([partition]))[partition]
+        held: dict[str, Removal] = {}
         while True:
             if not caught_up.is_set() and await consumer.position(partition) >= end:
+                for removal in held.values():
+                    if removal.id not in (schedule.nodes if removal.kind == "node" else schedule.pollings):
+                        remove(removal)
                 caught_up.set()
             batches = await consumer.getmany(partition, timeout_ms=500)
             for record in batches.get(partition, []):
                 try:
-                    schedule.apply(_event(record), time.time())
+                    event = _event(record)
+                    removal = _removal(event, schedule)
+                    schedule.apply(event, time.time())
                     counters.inventory_events += 1
+                    if removal is not None:
+                        if caught_up.is_set():
+                            remove(removal)
+                        else:
+                            held[f"{removal.kind}:{removal.id}"] = removal
                 except (msgspec.DecodeError, msgspec.ValidationError, ValueError) as exc:
                     counters.inventory_errors += 1
                     if time.monotonic() - last_warning >= WARN_EVERY_SECONDS:
@@ -260,6 +281,18 @@ async def _follow_inventory(
                 wake.set()
     finally:
         await consumer.stop()
+
+
+def _removal(event: inventory.InventoryEvent, schedule: Schedule) -> Removal | None:
+    """The removal a delete event means for the state machine; None for anything else."""
+    if event.op != "delete" or event.kind not in ("node", "polling"):
+        return None
+    if event.kind == "node":
+        return Removal(kind="node", id=event.id, node_id=event.id, time_ns=event.time_ns)
+    polling = schedule.pollings.get(event.id)
+    if polling is None:
+        return None
+    return Removal(kind="polling", id=event.id, node_id=polling.node_id, time_ns=event.time_ns)
 
 
 def _event(record: ConsumerRecord[bytes, bytes]) -> inventory.InventoryEvent:

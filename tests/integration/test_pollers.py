@@ -499,6 +499,7 @@ class _Results:
         self.consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
         self.node_ids = node_ids
         self.results: list[tuple[int, polls.PollResult]] = []
+        self.removals: list[tuple[int, polls.Removal]] = []
 
     async def open(self) -> None:
         await self.consumer.start()
@@ -513,9 +514,11 @@ class _Results:
             assert time.monotonic() < deadline, f"results so far: {[r.polling_id for _, r in self.results]}"
             for tp, records in (await self.consumer.getmany(timeout_ms=200)).items():
                 for record in records:
-                    for result in polls.decode(record.value).results:
+                    batch = polls.decode(record.value)
+                    for result in batch.results:
                         if result.node_id in self.node_ids:
                             self.results.append((tp.partition, result))
+                    self.removals += [(tp.partition, r) for r in batch.removals if r.node_id in self.node_ids]
 
     def of(self, polling_id: str) -> list[polls.PollResult]:
         return [r for _, r in self.results if r.polling_id == polling_id]
@@ -601,6 +604,10 @@ async def test_service_end_to_end(broker: str, snmpd_shared: Snmpd, listener: in
         deleted_at = len(results.of(pollings["closed"].id))
         await results.until(lambda: len(results.of(added.id)) >= 4)
         assert len(results.of(pollings["closed"].id)) <= deleted_at + 1, "at most one run already under way"
+        await results.until(lambda: any(r.id == pollings["closed"].id for _, r in results.removals))
+        partition, removal = next((p, r) for p, r in results.removals if r.id == pollings["closed"].id)
+        assert (removal.kind, removal.node_id) == ("polling", other.id)
+        assert partition == partition_for(other.id, PARTITIONS), "after the node's results, on its partition"
     finally:
         stop.set()
         await asyncio.wait_for(service, 30)
