@@ -119,7 +119,7 @@ def dump(client, db: str, queries: dict[str, str], where: dict[str, str] | None 
 @pytest.fixture(scope="module")
 def client(chdb_path):
     c = sink.connect(f"chdb://{chdb_path}")
-    for db in ("monitoring_a", "monitoring_b"):
+    for db in ("monitoring_a", "monitoring_b", "monitoring_rm"):
         migrations.apply(c, db, 30)
     return c
 
@@ -500,7 +500,7 @@ def test_worker_projects_every_topic_and_replay_rebuilds_identical_tables(broker
 
 def test_a_removed_polling_leaves_its_node_state(client):
     """A polling deleted from the inventory (a removal in the poll topic) no longer weighs on its node."""
-    db = "monitoring_a"
+    db = "monitoring_rm"  # a database of its own: the other tests' saved machines and offsets are not in it
     t0 = time.time_ns() - 1800 * S
     failing, fine = "rm-n9-failing", "rm-n9-fine"
     batches = [[result(fine, "rm-n9", t0), result(failing, "rm-n9", t0 + 1, "fail")]]
