@@ -168,7 +168,15 @@ def running(chdb_path: Path, creds: tuple[Path, dict[str, str], Any], **mcp: Any
 
     def serve() -> None:
         asyncio.set_event_loop(loop)
-        loop.run_until_complete(service.serve(config, store, "", stop))
+        try:
+            loop.run_until_complete(service.serve(config, store, "", stop))
+        finally:
+            # SSE responses leave watcher tasks behind; end them here rather than at interpreter exit.
+            leftover = asyncio.all_tasks(loop)
+            for task in leftover:
+                task.cancel()
+            loop.run_until_complete(asyncio.gather(*leftover, return_exceptions=True))
+            loop.close()
 
     thread = threading.Thread(target=serve, daemon=True)
     thread.start()
