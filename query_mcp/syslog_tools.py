@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import json
-from datetime import datetime
 from typing import Annotated, Any
 
 from mcp.server import MCPServer
-from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import Field
 
 from query_mcp import syslog_queries as q
-from query_mcp.bounds import ArgumentError, check_filter, clamp
+from query_mcp.bounds import clamp
+from query_mcp.json_results import dumps, rfc3339
 from query_mcp.store import Store
-from query_mcp.timeexpr import TimeExprError, time_range
+from query_mcp.tool_args import regex_filters, window
 
 LEVELS = "Level names: high (severity 0-2), low (3), warn (4), info (5-6), debug (7)."
 LevelFilter = Annotated[str, Field(description=f"Regular expression (RE2) on the level name; blank for all. {LEVELS}")]
@@ -27,24 +25,10 @@ StartTime = Annotated[
 EndTime = Annotated[str, Field(description='End of the window: "now" (default) or "2025-10-27 23:59:59" (UTC).')]
 
 
-def _rfc3339(value: datetime) -> str:
-    """Stored times are UTC; say so with Z whether or not the driver attached a zone."""
-    return value.replace(tzinfo=None).isoformat() + "Z"
-
-
-def _dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-
-
 async def _window(store: Store, start_time: str, end_time: str, **filters: str) -> q.SyslogFilter:
     """Validate the shared arguments; every mistake becomes a ToolError the agent can act on."""
-    try:
-        checked = {name: check_filter(name, value) for name, value in filters.items()}
-        start, end = time_range(start_time, end_time)
-        await store.check_regexes(checked)
-    except (ArgumentError, TimeExprError) as exc:
-        raise ToolError(str(exc)) from None
-    return q.SyslogFilter(start=start, end=end, **checked)
+    start, end = window(start_time, end_time)
+    return q.SyslogFilter(start=start, end=end, **await regex_filters(store, **filters))
 
 
 def register(server: MCPServer, store: Store) -> None:
@@ -79,7 +63,7 @@ def register(server: MCPServer, store: Store) -> None:
         )
         sql, params = q.search_sql(store.database, window, clamp(limit, 100, 10000, 100), newest_first)
         rows = await store.rows(sql, params)
-        return _dumps([_syslog_entry(row) for row in rows])
+        return dumps([_syslog_entry(row) for row in rows])
 
     @server.tool(
         name="get_syslog_summary",
@@ -114,14 +98,14 @@ def register(server: MCPServer, store: Store) -> None:
         if ids:
             t_sql, t_params = q.templates_sql(store.database, ids)
             templates = {int(tid): text for tid, text in await store.rows(t_sql, t_params)}
-        return _dumps(
+        return dumps(
             [
                 {
                     "Pattern": templates.get(int(tid), ""),
                     "Count": int(n),
                     "TemplateID": str(tid),
-                    "FirstSeen": _rfc3339(first),
-                    "LastSeen": _rfc3339(last),
+                    "FirstSeen": rfc3339(first),
+                    "LastSeen": rfc3339(last),
                     "Level": level,
                     "Hosts": int(hosts),
                     "Example": example,
@@ -150,7 +134,7 @@ def _syslog_entry(row: Any) -> dict[str, Any]:
         parse_error,
     ) = row
     return {
-        "Time": _rfc3339(received),
+        "Time": rfc3339(received),
         "Level": level,
         "Host": host,
         "Type": type_,
@@ -158,7 +142,7 @@ def _syslog_entry(row: Any) -> dict[str, Any]:
         "Message": message,
         "Severity": int(severity),
         "Facility": int(facility),
-        "EventTime": _rfc3339(event_time),
+        "EventTime": rfc3339(event_time),
         "Source": source,
         "PID": pid,
         "MsgID": msgid,
