@@ -34,7 +34,7 @@ from query_mcp.credentials import Authenticator
 from query_mcp.gate import Authenticate, Gate, GateSettings
 from query_mcp.mcp_guard import PRINCIPAL_KEY, GuardSettings, McpGuard, tool_digest
 from query_mcp.metrics import Metrics
-from query_mcp.store import Store
+from query_mcp.store import Store, connect
 
 log = logging.getLogger(__name__)
 
@@ -184,14 +184,7 @@ def audit_trail(bootstrap: str, dsn: str, database: str) -> audit.AuditTrail:
     """Audit to the topic when there is a broker; else straight into mcp_audit (a lone embedded store)."""
     if bootstrap:
         return audit.AuditTrail(audit.kafka_sender(bootstrap))
-    import clickhouse_connect
-
-    client = (
-        clickhouse_connect.get_client(dsn=dsn)
-        if dsn.startswith("chdb://")
-        else clickhouse_connect.get_client(dsn=dsn, autogenerate_session_id=False)
-    )
-    return audit.AuditTrail(audit.table_sender(client, database))
+    return audit.AuditTrail(audit.table_sender(connect(dsn), database))
 
 
 async def serve(config: Config, store: Store, bootstrap: str, stop: asyncio.Event) -> None:

@@ -29,7 +29,7 @@ class Store:
         self.timeout_seconds = timeout_seconds
         self._pool: queue.Queue[Any] = queue.Queue()
         for _ in range(size):
-            self._pool.put(_connect(dsn))
+            self._pool.put(connect(dsn))
 
     @contextlib.contextmanager
     def _client(self) -> Iterator[Any]:
@@ -91,7 +91,7 @@ class ReadOnlyPool:
         locked["readonly"] = 1
         self._pool: queue.Queue[Any] = queue.Queue()
         for _ in range(size):
-            client = _connect_with(dsn, database, locked)
+            client = connect(dsn, database=database, settings=locked)
             readonly = client.query("SELECT getSetting('readonly')").result_rows[0][0]
             if int(readonly) != 1:
                 raise RuntimeError(f"ClickHouse did not lock the session read-only (readonly={readonly})")
@@ -123,19 +123,11 @@ class ReadOnlyPool:
         return await asyncio.to_thread(self._text, sql)
 
 
-def _connect_with(dsn: str, database: str, settings: Mapping[str, object]) -> Any:
-    """A client with session settings applied in order (chdb applies them one SET at a time)."""
+def connect(dsn: str, **options: Any) -> Any:
+    """A client on dsn (chdb or a server; no generated session id, so clients never share server state)."""
     if dsn.startswith("chdb://"):
-        return clickhouse_connect.get_client(dsn=dsn, database=database, settings=dict(settings))
-    return clickhouse_connect.get_client(
-        dsn=dsn, database=database, settings=dict(settings), autogenerate_session_id=False
-    )
-
-
-def _connect(dsn: str) -> Any:
-    if dsn.startswith("chdb://"):
-        return clickhouse_connect.get_client(dsn=dsn)
-    return clickhouse_connect.get_client(dsn=dsn, autogenerate_session_id=False)
+        return clickhouse_connect.get_client(dsn=dsn, **options)
+    return clickhouse_connect.get_client(dsn=dsn, autogenerate_session_id=False, **options)
 
 
 def _first_line(exc: Exception) -> str:

@@ -85,43 +85,33 @@ def add(path: str | Path, name: str, scopes: frozenset[str], expires: dt.datetim
     if any(t.name == name for t in load(path)):
         raise ConfigError(f"a token named {name!r} exists; revoke it first")
     token = new_token()
-    lines = [
-        f"[{name}]",
-        f'sha256 = "{digest(token).hex()}"',
-        "scopes = [" + ", ".join(f'"{s}"' for s in sorted(scopes)) + "]",
-    ]
-    if expires is not None:
-        lines.append(f"expires = {expires.astimezone(dt.UTC).strftime('%Y-%m-%dT%H:%M:%SZ')}")
-    _append(Path(path), "\n".join(lines) + "\n\n")
+    _write(Path(path), _entry(NamedToken(name, digest(token), scopes, expires)), os.O_APPEND)
     return token
 
 
 def revoke(path: str | Path, name: str) -> bool:
     """Remove a named token; True if it existed."""
-    path = Path(path)
-    kept = [t for t in load(path) if t.name != name]
-    if len(kept) == len(load(path)):
+    tokens = load(path)
+    kept = [t for t in tokens if t.name != name]
+    if len(kept) == len(tokens):
         return False
-    text = ""
-    for t in kept:
-        text += (
-            f'[{t.name}]\nsha256 = "{t.digest.hex()}"\nscopes = ['
-            + ", ".join(f'"{s}"' for s in sorted(t.scopes))
-            + "]\n"
-        )
-        if t.expires is not None:
-            text += f"expires = {t.expires.astimezone(dt.UTC).strftime('%Y-%m-%dT%H:%M:%SZ')}\n"
-        text += "\n"
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as f:
-        f.write(text)
+    _write(Path(path), "".join(_entry(t) for t in kept), os.O_TRUNC)
     return True
 
 
-def _append(path: Path, text: str) -> None:
+def _entry(token: NamedToken) -> str:
+    """A token's table in the file: its digest, scopes and expiry, never the token."""
+    scopes = ", ".join(f'"{s}"' for s in sorted(token.scopes))
+    text = f'[{token.name}]\nsha256 = "{token.digest.hex()}"\nscopes = [{scopes}]\n'
+    if token.expires is not None:
+        text += f"expires = {token.expires.astimezone(dt.UTC).strftime('%Y-%m-%dT%H:%M:%SZ')}\n"
+    return text + "\n"
+
+
+def _write(path: Path, text: str, mode: int) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-    with os.fdopen(fd, "a") as f:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | mode, 0o600)
+    with os.fdopen(fd, "w") as f:
         f.write(text)
 
 
