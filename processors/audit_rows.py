@@ -10,7 +10,6 @@ from typing import Any
 
 import msgspec
 
-from processors.column_values import micros
 from schemas import mcp_audit
 from schemas.tables import MCP_AUDIT_COLUMNS
 
@@ -24,23 +23,4 @@ def record_rows(value: bytes, partition: int, offset: int) -> list[Row] | None:
         batch = mcp_audit.decode(value)
     except (msgspec.DecodeError, msgspec.ValidationError):
         return None
-    return [
-        (
-            micros(r.time_ns),
-            r.service,
-            r.transport,
-            r.client,
-            r.principal,
-            r.method,
-            r.tool,
-            r.args_digest,
-            r.outcome,
-            r.reason,
-            max(0, min(r.status, 65535)),
-            float(r.latency_ms),
-            partition,
-            offset,
-            seq,
-        )
-        for seq, r in enumerate(batch.records)
-    ]
+    return [mcp_audit.row(r, partition, offset, seq) for seq, r in enumerate(batch.records)]

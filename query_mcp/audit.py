@@ -135,26 +135,7 @@ def table_sender(client: Any, database: str) -> Callable[[list[AuditRecord]], An
     """Inserts into mcp_audit directly (stdio without a broker: this process owns the embedded ClickHouse)."""
 
     def insert(records: list[AuditRecord]) -> None:
-        rows = [
-            [
-                r.time_ns // 1000,
-                r.service,
-                r.transport,
-                r.client,
-                r.principal,
-                r.method,
-                r.tool,
-                r.args_digest,
-                r.outcome,
-                r.reason,
-                r.status,
-                r.latency_ms,
-                0,
-                0,
-                i,
-            ]
-            for i, r in enumerate(records)
-        ]
+        rows = [mcp_audit.row(r, 0, 0, seq) for seq, r in enumerate(records)]
         client.insert(f"{database}.{MCP_AUDIT}", rows, column_names=list(MCP_AUDIT_COLUMNS))
 
     async def send(records: list[AuditRecord]) -> None:

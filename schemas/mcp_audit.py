@@ -5,6 +5,8 @@ mcp_audit. Arguments are kept only as a digest: they may hold secrets (an SNMP c
 
 from __future__ import annotations
 
+from typing import Any
+
 import msgspec
 
 WIRE_VERSION = 1
@@ -37,6 +39,32 @@ class AuditRecord(msgspec.Struct, array_like=True, frozen=True):
 class AuditBatch(msgspec.Struct, array_like=True, frozen=True):
     version: int
     records: list[AuditRecord]
+
+
+LAST_DATETIME64_US = 10_413_791_999_999_999
+"""2299-12-31 23:59:59.999999 UTC, the last instant mcp_audit.time holds."""
+
+
+def row(record: AuditRecord, partition: int, offset: int, seq: int) -> tuple[Any, ...]:
+    """The mcp_audit row of a record, in schemas.tables.MCP_AUDIT_COLUMNS order, values kept within the
+    columns' ranges (whoever writes the table: the worker, or a lone stdio service)."""
+    return (
+        min(max(record.time_ns // 1000, 0), LAST_DATETIME64_US),
+        record.service,
+        record.transport,
+        record.client,
+        record.principal,
+        record.method,
+        record.tool,
+        record.args_digest,
+        record.outcome,
+        record.reason,
+        max(0, min(record.status, 65535)),
+        float(record.latency_ms),
+        partition,
+        offset,
+        seq,
+    )
 
 
 _encoder = msgspec.msgpack.Encoder()
