@@ -136,7 +136,7 @@ class Gate:
                     method = "tools/call"
                     self._check_tool(principal, tool)
             inner = dict(scope, **{PRINCIPAL_KEY: principal, CLIENT_KEY: client, TRANSPORT_KEY: transport})
-            status = await self._forward(inner, body, send, principal if path == self._s.sse_path else None)
+            status = await self._forward(inner, body, receive, send, principal if path == self._s.sse_path else None)
             self._metrics.count("netobs_mcp_requests_total", outcome="ok" if status < 400 else "error")
             self._metrics.observe(self._clock() - started)
             if status >= 400:
@@ -191,7 +191,10 @@ class Gate:
         if owner is not None and owner != principal.name:
             raise Refusal(403, "forbidden", "this SSE session belongs to another credential")
 
-    async def _forward(self, scope: dict[str, Any], body: bytes, send: Any, sse_principal: Principal | None) -> int:
+    async def _forward(
+        self, scope: dict[str, Any], body: bytes, receive: Any, send: Any, sse_principal: Principal | None
+    ) -> int:
+        """Pass the request on with its body replayed; after the body, the real receive reports a disconnect."""
         status = [0]
         delivered = [False]
 
@@ -199,9 +202,7 @@ class Gate:
             if not delivered[0]:
                 delivered[0] = True
                 return {"type": "http.request", "body": body, "more_body": False}
-            return await _disconnect_when_asked(original_receive)
-
-        original_receive = scope.pop("netobs.receive", None)
+            return await receive()
 
         async def watch(message: dict[str, Any]) -> None:
             if message["type"] == "http.response.start":
@@ -268,7 +269,6 @@ def _retry(wait: float) -> dict[str, str]:
 
 async def _read_body(scope: dict[str, Any], receive: Any, headers: dict[str, str], limit: int) -> bytes:
     """The whole request body, refusing beyond limit bytes (by Content-Length first, then as it arrives)."""
-    scope["netobs.receive"] = receive
     if scope.get("method") != "POST":
         return b""
     declared = headers.get("content-length", "")
@@ -287,13 +287,6 @@ async def _read_body(scope: dict[str, Any], receive: Any, headers: dict[str, str
         if not message.get("more_body"):
             break
     return b"".join(chunks)
-
-
-async def _disconnect_when_asked(receive: Any) -> dict[str, Any]:
-    """After the replayed body, pass the real receive through (it reports the client going away)."""
-    if receive is None:
-        return {"type": "http.disconnect"}
-    return await receive()
 
 
 def _messages(body: bytes) -> list[dict[str, Any]]:
