@@ -255,7 +255,14 @@ def _worker(config: config_mod.Config, _: argparse.Namespace) -> int:
     asyncio.run(ensure_topics(k.bootstrap, k.partitions, k.replication_factor))
     node.migrate(config)
     worker = WorkerThread(
-        make_app(k.bootstrap, k.partitions, config.worker, config.clickhouse_dsn, config.clickhouse.database)
+        make_app(
+            k.bootstrap,
+            k.partitions,
+            config.worker,
+            config.clickhouse_dsn,
+            config.clickhouse.database,
+            data_dir=str(config.data_dir),
+        )
     )
     stopped = asyncio.Event()
 

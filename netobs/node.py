@@ -81,6 +81,7 @@ async def run(config: Config) -> int:
                 config.worker,
                 config.clickhouse_dsn,
                 config.clickhouse.database,
+                data_dir=str(config.data_dir),
             )
         )
         worker.start()

@@ -11,8 +11,10 @@ import asyncio
 import logging
 import os
 import socket
+import tempfile
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 import faust
@@ -46,10 +48,12 @@ def make_app(
     """A Faust app wired to every topic and the ClickHouse sink; worker.group_id names its group.
 
     resource_seconds is how often the worker writes its resource_monitor row; data_dir is the directory
-    whose disk use it reports (default: the embedded ClickHouse path, else the working directory).
+    whose disk use it reports (default: the embedded ClickHouse path, else the working directory) and that
+    holds Faust's own directory (default: a fresh temporary one, never the working directory).
     """
     app = faust.App(
         worker.group_id,
+        datadir=str(Path(data_dir) / "faust") if data_dir else tempfile.mkdtemp(prefix="netobs-faust-"),
         broker=f"kafka://{bootstrap}",
         store="memory://",
         web_enabled=False,
