@@ -64,6 +64,22 @@ def _parser() -> argparse.ArgumentParser:
         description="Follow the inventory topic and run each polling (ping, snmp, tcp, http, dns, tls) on its "
         "schedule with jitter and bounded concurrency; results go to the poll topic at NETOBS_KAFKA.",
     )
+    sub.add_parser(
+        "executor",
+        help="command executor: MCP actions -> policy -> snmpset/snmpwalk/ping/inventory (scale-out stage)",
+        description="Consume the commands topic, apply the actions policy (managed targets, snmpset OID lists, "
+        "per-actor rate limits, approvals) and act with pysnmp, ICMP or inventory events; every step goes to "
+        "the command results topic. Run one (a second one waits as a standby in the same group).",
+    )
+    audit = sub.add_parser(
+        "audit",
+        help="the command audit: verify its hash chain",
+        description="Walk command_audit in order and recompute each record's hash from its fields and the hash "
+        "before it. Exit 0 when the chain holds, 1 naming the first record that does not (edited, removed or "
+        "moved). With the embedded ClickHouse, stop the node first (one process holds it).",
+    )
+    audit_sub = audit.add_subparsers(dest="audit_command", required=True, metavar="ACTION")
+    audit_sub.add_parser("verify", help="check the chain and name the first broken record")
     inv = sub.add_parser(
         "inventory",
         help="inventory events: seed nodes, pollings and networks from a TOML file",
@@ -204,6 +220,18 @@ def _poller(config: config_mod.Config, _: argparse.Namespace) -> int:
     from ingest.pollers.service import serve
 
     return _serve_edge(config, "poller", serve, config.poller)
+
+
+def _executor(config: config_mod.Config, _: argparse.Namespace) -> int:
+    from processors.executor_service import serve
+
+    return _serve_edge(config, "executor", serve, config)
+
+
+def _audit(config: config_mod.Config, _: argparse.Namespace) -> int:
+    from processors.audit_verify import run
+
+    return run(config.clickhouse_dsn, config.clickhouse.database, sys.stdout)
 
 
 def _inventory(config: config_mod.Config, args: argparse.Namespace) -> int:
@@ -364,6 +392,8 @@ COMMANDS = {
     "worker": _worker,
     "traps": _traps,
     "poller": _poller,
+    "executor": _executor,
+    "audit": _audit,
     "inventory": _inventory,
     "replay": _replay,
     "mcp": _mcp,

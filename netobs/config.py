@@ -91,6 +91,36 @@ class InventoryConfig:
 
 
 @dataclass(frozen=True)
+class ActionsConfig:
+    """Actions over MCP (snmpset, snmpwalk, do_ping, add_node, update_node, add_event_log) and their executor.
+
+    The executor acts only on managed nodes, on addresses inside the inventory's networks, or inside
+    networks (CIDRs) here. snmpset may write an OID only under a snmpset_allow prefix and under no
+    snmpset_deny prefix (deny wins). rate_per_actor commands per minute per principal (0: no limit).
+    Tools in approval_tools wait for a second principal (approve scope) to approve them, at most
+    approval_timeout_s. The MCP service waits wait_seconds for an outcome, then answers with the
+    command id. key_file holds the key that seals secrets between them (default DATA_DIR/command.key).
+    """
+
+    enabled: bool = True
+    networks: tuple[str, ...] = ()
+    snmpset_allow: tuple[str, ...] = ("1.3.6.1.2.1.1.4", "1.3.6.1.2.1.1.5", "1.3.6.1.2.1.1.6")
+    """sysContact, sysName, sysLocation."""
+    snmpset_deny: tuple[str, ...] = ("1.3.6.1.6.3",)
+    """The SNMP framework (engine, USM users and keys, VACM access, targets)."""
+    rate_per_actor: int = 30
+    approval_tools: tuple[str, ...] = ()
+    approval_timeout_s: float = 900.0
+    wait_seconds: float = 10.0
+    key_file: str = ""
+    snmp_port: int = 161
+    snmp_timeout_s: float = 3.0
+    snmp_retries: int = 1
+    walk_max_rows: int = 2000
+    group_id: str = "netobs-executor"
+
+
+@dataclass(frozen=True)
 class WorkerConfig:
     """The Faust worker: how many Kafka records one ClickHouse insert gathers, and how long it waits."""
 
@@ -158,18 +188,25 @@ class Config:
     inventory: InventoryConfig = field(default_factory=InventoryConfig)
     worker: WorkerConfig = field(default_factory=WorkerConfig)
     mcp: McpConfig = field(default_factory=McpConfig)
+    actions: ActionsConfig = field(default_factory=ActionsConfig)
 
     @property
     def clickhouse_dsn(self) -> str:
         """The configured DSN, or the embedded engine under the data directory."""
         return self.clickhouse.dsn or f"chdb://{(self.data_dir / 'clickhouse').resolve()}"
 
+    @property
+    def command_key_path(self) -> Path:
+        """The key sealing secrets between the MCP service and the executor."""
+        return Path(self.actions.key_file) if self.actions.key_file else self.data_dir / "command.key"
+
 
 ALIASES = {"NETOBS_KAFKA": "NETOBS_KAFKA_BOOTSTRAP", "NETOBS_CLICKHOUSE": "NETOBS_CLICKHOUSE_DSN"}
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 TRANSPORTS = ("http", "stdio", "off")
 METRICS_ACCESS = ("token", "open", "off")
-SCOPES = ("read:logs", "read:inventory", "read:sql", "probe", "write", "metrics")
+SCOPES = ("read:logs", "read:inventory", "read:sql", "probe", "write", "approve", "metrics")
+ACTION_TOOLS = ("do_ping", "snmpwalk", "snmpset", "add_node", "update_node", "add_event_log")
 """Scopes a credential may hold (query_mcp.scopes says which tool needs which)."""
 
 
@@ -306,6 +343,36 @@ def validate(config: Config) -> None:
     if not 1 <= w.batch_records <= 100_000 or not 0.01 <= w.batch_seconds <= 60:
         raise ConfigError("NETOBS_WORKER_BATCH_RECORDS is 1-100000 and NETOBS_WORKER_BATCH_SECONDS 0.01-60")
     _validate_mcp(config.mcp)
+    _validate_actions(config.actions)
+
+
+def _validate_actions(a: ActionsConfig) -> None:
+    for cidr in a.networks:
+        try:
+            ipaddress.ip_network(cidr, strict=False)
+        except ValueError:
+            raise ConfigError(f"NETOBS_ACTIONS_NETWORKS: {cidr!r} is not an address or CIDR") from None
+    for name in ("snmpset_allow", "snmpset_deny"):
+        for oid in getattr(a, name):
+            parts = oid.strip(".").split(".")
+            if not all(p.isdigit() for p in parts):
+                raise ConfigError(f"NETOBS_ACTIONS_{name.upper()}: {oid!r} is not a dotted OID")
+    unknown = set(a.approval_tools) - set(ACTION_TOOLS)
+    if unknown:
+        raise ConfigError(f"NETOBS_ACTIONS_APPROVAL_TOOLS: unknown tool(s) {sorted(unknown)}; known: {ACTION_TOOLS}")
+    if a.rate_per_actor < 0:
+        raise ConfigError(f"NETOBS_ACTIONS_RATE_PER_ACTOR: 0 (no limit) or more per minute, got {a.rate_per_actor}")
+    if not 1 <= a.approval_timeout_s <= 7 * 86400:
+        raise ConfigError(f"NETOBS_ACTIONS_APPROVAL_TIMEOUT_S: 1 s to 7 days, got {a.approval_timeout_s}")
+    if not 0.1 <= a.wait_seconds <= 300:
+        raise ConfigError(f"NETOBS_ACTIONS_WAIT_SECONDS: 0.1-300, got {a.wait_seconds}")
+    _check_port("NETOBS_ACTIONS_SNMP_PORT", a.snmp_port, allow_zero=False)
+    if not 0.1 <= a.snmp_timeout_s <= 60 or not 0 <= a.snmp_retries <= 10:
+        raise ConfigError("NETOBS_ACTIONS_SNMP_TIMEOUT_S is 0.1-60 and NETOBS_ACTIONS_SNMP_RETRIES 0-10")
+    if not 1 <= a.walk_max_rows <= 100_000:
+        raise ConfigError(f"NETOBS_ACTIONS_WALK_MAX_ROWS: 1-100000, got {a.walk_max_rows}")
+    if a.key_file and Path(a.key_file).is_dir():
+        raise ConfigError(f"NETOBS_ACTIONS_KEY_FILE: {a.key_file!r} is a directory")
 
 
 def _validate_mcp(m: McpConfig) -> None:

@@ -16,6 +16,7 @@ READ_INVENTORY = "read:inventory"
 READ_SQL = "read:sql"
 PROBE = "probe"
 WRITE = "write"
+APPROVE = "approve"
 METRICS = "metrics"
 ALL_SCOPES = frozenset(SCOPES)
 _NOBODY = "(no scope grants this tool)"
@@ -46,6 +47,8 @@ TOOL_SCOPES: dict[str, str] = {
     "add_node": WRITE,
     "update_node": WRITE,
     "add_event_log": WRITE,
+    "approve_command": APPROVE,
+    "reject_command": APPROVE,
 }
 
 

@@ -16,6 +16,26 @@ IP_ADDRESS = "ip_address"
 CERTIFICATES = "certificates"
 RESOURCE_MONITOR = "resource_monitor"
 MCP_AUDIT = "mcp_audit"
+COMMAND_AUDIT = "command_audit"
+COMMAND_AUDIT_COLUMNS = (
+    "seq",
+    "time",
+    "command_id",
+    "step",
+    "actor",
+    "client",
+    "tool",
+    "args",
+    "reason",
+    "result",
+    "prev_hash",
+    "hash",
+    "kafka_partition",
+    "kafka_offset",
+)
+COMMAND_AUDIT_CHAINED = COMMAND_AUDIT_COLUMNS[1:10]
+"""The columns each record's hash covers (with the hash before it): everything but seq, the hashes and the
+topic position. seq is covered by the order: a removed or moved record breaks the chain."""
 MCP_AUDIT_COLUMNS = (
     "time",
     "service",

@@ -25,6 +25,15 @@ EVENTS = "netobs.events"
 MCP_AUDIT = "netobs.mcp.audit"
 """One record per MCP request (schemas.mcp_audit.AuditBatch), partitioned by service instance."""
 
+COMMANDS = "netobs.commands"
+"""Actions asked for over MCP, and approvals of pending ones (schemas.commands.Command, JSON), one partition:
+one executor at a time applies them in order, so per-actor rate limits and approvals see one history."""
+
+COMMAND_RESULTS = "netobs.command.results"
+"""Every step of every command (schemas.commands.Step, JSON), one partition, in the order they happened: the
+MCP service waits here for outcomes, the executor rebuilds what it knows from here, the worker chains it into
+command_audit."""
+
 
 @dataclass(frozen=True)
 class TopicSpec:
@@ -42,6 +51,8 @@ TOPICS = (
     TopicSpec(INVENTORY, partitions=1, configs={"cleanup.policy": "compact"}),
     TopicSpec(EVENTS),
     TopicSpec(MCP_AUDIT),
+    TopicSpec(COMMANDS, partitions=1),
+    TopicSpec(COMMAND_RESULTS, partitions=1),
 )
 ALL_TOPICS = tuple(t.name for t in TOPICS)
 
