@@ -14,7 +14,8 @@ Nodes name a credential; the trap receiver takes its v3 users and communities fr
     priv_protocol = "AES"        # AES (128), AES192, AES256; taken from mode when absent
     priv_password = "..."
 
-repr() of a credential never shows a secret, so one cannot leak through a log line.
+repr() of a credential never shows a secret, so one cannot leak through a log line. auth_data turns a
+credential into pysnmp's security parameters, for every stage that speaks SNMP with one.
 """
 
 from __future__ import annotations
@@ -23,11 +24,39 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pysnmp.hlapi.v3arch.asyncio import (
+    CommunityData,
+    UsmUserData,
+    usmAesBlumenthalCfb192Protocol,
+    usmAesBlumenthalCfb256Protocol,
+    usmAesCfb128Protocol,
+    usmHMAC128SHA224AuthProtocol,
+    usmHMAC192SHA256AuthProtocol,
+    usmHMAC256SHA384AuthProtocol,
+    usmHMAC384SHA512AuthProtocol,
+    usmHMACMD5AuthProtocol,
+    usmHMACSHAAuthProtocol,
+)
+
 from netobs.config import ConfigError
 
 MODES = ("v1", "v2c", "v3auth", "v3authpriv", "v3authprivex")
 AUTH_PROTOCOLS = ("MD5", "SHA", "SHA224", "SHA256", "SHA384", "SHA512")
 PRIV_PROTOCOLS = ("AES", "AES192", "AES256")
+AUTH = {
+    "MD5": usmHMACMD5AuthProtocol,
+    "SHA": usmHMACSHAAuthProtocol,
+    "SHA224": usmHMAC128SHA224AuthProtocol,
+    "SHA256": usmHMAC192SHA256AuthProtocol,
+    "SHA384": usmHMAC256SHA384AuthProtocol,
+    "SHA512": usmHMAC384SHA512AuthProtocol,
+}
+PRIV = {
+    "AES": usmAesCfb128Protocol,
+    "AES192": usmAesBlumenthalCfb192Protocol,
+    "AES256": usmAesBlumenthalCfb256Protocol,
+}
+"""AES-192/256 keys are extended as net-snmp's AES-192/AES-256 do (Blumenthal draft), not Cisco's (Reeder)."""
 
 
 @dataclass(frozen=True)
@@ -46,6 +75,21 @@ class SnmpCredential:
     @property
     def is_v3(self) -> bool:
         return self.mode.startswith("v3")
+
+
+def auth_data(credential: SnmpCredential) -> CommunityData | UsmUserData:
+    """pysnmp's security parameters for a credential."""
+    if not credential.is_v3:
+        return CommunityData(credential.community, mpModel=0 if credential.mode == "v1" else 1)
+    if credential.mode == "v3auth":
+        return UsmUserData(credential.user, credential.auth_password, authProtocol=AUTH[credential.auth_protocol])
+    return UsmUserData(
+        credential.user,
+        credential.auth_password,
+        credential.priv_password,
+        authProtocol=AUTH[credential.auth_protocol],
+        privProtocol=PRIV[credential.priv_protocol],
+    )
 
 
 def load(path: str | Path) -> dict[str, SnmpCredential]:

@@ -14,31 +14,20 @@ from typing import Any
 
 from pyasn1.type import univ
 from pysnmp.hlapi.v3arch.asyncio import (
-    CommunityData,
     ContextData,
     ObjectIdentity,
     ObjectType,
     SnmpEngine,
     Udp6TransportTarget,
     UdpTransportTarget,
-    UsmUserData,
     bulk_walk_cmd,
     get_cmd,
-    usmAesBlumenthalCfb192Protocol,
-    usmAesBlumenthalCfb256Protocol,
-    usmAesCfb128Protocol,
-    usmHMAC128SHA224AuthProtocol,
-    usmHMAC192SHA256AuthProtocol,
-    usmHMAC256SHA384AuthProtocol,
-    usmHMAC384SHA512AuthProtocol,
-    usmHMACMD5AuthProtocol,
-    usmHMACSHAAuthProtocol,
     walk_cmd,
 )
 from pysnmp.proto import rfc1902
 
 from ingest.pollers.probe import BadParam, Measurement, Unpollable, bool_param, fail, int_param, ok, port_param
-from netobs.snmp_credentials import SnmpCredential
+from netobs.snmp_credentials import SnmpCredential, auth_data
 from schemas.mib_names import name_of, oid_of
 
 SYS_UPTIME = "1.3.6.1.2.1.1.3.0"
@@ -48,39 +37,10 @@ HR_STORAGE_RAM = "1.3.6.1.2.1.25.2.1.2"
 HR_STORAGE_UNITS, HR_STORAGE_SIZE, HR_STORAGE_USED = (f"1.3.6.1.2.1.25.2.3.1.{n}" for n in (4, 5, 6))
 IP_NET_TO_MEDIA_PHYS = "1.3.6.1.2.1.4.22.1.2"
 MAX_REPETITIONS = 25
-AUTH = {
-    "MD5": usmHMACMD5AuthProtocol,
-    "SHA": usmHMACSHAAuthProtocol,
-    "SHA224": usmHMAC128SHA224AuthProtocol,
-    "SHA256": usmHMAC192SHA256AuthProtocol,
-    "SHA384": usmHMAC256SHA384AuthProtocol,
-    "SHA512": usmHMAC384SHA512AuthProtocol,
-}
-PRIV = {
-    "AES": usmAesCfb128Protocol,
-    "AES192": usmAesBlumenthalCfb192Protocol,
-    "AES256": usmAesBlumenthalCfb256Protocol,
-}
-"""AES-192/256 keys are extended as net-snmp's AES-192/AES-256 do (Blumenthal draft), not Cisco's (Reeder)."""
 
 
 class SnmpFailed(Exception):
     """The agent did not answer, or answered with an error: the poll fails."""
-
-
-def auth_data(credential: SnmpCredential) -> CommunityData | UsmUserData:
-    """pysnmp's security parameters for a named credential."""
-    if not credential.is_v3:
-        return CommunityData(credential.community, mpModel=0 if credential.mode == "v1" else 1)
-    if credential.mode == "v3auth":
-        return UsmUserData(credential.user, credential.auth_password, authProtocol=AUTH[credential.auth_protocol])
-    return UsmUserData(
-        credential.user,
-        credential.auth_password,
-        credential.priv_password,
-        authProtocol=AUTH[credential.auth_protocol],
-        privProtocol=PRIV[credential.priv_protocol],
-    )
 
 
 def key_of(oid: str) -> str:
