@@ -82,6 +82,8 @@ class _Channel:
             sock.setsockopt(socket.IPPROTO_IP, IP_RECVTTL, 1)
         else:
             sock.setsockopt(socket.IPPROTO_IPV6, IPV6_RECVHOPLIMIT, 1)
+        if not self.privileged:
+            sock.bind(("0.0.0.0" if version == 4 else "::", 0))  # the port (echo id) exists once bound
         self.ident = random.getrandbits(16) if self.privileged else sock.getsockname()[1]
         """Echo identifier: ours when privileged; the kernel imposes the socket's port otherwise."""
         self._counter = itertools.count(random.getrandbits(16))
