@@ -23,7 +23,14 @@ from netobs.config import WorkerConfig
 from processors import resource_monitor, sink
 from processors.projector import Record, SyslogProjector
 from processors.state_projector import StateProjector
-from processors.table_projector import EVENT_LOG_ROWS, INVENTORY_TABLES, MCP_AUDIT_ROWS, TRAPS, TableProjector
+from processors.table_projector import (
+    COMMAND_AUDIT_ROWS,
+    EVENT_LOG_ROWS,
+    INVENTORY_TABLES,
+    MCP_AUDIT_ROWS,
+    TRAPS,
+    TableProjector,
+)
 from schemas import events as events_wire
 from schemas.events import Event
 from schemas.tables import RESOURCE_MONITOR
@@ -81,7 +88,7 @@ def make_app(
     app.projector = projector  # type: ignore[attr-defined]
     tables = {
         p.topic: TableProjector(sink.connect(dsn), database, p)
-        for p in (TRAPS, INVENTORY_TABLES, EVENT_LOG_ROWS, MCP_AUDIT_ROWS)
+        for p in (TRAPS, INVENTORY_TABLES, EVENT_LOG_ROWS, MCP_AUDIT_ROWS, COMMAND_AUDIT_ROWS)
     }
     states = StateProjector(sink.connect(dsn), database)
     app.projectors = {SYSLOG_RAW: projector, POLL_RESULTS: states, **tables}  # type: ignore[attr-defined]

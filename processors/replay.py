@@ -7,6 +7,9 @@ overwrite). Offsets are reset first and the tables emptied after, so a refusal l
 they were. Every projection is deterministic in its topic, so the rebuilt tables equal the old ones, as
 far as the topics still hold the records (retention and compaction decide that). The events the state
 machines publish are published again with the same ids; event_log keeps the first copy of each.
+
+command_audit is not a rebuildable projection but the audit trail itself (a hash chain, kept without TTL):
+replay never empties it, and the group keeps its offsets on the command results topic.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from aiokafka.protocol.admin import DeleteGroupsRequest
 from processors import sink
 from schemas.tables import (
     CERTIFICATES,
+    COMMAND_AUDIT,
     EVENT_LOG,
     IP_ADDRESS,
     MCP_AUDIT,
@@ -36,7 +40,7 @@ from schemas.tables import (
     SYSLOG,
     SYSLOG_PATTERNS,
 )
-from schemas.topics import ALL_TOPICS, EVENTS, INVENTORY, POLL_RESULTS, SYSLOG_RAW
+from schemas.topics import ALL_TOPICS, COMMAND_RESULTS, EVENTS, INVENTORY, POLL_RESULTS, SYSLOG_RAW
 from schemas.topics import MCP_AUDIT as MCP_AUDIT_TOPIC
 from schemas.topics import SNMP_TRAPS as TRAPS_TOPIC
 
@@ -49,6 +53,10 @@ PROJECTIONS: dict[str, tuple[str, ...]] = {
     MCP_AUDIT_TOPIC: (MCP_AUDIT,),
 }
 """The tables each topic's projection writes (resource_monitor is not a projection and is kept)."""
+
+KEPT = {COMMAND_RESULTS: COMMAND_AUDIT}
+"""Tables replay never empties, by topic. A rebuilt command_audit would start a new chain, and lose the steps
+the topic's retention has dropped: the worker's offset ledger keeps it once-only without a rebuild."""
 
 NON_EMPTY_GROUP = 68
 GROUP_ID_NOT_FOUND = 69
@@ -73,6 +81,9 @@ def replay(
 
     The worker rebuilds the tables when it next starts. Raises ReplayRefused while a worker of the group runs.
     """
+    kept = sorted(set(topics) & set(KEPT))
+    if kept:
+        raise ValueError(f"{', '.join(KEPT[t] for t in kept)} is the audit trail: replay never empties it")
     unknown = set(topics) - set(PROJECTIONS)
     if unknown:
         raise ValueError(f"no projection for {sorted(unknown)}; topics are {sorted(PROJECTIONS)}")

@@ -1,4 +1,5 @@
-"""Stateless projections of a topic into tables, exactly once per row: traps, inventory, events, MCP audit.
+"""Stateless projections of a topic into tables, exactly once per row: traps, inventory, events, MCP audit,
+command audit.
 
 Like the syslog projector, each table is its own offset ledger: for every partition, rows of records at
 or below the highest offset a table already holds are not inserted again, and each insert carries a
@@ -15,10 +16,10 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from processors import audit_rows, event_rows, inventory_rows, sink, trap_rows
+from processors import audit_rows, command_audit_rows, event_rows, inventory_rows, sink, trap_rows
 from processors.projector import Record
-from schemas.tables import EVENT_LOG, MCP_AUDIT, SNMP_TRAPS
-from schemas.topics import EVENTS, INVENTORY
+from schemas.tables import COMMAND_AUDIT, EVENT_LOG, MCP_AUDIT, SNMP_TRAPS
+from schemas.topics import COMMAND_RESULTS, EVENTS, INVENTORY
 from schemas.topics import MCP_AUDIT as MCP_AUDIT_TOPIC
 from schemas.topics import SNMP_TRAPS as TRAPS_TOPIC
 
@@ -138,9 +139,20 @@ def _audit_tables(value: bytes, partition: int, offset: int, _: int) -> Tables |
     return None if rows is None else {MCP_AUDIT: rows}
 
 
+def _command_audit_tables(value: bytes, partition: int, offset: int, _: int) -> Tables | None:
+    rows = command_audit_rows.record_rows(value, partition, offset)
+    return None if rows is None else {COMMAND_AUDIT: rows}
+
+
 TRAPS = Projection(TRAPS_TOPIC, _trap_tables, {SNMP_TRAPS: trap_rows.COLUMNS})
 INVENTORY_TABLES = Projection(
     INVENTORY, _inventory_tables, inventory_rows.COLUMNS, high_offsets=sink.version_high_offsets
 )
 EVENT_LOG_ROWS = Projection(EVENTS, _event_tables, {EVENT_LOG: event_rows.COLUMNS}, insert=sink.insert_new_events)
 MCP_AUDIT_ROWS = Projection(MCP_AUDIT_TOPIC, _audit_tables, {MCP_AUDIT: audit_rows.COLUMNS})
+COMMAND_AUDIT_ROWS = Projection(
+    COMMAND_RESULTS,
+    _command_audit_tables,
+    {COMMAND_AUDIT: command_audit_rows.COLUMNS},
+    insert=command_audit_rows.insert_chained,
+)
