@@ -26,6 +26,7 @@ from query_mcp import service as mcp_service
 from query_mcp.credentials import load_or_create_token
 from query_mcp.store import Store
 from schemas import migrations
+from schemas.commands import load_or_create_key
 from schemas.kafka_admin import ensure_topics
 from schemas.topics import SYSLOG_RAW
 
@@ -70,8 +71,16 @@ async def run(config: Config) -> int:
         )
         if config.inventory.seed_file:
             await inventory_publish.seed(bootstrap, config.inventory.seed_file)
+        if config.actions.enabled:
+            load_or_create_key(config.command_key_path)  # before the executor and the MCP service both want it
         env = dict(os.environ, NETOBS_KAFKA_BOOTSTRAP=bootstrap, NETOBS_DATA_DIR=str(config.data_dir))
-        for name, wanted in (("ingest", True), ("traps", config.snmp.trap_port > 0), ("poller", config.poller.enabled)):
+        wanted_edges = (
+            ("ingest", True),
+            ("traps", config.snmp.trap_port > 0),
+            ("poller", config.poller.enabled),
+            ("executor", config.actions.enabled),
+        )
+        for name, wanted in wanted_edges:
             if wanted:
                 edges[name] = children.spawn([sys.executable, "-m", "netobs", name], env=env)
         worker = WorkerThread(
@@ -175,6 +184,10 @@ def _banner(config: Config, bootstrap: str, token: str | None) -> None:
         lines.append(f"  snmp traps       {config.snmp.trap_bind}:{config.snmp.trap_port}/udp")
     if config.poller.enabled:
         lines.append(f"  poller           up to {config.poller.concurrency} polls at once")
+    if config.actions.enabled:
+        a = config.actions
+        scope = ", ".join(a.networks) or "managed nodes and inventory networks only"
+        lines.append(f"  actions          executor on; targets: {scope}; {a.rate_per_actor}/min per actor")
     if token:
         lines += [
             f"  MCP              {mcp_service.resource_url(m)} (Streamable HTTP{', SSE at /sse' if m.sse else ''})",

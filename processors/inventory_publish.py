@@ -17,15 +17,12 @@ import msgspec
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from processors import inventory
+from processors.topic_read import read_to_end
 from schemas import inventory as wire
 from schemas.inventory import InventoryEvent
 from schemas.topics import INVENTORY
 
 log = logging.getLogger(__name__)
-
-QUIET_MS = 700
-"""An empty fetch this long at or past the reported end means the topic has been read (Tansu's end offsets
-can be short of the last record, so the reported end alone is not trusted)."""
 
 
 async def read_inventory(bootstrap: str, timeout: float = 60.0) -> inventory.Inventory:
@@ -33,24 +30,16 @@ async def read_inventory(bootstrap: str, timeout: float = 60.0) -> inventory.Inv
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None)
     await consumer.start()
     try:
-        tp = TopicPartition(INVENTORY, 0)
-        consumer.assign([tp])
-        await consumer.seek_to_beginning(tp)
-        end = (await consumer.end_offsets([tp]))[tp]
-        events: list[InventoryEvent] = []
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            batch = await consumer.getmany(tp, timeout_ms=QUIET_MS)
-            if not batch and await consumer.position(tp) >= end:
-                break
-            for record in batch.get(tp, []):
-                try:
-                    events.append(wire.decode(record.value))
-                except (msgspec.DecodeError, msgspec.ValidationError):
-                    log.warning("inventory offset %d: undecodable event skipped", record.offset)
-        return inventory.project(events)
+        records = await read_to_end(consumer, TopicPartition(INVENTORY, 0), timeout)
     finally:
         await consumer.stop()
+    events: list[InventoryEvent] = []
+    for record in records:
+        try:
+            events.append(wire.decode(record.value))
+        except (msgspec.DecodeError, msgspec.ValidationError):
+            log.warning("inventory offset %d: undecodable event skipped", record.offset)
+    return inventory.project(events)
 
 
 async def publish(bootstrap: str, events: Sequence[InventoryEvent]) -> None:

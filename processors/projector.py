@@ -117,9 +117,7 @@ class SyslogProjector:
             else:
                 offset, miner = -1, Miner()
                 log.info("partition %d: new miner; stored up to %d", partition, stored)
-            state = PartitionState(
-                miner=miner, mined_offset=offset, stored_offset=stored, saved_offset=offset
-            )
+            state = PartitionState(miner=miner, mined_offset=offset, stored_offset=stored, saved_offset=offset)
             self._partitions[partition] = state
         return state
 

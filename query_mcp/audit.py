@@ -17,14 +17,17 @@ import logging
 import os
 import socket
 import time
+import uuid
 from collections.abc import Callable
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
 
-from schemas import mcp_audit
+from schemas import commands, mcp_audit
+from schemas.commands import Step
 from schemas.mcp_audit import AuditRecord
 from schemas.tables import MCP_AUDIT, MCP_AUDIT_COLUMNS
+from schemas.topics import COMMAND_RESULTS
 from schemas.topics import MCP_AUDIT as MCP_AUDIT_TOPIC
 
 log = logging.getLogger(__name__)
@@ -116,8 +119,29 @@ class AuditTrail:
                 await asyncio.wait_for(stop.wait(), FLUSH_SECONDS)
 
 
+ACTION_TOOLS = frozenset({*commands.TOOLS, "approve_command", "reject_command"})
+
+
+def refused_action(record: AuditRecord) -> Step | None:
+    """A refused call of an action tool as a command step, so command_audit holds every denial of an action
+    (the executor never sees a call refused here: wrong scope, rate or concurrency limit)."""
+    if record.tool not in ACTION_TOOLS or record.outcome != "denied":
+        return None
+    return Step(
+        command_id=uuid.uuid4().hex,
+        step="denied",
+        time_ns=record.time_ns,
+        actor=record.principal,
+        client=record.client,
+        tool=record.tool,
+        args=json.dumps({"args_sha256": record.args_digest}) if record.args_digest else "",
+        reason=f"refused by the MCP service: {record.reason}",
+    )
+
+
 def kafka_sender(bootstrap: str) -> Callable[[list[AuditRecord]], Any]:
-    """Publishes to the audit topic; connects lazily so a late broker only delays the trail."""
+    """Publishes to the audit topic (and refused actions to the command steps topic); connects lazily so a
+    late broker only delays the trail."""
     producer: list[AIOKafkaProducer] = []
 
     async def send(records: list[AuditRecord]) -> None:
@@ -127,6 +151,10 @@ def kafka_sender(bootstrap: str) -> Callable[[list[AuditRecord]], Any]:
             producer.append(p)
         key = SERVICE.encode()
         await producer[0].send_and_wait(MCP_AUDIT_TOPIC, mcp_audit.encode(mcp_audit.AuditBatch(1, records)), key=key)
+        for step in filter(None, map(refused_action, records)):
+            await producer[0].send_and_wait(
+                COMMAND_RESULTS, commands.encode(step), key=step.command_id.encode(), partition=0
+            )
 
     return send
 

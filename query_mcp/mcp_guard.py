@@ -19,7 +19,7 @@ from typing import Any
 from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from mcp.shared.exceptions import MCPError
 
-from query_mcp import scopes
+from query_mcp import caller, scopes
 from query_mcp.audit import AuditTrail, make_record
 from query_mcp.metrics import Metrics
 from query_mcp.scopes import Principal
@@ -70,7 +70,11 @@ class McpGuard:
                 outcome, reason = "denied", "no authenticated principal"
                 raise MCPError(code=-32001, message="not authenticated")
             if ctx.method == "tools/call":
-                result = await self._call(ctx, call_next, principal, tool)
+                token = caller.current.set(caller.Caller(principal, client, transport))
+                try:
+                    result = await self._call(ctx, call_next, principal, tool)
+                finally:
+                    caller.current.reset(token)
                 if isinstance(result, dict) and "_netobs_denied" in result:
                     result = dict(result)
                     outcome, reason = "denied", str(result.pop("_netobs_denied"))

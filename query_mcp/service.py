@@ -21,6 +21,7 @@ from mcp.server.transport_security import TransportSecuritySettings
 from netobs.config import Config, McpConfig
 from query_mcp import (
     access,
+    action_tools,
     address_tools,
     audit,
     inventory_tools,
@@ -30,11 +31,13 @@ from query_mcp import (
     sql_tools,
     syslog_tools,
 )
+from query_mcp.command_client import CommandClient
 from query_mcp.credentials import Authenticator
 from query_mcp.gate import Authenticate, Gate, GateSettings
 from query_mcp.mcp_guard import PRINCIPAL_KEY, GuardSettings, McpGuard, tool_digest
 from query_mcp.metrics import Metrics
 from query_mcp.store import Store, connect
+from schemas.commands import load_or_create_key
 
 log = logging.getLogger(__name__)
 
@@ -43,16 +46,22 @@ INSTRUCTIONS = (
     "event log (state changes), nodes and their pollings, IP/MAC addresses, certificates. Times are UTC. "
     "Filters are RE2 regular expressions evaluated by ClickHouse. For logs, start with get_syslog_summary to "
     "see which patterns dominate a window, then search_syslog to read lines; for devices, get_node_list and "
-    "search_event_log. The tools listed are the ones this credential may call."
+    "search_event_log. Actions (do_ping, snmpwalk, snmpset, add_node, update_node, add_event_log) go through an "
+    "audited command path and may be denied by policy or wait for approval; get_command_status follows them. "
+    "The tools listed are the ones this credential may call."
 )
 
 
-def build_server(store: Store, guard: McpGuard | None = None) -> MCPServer:
-    """An MCPServer with every tool registered, behind the guard when one is given."""
+def build_server(store: Store, guard: McpGuard | None = None, commands: CommandClient | None = None) -> MCPServer:
+    """An MCPServer with every tool registered, behind the guard when one is given.
+
+    The action tools publish through commands; without one (no broker) they answer that actions are off.
+    """
     server = MCPServer(name="netobs", instructions=INSTRUCTIONS, version="0.1.0")
     for tools in (syslog_tools, log_tools, inventory_tools, address_tools, monitoring_tools):
         tools.register(server, store)
     sql_tools.register(server, store, sql_tools.SqlLimits(max_execution_time=store.timeout_seconds))
+    action_tools.register(server, store, commands)
     if guard is not None:
         server.middleware.append(guard)
     return server
@@ -191,5 +200,20 @@ async def serve(config: Config, store: Store, bootstrap: str, stop: asyncio.Even
     """The HTTP MCP service of a node or of `netobs mcp`, with its guard, metrics and audit trail."""
     metrics = Metrics()
     trail = audit_trail(bootstrap, config.clickhouse_dsn, config.clickhouse.database)
-    server = build_server(store, guard_for(config.mcp, trail, metrics))
-    await serve_http(server, config.mcp, config.data_dir, stop, trail, metrics)
+    client = await command_client(config, bootstrap)
+    try:
+        server = build_server(store, guard_for(config.mcp, trail, metrics), client)
+        await serve_http(server, config.mcp, config.data_dir, stop, trail, metrics)
+    finally:
+        if client is not None:
+            await client.stop()
+
+
+async def command_client(config: Config, bootstrap: str) -> CommandClient | None:
+    """The command path of this service, started; None when actions are off or there is no broker."""
+    if not (bootstrap and config.actions.enabled):
+        return None
+    key = load_or_create_key(config.command_key_path)
+    client = CommandClient(bootstrap, key, config.actions.wait_seconds)
+    await client.start()
+    return client

@@ -82,6 +82,10 @@ TABLE_DOCS = {
     tables.CERTIFICATES: "Server certificates seen by tls pollings, per server:port and serial. Read with FINAL.",
     tables.RESOURCE_MONITOR: "netobs watching itself: CPU, memory, disk, load, consumer lag per process and minute.",
     tables.MCP_AUDIT: "Every MCP request: who, from where, which tool, a digest of the arguments, outcome, latency.",
+    tables.COMMAND_AUDIT: (
+        "Every step of every action command (requested, pending_approval, approved, rejected, denied, executing, "
+        "executed, failed, timed_out) in order (seq), hash-chained: `netobs audit verify` checks it."
+    ),
     tables.MINER_STATE: "Internal: the template miner's saved state per raw-topic partition.",
     tables.SCHEMA_MIGRATIONS: "Internal: which schema migrations are applied.",
 }

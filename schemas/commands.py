@@ -136,15 +136,19 @@ KEY_BYTES = 32
 
 def load_or_create_key(path: Path) -> bytes:
     """The command key (256 bits, hex in a 0600 file), created on first use by the MCP service or executor."""
-    try:
-        text = path.read_text().strip()
-    except FileNotFoundError:
+    if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
-        text = random.token_hex(KEY_BYTES)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        staged = path.with_name(f".{path.name}.{os.getpid()}")
+        fd = os.open(staged, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as out:
-            out.write(text + "\n")
-        return bytes.fromhex(text)
+            out.write(random.token_hex(KEY_BYTES) + "\n")
+        try:
+            os.link(staged, path)  # atomic and never replaces: a process that got there first wins
+        except FileExistsError:
+            pass
+        finally:
+            staged.unlink()
+    text = path.read_text().strip()
     try:
         key = bytes.fromhex(text)
     except ValueError:

@@ -1,0 +1,197 @@
+"""The executor killed in the middle of a snmpset and restarted: the set acts exactly once.
+
+A real snmpd counts the SET requests it receives (snmpInSetRequests.0), read with net-snmp's snmpget. The
+agent is frozen (SIGSTOP) so the executor's set waits in the agent's socket queue; the executor is killed
+(SIGKILL) there. Either the agent then takes the queued set (SIGCONT: the effect happened, the executor
+never heard) or the agent dies with it (SIGKILL: it never happened). A restarted executor must find the
+command half done and finish it without a second set in the first case, with exactly one in the second.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import sys
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+
+from processors import inventory, inventory_publish
+from schemas import commands
+from schemas.commands import Command, Step
+from schemas.inventory import Node
+from schemas.kafka_admin import ensure_topics
+from schemas.topics import COMMAND_RESULTS, COMMANDS
+from tests import brokers
+from tests.integration.pipeline import node_env, wait_for
+from tests.snmpd import CREDENTIALS, Snmpd
+
+pytestmark = pytest.mark.integration
+
+SYS_CONTACT = "1.3.6.1.2.1.1.4.0"
+SET_REQUESTS = "1.3.6.1.2.1.11.17.0"
+"""snmpInSetRequests: SET PDUs the agent has taken in since it started."""
+
+
+def _rx_queue(port: int) -> int:
+    """Bytes waiting in the receive queue of the UDP socket bound to 127.0.0.1:port (from /proc/net/udp)."""
+    wanted = f"0100007F:{port:04X}"
+    for line in Path("/proc/net/udp").read_text().splitlines()[1:]:
+        fields = line.split()
+        if fields[1] == wanted:
+            return int(fields[4].split(":")[1], 16)
+    return 0
+
+
+async def _steps(bootstrap: str, command_id: str) -> list[Step]:
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None)
+    await consumer.start()
+    try:
+        tp = TopicPartition(COMMAND_RESULTS, 0)
+        consumer.assign([tp])
+        await consumer.seek_to_beginning(tp)
+        found: list[Step] = []
+        while batch := (await consumer.getmany(tp, timeout_ms=700)).get(tp, []):
+            for record in batch:
+                step = commands.decode_step(record.value)
+                if step.command_id == command_id:
+                    found.append(step)
+        return found
+    finally:
+        await consumer.stop()
+
+
+def steps(bootstrap: str, command_id: str) -> list[str]:
+    return [s.step for s in asyncio.run(_steps(bootstrap, command_id))]
+
+
+async def _publish(bootstrap: str, *items: Command) -> None:
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
+    await producer.start()
+    try:
+        for command in items:
+            await producer.send_and_wait(COMMANDS, commands.encode(command), key=command.id.encode(), partition=0)
+    finally:
+        await producer.stop()
+
+
+def publish(bootstrap: str, *items: Command) -> None:
+    asyncio.run(_publish(bootstrap, *items))
+
+
+def command(tool: str, **args: Any) -> Command:
+    return Command(id=uuid.uuid4().hex, time_ns=time.time_ns(), actor="recovery-test", tool=tool, args=args)
+
+
+class Lab:
+    def __init__(self, bootstrap: str, directory: Path) -> None:
+        self.bootstrap = bootstrap
+        self.directory = directory
+        self.agent = Snmpd(directory / "snmpd")
+        self.agent.directory.mkdir(parents=True)
+        self.agent.start()
+        self.node = f"rec-{uuid.uuid4().hex[:8]}"
+        node = Node(id=inventory.node_id(self.node), name=self.node, ip="127.0.0.1", snmp_credential="v2c-rw")
+        asyncio.run(ensure_topics(bootstrap, 2, 1))
+        asyncio.run(inventory_publish.publish(bootstrap, inventory.node_events(node, "test", time.time_ns())))
+        rw = CREDENTIALS["v2c-rw"]
+        credentials = directory / "credentials.toml"
+        credentials.write_text(f'[v2c-rw]\nmode = "v2c"\ncommunity = "{rw.community}"\n')
+        self.env = node_env(
+            bootstrap,
+            directory / "data",
+            NETOBS_SNMP_CREDENTIALS_FILE=str(credentials),
+            NETOBS_ACTIONS_SNMP_PORT=str(self.agent.port),
+            NETOBS_ACTIONS_SNMP_TIMEOUT_S="30",
+            NETOBS_ACTIONS_SNMP_RETRIES="0",
+            NETOBS_ACTIONS_GROUP_ID=f"rec-{uuid.uuid4().hex[:8]}",
+        )
+        self.runs = 0
+        self.proc = self.start()
+
+    def start(self) -> Any:
+        self.runs += 1
+        log = self.directory / f"executor-{self.runs}.log"
+        proc = brokers.spawn([sys.executable, "-m", "netobs", "executor"], log, env=self.env)
+        wait_for(lambda: "executor ready" in log.read_text() or proc.poll() is not None, 90, "the executor")
+        assert proc.poll() is None, log.read_text()[-3000:]
+        return proc
+
+    def sets(self) -> int:
+        return int(self.agent.get(SET_REQUESTS) or "-1")
+
+    def contact(self) -> str | None:
+        return self.agent.get(SYS_CONTACT)
+
+    def freeze_mid_set(self, value: str) -> Command:
+        """Publish a set of sysContact with the agent frozen; kill the executor once the set waits at the agent."""
+        os.kill(self.agent.proc.pid, signal.SIGSTOP)  # type: ignore[union-attr]
+        set_contact = command("snmpset", target=self.node, mib_object_name="sysContact.0", type="string", value=value)
+        publish(self.bootstrap, set_contact)
+        wait_for(lambda: "executing" in steps(self.bootstrap, set_contact.id), 60, "the executing step")
+        wait_for(lambda: _rx_queue(self.agent.port) > 0, 30, "the set queued at the frozen agent")
+        self.proc.kill()
+        self.proc.wait(10)
+        return set_contact
+
+    def close(self) -> None:
+        if self.agent.proc is not None:
+            os.kill(self.agent.proc.pid, signal.SIGCONT)
+        brokers.stop(self.proc)
+        self.agent.stop()
+
+
+@pytest.fixture
+def lab(broker: str, tmp_path: Path) -> Any:
+    made = Lab(broker, tmp_path)
+    yield made
+    made.close()
+
+
+def test_set_taken_by_the_agent_before_the_restart_is_not_sent_again(lab: Lab) -> None:
+    before = lab.sets()
+    value = f"once-{uuid.uuid4().hex[:8]}"
+    set_contact = lab.freeze_mid_set(value)
+    os.kill(lab.agent.proc.pid, signal.SIGCONT)  # type: ignore[union-attr]
+    wait_for(lambda: lab.contact() == f'"{value}"', 30, "the queued set to take effect")
+    assert lab.sets() == before + 1
+
+    lab.proc = lab.start()
+    wait_for(lambda: "executed" in steps(lab.bootstrap, set_contact.id), 60, "the recovered command")
+    found = asyncio.run(_steps(lab.bootstrap, set_contact.id))
+    assert [s.step for s in found] == ["requested", "executing", "executed"]
+    assert json.loads(found[-1].result)["recovered"] is True
+    assert lab.sets() == before + 1
+
+    publish(lab.bootstrap, set_contact)  # delivered twice
+    marker = command("add_event_log", event="after the duplicate")
+    publish(lab.bootstrap, marker)
+    wait_for(lambda: "executed" in steps(lab.bootstrap, marker.id), 60, "the marker command")
+    assert steps(lab.bootstrap, set_contact.id) == ["requested", "executing", "executed"]
+    assert lab.sets() == before + 1
+
+
+def test_set_lost_with_the_agent_is_sent_once_after_the_restart(lab: Lab) -> None:
+    old = lab.contact()
+    value = f"lost-{uuid.uuid4().hex[:8]}"
+    set_contact = lab.freeze_mid_set(value)
+    assert lab.agent.proc is not None
+    lab.agent.proc.kill()  # the queued datagram dies with the agent
+    lab.agent.proc.wait(10)
+    lab.agent.proc = None
+    lab.agent.start()
+    assert lab.contact() == old and lab.sets() == 0
+
+    lab.proc = lab.start()
+    wait_for(lambda: "executed" in steps(lab.bootstrap, set_contact.id), 60, "the recovered command")
+    found = asyncio.run(_steps(lab.bootstrap, set_contact.id))
+    assert [s.step for s in found] == ["requested", "executing", "executed"]
+    assert "recovered" not in json.loads(found[-1].result)
+    assert lab.contact() == f'"{value}"'
+    assert lab.sets() == 1
