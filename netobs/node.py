@@ -45,6 +45,17 @@ def migrate(config: Config) -> list[str]:
     return applied
 
 
+def offset_base(config: Config) -> int:
+    """Where the embedded broker's offsets start for the ledgers: above every offset stored before."""
+    from processors.sink import connect, ledger_high
+
+    client = connect(config.clickhouse_dsn)
+    try:
+        return ledger_high(client, config.clickhouse.database) + 1
+    finally:
+        client.close()
+
+
 async def run(config: Config) -> int:
     """Run until SIGINT/SIGTERM or until a part fails; stop the parts in an order that loses nothing."""
     stop = asyncio.Event()
@@ -64,6 +75,9 @@ async def run(config: Config) -> int:
             log.info("embedded broker (Tansu, in-memory topics) on %s", bootstrap)
         await ensure_topics(bootstrap, config.kafka.partitions, config.kafka.replication_factor)
         applied = await asyncio.to_thread(migrate, config)
+        base = await asyncio.to_thread(offset_base, config) if broker_proc is not None else 0
+        if base:
+            log.info("the embedded broker's topics start empty: stored offsets continue from %d", base)
         log.info(
             "ClickHouse at %s: %s",
             config.clickhouse_dsn,
@@ -91,6 +105,7 @@ async def run(config: Config) -> int:
                 config.clickhouse_dsn,
                 config.clickhouse.database,
                 data_dir=str(config.data_dir),
+                offset_base=base,
             )
         )
         worker.start()
@@ -153,7 +168,8 @@ async def _drain(bootstrap: str, worker: WorkerThread) -> None:
         # up" also needs a quiet second with nothing new stored.
         quiet_since, last_count = time.monotonic(), -1
         while time.monotonic() < deadline:
-            stored = worker.app.projector.stored_offsets()
+            base = worker.app.offset_base
+            stored = {p: o - base for p, o in worker.app.projector.stored_offsets().items()}
             behind = {tp.partition: end - 1 - stored.get(tp.partition, -1) for tp, end in ends.items()}
             count = worker.app.projector.lines_stored
             if count != last_count:

@@ -8,6 +8,7 @@ results, after the events they caused were published).
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import os
 import socket
@@ -51,12 +52,15 @@ def make_app(
     *,
     resource_seconds: float = 60.0,
     data_dir: str | None = None,
+    offset_base: int = 0,
 ) -> faust.App:
     """A Faust app wired to every topic and the ClickHouse sink; worker.group_id names its group.
 
     resource_seconds is how often the worker writes its resource_monitor row; data_dir is the directory
     whose disk use it reports (default: the embedded ClickHouse path, else the working directory) and that
     holds Faust's own directory (default: a fresh temporary one, never the working directory).
+    offset_base is added to every record's offset before the projectors see it: a single node's embedded
+    broker starts its topics at 0 again on every start, and the ledgers must go on counting upwards.
     """
     app = faust.App(
         worker.group_id,
@@ -92,18 +96,20 @@ def make_app(
     }
     states = StateProjector(sink.connect(dsn), database)
     app.projectors = {SYSLOG_RAW: projector, POLL_RESULTS: states, **tables}  # type: ignore[attr-defined]
+    app.offset_base = offset_base  # type: ignore[attr-defined]
+    batches = functools.partial(record_batches, worker=worker, offset_base=offset_base)
 
     @app.agent(topics[SYSLOG_RAW], name="syslog-projector")
     async def project_syslog(stream: faust.StreamT) -> None:
-        async for records in record_batches(stream, worker):
+        async for records in batches(stream):
             await retry("syslog insert", projector.process, records)
 
     for topic, table_projector in tables.items():
-        app.agent(topics[topic], name=f"{topic}-projector")(_table_agent(table_projector, worker))
+        app.agent(topics[topic], name=f"{topic}-projector")(_table_agent(table_projector, batches))
 
     @app.agent(topics[POLL_RESULTS], name="state-projector")
     async def project_states(stream: faust.StreamT) -> None:
-        async for records in record_batches(stream, worker):
+        async for records in batches(stream):
             pending = await retry("poll state", states.prepare, records)
             # The events topic's own partition count, should it differ from the configured one.
             count = app.consumer.topic_partitions(EVENTS) or partitions
@@ -157,15 +163,23 @@ def make_app(
     return app
 
 
-async def record_batches(stream: faust.StreamT, worker: WorkerConfig) -> AsyncIterator[list[Record]]:
-    """The records of a stream in batches of at most worker.batch_records, gathered for batch_seconds at most."""
+async def record_batches(
+    stream: faust.StreamT, worker: WorkerConfig, offset_base: int = 0
+) -> AsyncIterator[list[Record]]:
+    """The records of a stream in batches of at most worker.batch_records, gathered for batch_seconds at most,
+    offsets counted from offset_base."""
     async for events in stream.take_events(worker.batch_records, within=worker.batch_seconds):
-        yield [(e.message.partition, e.message.offset, int(e.message.timestamp * 1e9), e.value) for e in events]
+        yield [
+            (e.message.partition, offset_base + e.message.offset, int(e.message.timestamp * 1e9), e.value)
+            for e in events
+        ]
 
 
-def _table_agent(projector: TableProjector, worker: WorkerConfig) -> Callable[[faust.StreamT], Awaitable[None]]:
+def _table_agent(
+    projector: TableProjector, batches: Callable[[faust.StreamT], AsyncIterator[list[Record]]]
+) -> Callable[[faust.StreamT], Awaitable[None]]:
     async def project(stream: faust.StreamT) -> None:
-        async for records in record_batches(stream, worker):
+        async for records in batches(stream):
             await retry(f"{projector.projection.topic} insert", projector.process, records)
 
     return project
@@ -219,8 +233,9 @@ def consumer_lag(app: faust.App) -> int:
         highwaters = {(tp.topic, tp.partition): app.consumer.highwater(tp) for tp in assigned}
     except Exception:
         return -1
+    base = app.offset_base  # type: ignore[attr-defined]
     done = {
-        (topic, partition): offset
+        (topic, partition): offset - base
         for topic, owner in app.projectors.items()  # type: ignore[attr-defined]
         for partition, offset in owner.stored_offsets().items()
     }
