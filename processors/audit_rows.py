@@ -8,8 +8,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import msgspec
-
 from schemas import mcp_audit
 from schemas.tables import MCP_AUDIT_COLUMNS
 
@@ -21,6 +19,6 @@ def record_rows(value: bytes, partition: int, offset: int) -> list[Row] | None:
     """One row per audit record of an AuditBatch, in order; None when the record is not an AuditBatch."""
     try:
         batch = mcp_audit.decode(value)
-    except (msgspec.DecodeError, msgspec.ValidationError):
+    except ValueError:
         return None
     return [mcp_audit.row(r, partition, offset, seq) for seq, r in enumerate(batch.records)]

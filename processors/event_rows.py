@@ -9,8 +9,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import msgspec
-
 from processors.column_values import micros
 from schemas import events
 from schemas.events import Event
@@ -38,7 +36,7 @@ def record_rows(value: bytes, partition: int, offset: int, record_ns: int) -> li
     """One row per event of an EventBatch record; one flagged system row when the record is not one."""
     try:
         batch = events.decode(value)
-    except (msgspec.DecodeError, msgspec.ValidationError):
+    except ValueError:
         return [event_row(undecodable_event(EVENTS, partition, offset, record_ns), partition, offset)]
     return [event_row(e, partition, offset) for e in batch.events]
 

@@ -18,7 +18,6 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-import msgspec
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.structs import ConsumerRecord
 
@@ -107,7 +106,7 @@ class Executor:
         await consumer.start()
         try:
             for record in await read_to_end(consumer, TopicPartition(COMMAND_RESULTS, 0)):
-                with contextlib.suppress(msgspec.DecodeError, msgspec.ValidationError):
+                with contextlib.suppress(ValueError):
                     self.book.record(commands.decode_step(record.value))
         finally:
             await consumer.stop()
@@ -131,7 +130,7 @@ class Executor:
     def _apply_inventory(self, record: ConsumerRecord[bytes, bytes]) -> None:
         try:
             inv.apply(self.inventory, inventory_wire.decode(record.value))
-        except (msgspec.DecodeError, msgspec.ValidationError, ValueError):
+        except ValueError:
             log.warning("inventory offset %d: undecodable event skipped", record.offset)
 
     async def _commit(self, consumer: AIOKafkaConsumer, tp: TopicPartition, next_offset: int) -> None:
@@ -143,7 +142,7 @@ class Executor:
         self.counts["commands"] += 1
         try:
             command = commands.decode_command(record.value)
-        except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+        except ValueError as exc:
             self.counts["undecodable"] += 1
             log.warning("commands offset %d: not a command, skipped (%s)", record.offset, exc)
             return

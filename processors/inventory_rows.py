@@ -61,7 +61,7 @@ def record_rows(value: bytes, offset: int) -> tuple[str, Row] | None:
     """(table, row) of one inventory record; None when the record is not a valid InventoryEvent."""
     try:
         event = inventory.decode(value)
-    except (msgspec.DecodeError, msgspec.ValidationError):
+    except ValueError:
         return None
     return event_row(event, offset)
 

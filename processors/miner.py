@@ -184,13 +184,13 @@ class Miner:
         """A miner from snapshot() bytes; ValueError if they are not a snapshot this version can read."""
         try:
             envelope = msgspec.msgpack.decode(zlib.decompress(data), type=_Envelope)
-        except (zlib.error, msgspec.DecodeError, msgspec.ValidationError) as e:
+        except (zlib.error, ValueError) as e:
             raise ValueError(f"not a miner snapshot: {e}") from e
         if envelope.format != _FORMAT or envelope.version != _VERSION:
             raise ValueError(f"unsupported miner snapshot {envelope.format!r} version {envelope.version}")
         try:
             state = msgspec.msgpack.decode(envelope.body, type=_StateV1)
-        except (msgspec.DecodeError, msgspec.ValidationError) as e:
+        except ValueError as e:
             raise ValueError(f"corrupt miner snapshot: {e}") from e
         miner = cls(state.sim_th, state.depth, state.max_children, state.max_clusters)
         miner._next_cid = state.next_cid

@@ -172,7 +172,7 @@ class StateProjector:
             state.applied_offset = offset
             try:
                 batch = polls.decode(value)
-            except (msgspec.DecodeError, msgspec.ValidationError):
+            except ValueError:
                 self.records_undecodable += 1
                 log.warning("%s partition %d offset %d: undecodable record skipped", POLL_RESULTS, partition, offset)
                 pending.events.append(undecodable_event(POLL_RESULTS, partition, offset, record_ns))

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import msgspec
-
 from processors.miner import Miner
 from processors.syslog_parse import mining_text, parse
 from schemas import raw_syslog
@@ -25,7 +23,7 @@ def record_rows(value: bytes, partition: int, offset: int, record_ns: int, miner
     """The rows of one Kafka record of the raw syslog topic; record_ns is the record's Kafka timestamp."""
     try:
         batch = raw_syslog.decode(value)
-    except (msgspec.DecodeError, msgspec.ValidationError):
+    except ValueError:
         return [_undecodable_row(value, partition, offset, record_ns, miner)]
     transport = batch.transport
     rows = []

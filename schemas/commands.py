@@ -108,7 +108,7 @@ def encode(record: Command | Step) -> bytes:
 
 
 def decode_command(data: bytes) -> Command:
-    """Raises msgspec.DecodeError or ValidationError on anything that is not a command."""
+    """Raises ValueError (msgspec errors, UnicodeDecodeError) on anything that is not a command."""
     command = _command_decoder.decode(data)
     if command.kind == "request" and command.tool not in TOOLS:
         raise msgspec.ValidationError(f"unknown tool {command.tool!r}")
@@ -118,7 +118,7 @@ def decode_command(data: bytes) -> Command:
 
 
 def decode_step(data: bytes) -> Step:
-    """Raises msgspec.DecodeError or ValidationError on anything that is not a step."""
+    """Raises ValueError (msgspec errors, UnicodeDecodeError) on anything that is not a step."""
     step = _step_decoder.decode(data)
     if step.step not in STEPS:
         raise msgspec.ValidationError(f"unknown step {step.step!r}")

@@ -54,5 +54,5 @@ def encode(batch: EventBatch) -> bytes:
 
 
 def decode(data: bytes) -> EventBatch:
-    """Read a batch from the events topic; raises msgspec.DecodeError or ValidationError on anything else."""
+    """Read a batch from the events topic; raises ValueError (msgspec errors, bad UTF-8) otherwise."""
     return _decoder.decode(data)

@@ -121,7 +121,7 @@ def encode(event: InventoryEvent) -> bytes:
 
 
 def decode(data: bytes) -> InventoryEvent:
-    """Read an event; raises msgspec.DecodeError or ValidationError on anything else."""
+    """Read an event; raises ValueError (msgspec errors, bad UTF-8) otherwise."""
     event = _decoder.decode(data)
     body = {"node": event.node, "polling": event.polling, "network": event.network}
     if event.op == "upsert" and (body[event.kind] is None or sum(v is not None for v in body.values()) != 1):

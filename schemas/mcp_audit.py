@@ -76,5 +76,5 @@ def encode(batch: AuditBatch) -> bytes:
 
 
 def decode(data: bytes) -> AuditBatch:
-    """Read a batch; raises msgspec.DecodeError or ValidationError on anything else."""
+    """Read a batch; raises ValueError (msgspec errors, bad UTF-8) otherwise."""
     return _decoder.decode(data)

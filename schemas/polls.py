@@ -76,5 +76,5 @@ def encode(batch: PollBatch) -> bytes:
 
 
 def decode(data: bytes) -> PollBatch:
-    """Read a batch from the poll topic; raises msgspec.DecodeError or ValidationError on anything else."""
+    """Read a batch from the poll topic; raises ValueError (msgspec errors, bad UTF-8) otherwise."""
     return _decoder.decode(data)

@@ -55,7 +55,7 @@ def encode(batch: RawBatch) -> bytes:
 
 
 def decode(data: bytes) -> RawBatch:
-    """Read a batch from the raw topic; raises msgspec.DecodeError on anything else."""
+    """Read a batch from the raw topic; raises ValueError (msgspec errors, bad UTF-8) otherwise."""
     batch = _decoder.decode(data)
     n = len(batch.lines)
     if not (len(batch.received_ns) == len(batch.sources) == len(batch.flags) == n):

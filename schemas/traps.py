@@ -77,5 +77,5 @@ def encode(batch: TrapBatch) -> bytes:
 
 
 def decode(data: bytes) -> TrapBatch:
-    """Read a batch from the trap topic; raises msgspec.DecodeError or ValidationError on anything else."""
+    """Read a batch from the trap topic; raises ValueError (msgspec errors, bad UTF-8) otherwise."""
     return _decoder.decode(data)

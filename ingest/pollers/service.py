@@ -18,7 +18,6 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar
 
-import msgspec
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.errors import KafkaError
 
@@ -272,7 +271,7 @@ async def _follow_inventory(
                             remove(removal)
                         else:
                             held[f"{removal.kind}:{removal.id}"] = removal
-                except (msgspec.DecodeError, msgspec.ValidationError, ValueError) as exc:
+                except ValueError as exc:
                     counters.inventory_errors += 1
                     if time.monotonic() - last_warning >= WARN_EVERY_SECONDS:
                         last_warning = time.monotonic()
