@@ -59,7 +59,10 @@ async def _steps(bootstrap: str, command_id: str) -> list[Step]:
         found: list[Step] = []
         while batch := (await consumer.getmany(tp, timeout_ms=700)).get(tp, []):
             for record in batch:
-                step = commands.decode_step(record.value)
+                try:
+                    step = commands.decode_step(record.value)
+                except ValueError:
+                    continue  # other tests put undecodable records on the shared topic on purpose
                 if step.command_id == command_id:
                     found.append(step)
         return found

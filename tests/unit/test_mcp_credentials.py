@@ -75,7 +75,7 @@ def _hs(claims, key=SECRET, alg="HS256", headers=None):
 
 def _claims(**extra):
     now = int(time.time())
-    return {"iss": ISS, "aud": AUD, "sub": "alice", "exp": now + 300, "iat": now, "scope": "read:logs probe"} | extra
+    return {"iss": ISS, "aud": AUD, "sub": "alice", "exp": now + 86_400, "iat": now, "scope": "read:logs probe"} | extra
 
 
 @pytest.fixture
