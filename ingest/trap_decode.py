@@ -19,6 +19,7 @@ import msgspec
 from ingest import ber
 from ingest.ber import BerError
 from schemas.mib_names import name_of, resolve
+from schemas.snmp_text import hex_text, octets_text
 from schemas.traps import Trap, Varbind
 
 MALFORMED = "malformed"
@@ -271,7 +272,7 @@ def _varbind(oid: str, name: str, syntax: str, tag: int, data: bytes, start: int
     if tag == _COUNTER64:
         return Varbind(oid, name, "Counter64", str(_unsigned(data, start, stop, tag)))
     if tag == 0x44:
-        return Varbind(oid, name, "Opaque", data[start:stop].hex(":"))
+        return Varbind(oid, name, "Opaque", hex_text(data[start:stop]))
     if tag in _EMPTY:
         if stop != start:
             raise BerError(f"{_EMPTY[tag]} with content in varbind {oid}")
@@ -301,12 +302,5 @@ def _ip_address(data: bytes, start: int, stop: int) -> str:
 
 
 def _octets(raw: bytes, syntax: str) -> str:
-    """Text when the bytes are printable UTF-8 (tabs and line breaks allowed), else xx:xx hex."""
-    if syntax not in _BINARY_SYNTAXES:
-        try:
-            text = raw.decode("utf-8")
-        except UnicodeDecodeError:
-            return raw.hex(":")
-        if text.isprintable() or all(ch.isprintable() or ch in "\t\r\n" for ch in text):
-            return text
-    return raw.hex(":")
+    """The contract's octets_text, except that a binary MIB syntax is hex even when its bytes look printable."""
+    return hex_text(raw) if syntax in _BINARY_SYNTAXES else octets_text(raw)

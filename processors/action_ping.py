@@ -13,7 +13,6 @@ import asyncio
 import contextlib
 import ipaddress
 import random
-import socket
 import struct
 import time
 from datetime import UTC, datetime
@@ -22,16 +21,7 @@ from typing import Any
 from icmplib import ICMPRequest, ICMPv4Socket, ICMPv6Socket
 from icmplib.exceptions import ICMPLibError, SocketPermissionError
 
-SO_TIMESTAMPNS = getattr(socket, "SO_TIMESTAMPNS", 35)
-IP_RECVTTL = getattr(socket, "IP_RECVTTL", 12)
-IPV6_RECVHOPLIMIT = getattr(socket, "IPV6_RECVHOPLIMIT", 51)
-IPV6_HOPLIMIT = getattr(socket, "IPV6_HOPLIMIT", 52)
-"""Linux values; Python 3.11 names only some of them."""
-ECHO_REPLY = {4: 0, 6: 129}
-ECHO_REQUEST = {4: 8, 6: 128}
-ERRORS = {4: {3: "destination unreachable", 11: "time exceeded"}, 6: {1: "destination unreachable", 3: "time exceeded"}}
-_TIMESPEC = struct.Struct("@qq")
-_INT = struct.Struct("@i")
+from netobs.icmp import ECHO_REPLY, ERRORS, ask_for_time_and_ttl, quoted_echo, receive_time_and_ttl
 
 
 async def ping(ip: str, *, size: int, ttl: int, timeout: float) -> dict[str, Any]:
@@ -74,11 +64,7 @@ async def _echo(
 ) -> dict[str, Any]:
     sock = icmp.sock
     sock.setblocking(False)
-    sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
-    if version == 4:
-        sock.setsockopt(socket.IPPROTO_IP, IP_RECVTTL, 1)
-    else:
-        sock.setsockopt(socket.IPPROTO_IPV6, IPV6_RECVHOPLIMIT, 1)
+    ask_for_time_and_ttl(sock, version)
     if privileged:
         ident = random.getrandbits(16)
     else:  # the kernel imposes the socket's port as echo id, chosen by bind (or else only by the first send)
@@ -131,35 +117,14 @@ def _reply(
     if len(packet) < 8:
         return None
     kind, code = packet[0], packet[1]
-    received_ns, ttl = _ancillary(ancillary)
+    received_ns, ttl = receive_time_and_ttl(ancillary)
     if kind == ECHO_REPLY[version] and struct.unpack_from("!HH", packet, 4) == key and source == ip:
         rtt = max((received_ns or time.time_ns()) - sent_ns, 1)
         return _result("ok", sent_ns, rtt_ns=rtt, Size=len(packet) - 8, TTL=ttl or 0, ResponseFrom=source)
-    if kind in ERRORS[version] and _quoted_echo(packet[8:], version) == key:
+    if kind in ERRORS[version] and quoted_echo(packet[8:], version) == key:
         error = f"{ERRORS[version][kind]} (code {code}) from {source}"
         return _result("error", sent_ns, TTL=ttl or 0, ResponseFrom=source, Error=error)
     return None
-
-
-def _quoted_echo(quoted: bytes, version: int) -> tuple[int, int] | None:
-    """(id, seq) of the echo request an ICMP error quotes, if it quotes one."""
-    offset = (quoted[0] & 0x0F) * 4 if version == 4 and quoted else 40
-    if len(quoted) < offset + 8 or quoted[offset] != ECHO_REQUEST[version]:
-        return None
-    ident, seq = struct.unpack_from("!HH", quoted, offset + 4)
-    return ident, seq
-
-
-def _ancillary(ancillary: list[tuple[int, int, bytes]]) -> tuple[int, int | None]:
-    """(kernel receive time in ns or 0, TTL or hop limit or None) from recvmsg's control messages."""
-    received_ns, ttl = 0, None
-    for level, kind, data in ancillary:
-        if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS and len(data) >= _TIMESPEC.size:
-            seconds, nanos = _TIMESPEC.unpack_from(data)
-            received_ns = seconds * 1_000_000_000 + nanos
-        elif (level, kind) in ((socket.IPPROTO_IP, socket.IP_TTL), (socket.IPPROTO_IPV6, IPV6_HOPLIMIT)):
-            ttl = _INT.unpack_from(data)[0] if len(data) >= _INT.size else data[0]
-    return received_ns, ttl
 
 
 def _result(outcome: str, sent_ns: int, rtt_ns: int = 0, **fields: Any) -> dict[str, Any]:

@@ -42,6 +42,7 @@ from pysnmp.proto import errind, rfc1902, rfc1905
 
 from netobs.snmp_credentials import SnmpCredential, auth_data
 from schemas.mib_names import name_of, oid_of
+from schemas.snmp_text import hex_text, octets_text
 
 SET_TYPES = ("integer", "string", "oid", "ipaddress", "counter32", "gauge32", "timeticks")
 MODES = ("v2c", "v3auth", "v3authpriv", "v3authprivex")
@@ -172,7 +173,7 @@ def value_text(value: Any) -> str:
     """Numbers (TimeTicks too) in decimal, addresses and OIDs dotted, printable UTF-8 as is, other bytes in hex."""
     if isinstance(value, rfc1902.IpAddress):
         raw = bytes(value.asOctets())
-        return str(ipaddress.IPv4Address(raw)) if len(raw) == 4 else _hex(raw)
+        return str(ipaddress.IPv4Address(raw)) if len(raw) == 4 else hex_text(raw)
     if isinstance(value, univ.Integer):
         return str(int(value))
     if isinstance(value, univ.OctetString):
@@ -180,19 +181,6 @@ def value_text(value: Any) -> str:
     if isinstance(value, univ.ObjectIdentifier):
         return str(value)
     return str(value.prettyPrint())
-
-
-def octets_text(raw: bytes) -> str:
-    """Printable UTF-8 (tabs and line breaks allowed) as text, anything else (MACs, binary) as colon hex."""
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        return _hex(raw)
-    return text if all(c.isprintable() or c in "\r\n\t" for c in text) else _hex(raw)
-
-
-def _hex(raw: bytes) -> str:
-    return ":".join(f"{b:02x}" for b in raw)
 
 
 @dataclass

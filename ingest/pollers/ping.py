@@ -27,22 +27,14 @@ from icmplib import ICMPRequest, ICMPv4Socket, ICMPv6Socket
 from icmplib.exceptions import ICMPLibError, SocketPermissionError
 
 from ingest.pollers.probe import Measurement, Unpollable, fail, int_param, ok
+from netobs.icmp import ECHO_REPLY, ERRORS, ask_for_time_and_ttl, quoted_echo, receive_time_and_ttl
 
 log = logging.getLogger("netobs.poller")
 
-SO_TIMESTAMPNS = getattr(socket, "SO_TIMESTAMPNS", 35)
-IP_RECVTTL = getattr(socket, "IP_RECVTTL", 12)
-IPV6_RECVHOPLIMIT = getattr(socket, "IPV6_RECVHOPLIMIT", 51)
-IPV6_HOPLIMIT = getattr(socket, "IPV6_HOPLIMIT", 52)
-"""Linux values; Python 3.11 names only some of them."""
 RECEIVE_BUFFER = 4 * 1024 * 1024
 """Replies to a burst of pings wait here while the event loop is busy."""
 SPACING_S = 0.2
 """Time between the echoes of one poll (less when the timeout is short)."""
-ECHO_REPLY = {4: 0, 6: 129}
-ERRORS = {4: {3: "destination unreachable", 11: "time exceeded"}, 6: {1: "destination unreachable", 3: "time exceeded"}}
-_TIMESPEC = struct.Struct("@qq")
-_INT = struct.Struct("@i")
 
 
 @dataclass
@@ -77,11 +69,7 @@ class _Channel:
         sock = self.icmp.sock
         sock.setblocking(False)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RECEIVE_BUFFER)
-        sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
-        if version == 4:
-            sock.setsockopt(socket.IPPROTO_IP, IP_RECVTTL, 1)
-        else:
-            sock.setsockopt(socket.IPPROTO_IPV6, IPV6_RECVHOPLIMIT, 1)
+        ask_for_time_and_ttl(sock, version)
         if not self.privileged:
             sock.bind(("0.0.0.0" if version == 4 else "::", 0))  # the port (echo id) exists once bound
         self.ident = random.getrandbits(16) if self.privileged else sock.getsockname()[1]
@@ -133,7 +121,7 @@ class _Channel:
             except OSError as exc:
                 log.debug("ping: receive failed: %s", exc)
                 return
-            received_ns, ttl = _ancillary(ancillary)
+            received_ns, ttl = receive_time_and_ttl(ancillary)
             self._settle(packet, address[0], received_ns or time.time_ns(), ttl)
 
     def _settle(self, packet: bytes, source: str, received_ns: int, ttl: int | None) -> None:
@@ -148,7 +136,7 @@ class _Channel:
             if echo is not None and echo.destination == source and not echo.reply.done():
                 echo.reply.set_result(((received_ns - echo.sent_ns) / 1e6, ttl, ""))
         elif kind in ERRORS[self.version]:
-            key = _quoted_echo(packet[8:], self.version)
+            key = quoted_echo(packet[8:], self.version)
             echo = self.waiting.get(key) if key else None
             if echo is not None and not echo.reply.done():
                 echo.reply.set_result((0.0, None, f"{ERRORS[self.version][kind]} (code {code}) from {source}"))
@@ -158,27 +146,6 @@ class _Channel:
 def _payload(size: int) -> bytes:
     """A fixed payload per size: icmplib's random one costs more CPU than the rest of a ping."""
     return bytes(i & 0xFF for i in range(size))
-
-
-def _quoted_echo(quoted: bytes, version: int) -> tuple[int, int] | None:
-    """(id, seq) of our echo request quoted in an ICMP error, if it is one."""
-    offset = (quoted[0] & 0x0F) * 4 if version == 4 and quoted else 40
-    if len(quoted) < offset + 8 or quoted[offset] != (8 if version == 4 else 128):
-        return None
-    ident, seq = struct.unpack_from("!HH", quoted, offset + 4)
-    return ident, seq
-
-
-def _ancillary(ancillary: list[tuple[int, int, bytes]]) -> tuple[int, int | None]:
-    """(kernel receive time in ns or 0, TTL or hop limit or None) from recvmsg's control messages."""
-    received_ns, ttl = 0, None
-    for level, kind, data in ancillary:
-        if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS and len(data) >= _TIMESPEC.size:
-            seconds, nanos = _TIMESPEC.unpack_from(data)
-            received_ns = seconds * 1_000_000_000 + nanos
-        elif (level, kind) in ((socket.IPPROTO_IP, socket.IP_TTL), (socket.IPPROTO_IPV6, IPV6_HOPLIMIT)):
-            ttl = _INT.unpack_from(data)[0] if len(data) >= _INT.size else data[0]
-    return received_ns, ttl
 
 
 class Pinger:

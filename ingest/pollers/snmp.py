@@ -29,6 +29,7 @@ from pysnmp.proto import rfc1902
 from ingest.pollers.probe import BadParam, Measurement, Unpollable, bool_param, fail, int_param, ok, port_param
 from netobs.snmp_credentials import SnmpCredential, auth_data
 from schemas.mib_names import name_of, oid_of
+from schemas.snmp_text import hex_text, octets_text
 
 SYS_UPTIME = "1.3.6.1.2.1.1.3.0"
 HR_PROCESSOR_LOAD = "1.3.6.1.2.1.25.3.3.1.2"
@@ -74,19 +75,6 @@ def store(values: dict[str, float], texts: dict[str, str], oid: str, value: Any)
         texts[key] = str(value.prettyPrint())
 
 
-def octets_text(raw: bytes) -> str:
-    """Printable UTF-8 as text, anything else as colon-separated hex (MAC addresses, binary)."""
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        return mac_text(raw)
-    return text if all(c.isprintable() or c in "\r\n\t" for c in text) else mac_text(raw)
-
-
-def mac_text(raw: bytes) -> str:
-    return ":".join(f"{b:02x}" for b in raw)
-
-
 def arp_texts(rows: Sequence[tuple[str, bytes]]) -> dict[str, str]:
     """ipNetToMediaPhysAddress rows (OID ifIndex.a.b.c.d, MAC bytes) as {"arp:a.b.c.d": "aa:bb:..."}."""
     prefix = IP_NET_TO_MEDIA_PHYS + "."
@@ -94,7 +82,7 @@ def arp_texts(rows: Sequence[tuple[str, bytes]]) -> dict[str, str]:
     for oid, mac in rows:
         arcs = oid[len(prefix) :].split(".") if oid.startswith(prefix) else []
         if len(arcs) == 5 and mac:
-            texts[f"arp:{'.'.join(arcs[1:])}"] = mac_text(mac)
+            texts[f"arp:{'.'.join(arcs[1:])}"] = hex_text(mac)
     return texts
 
 

@@ -9,7 +9,7 @@ import pytest
 from pyasn1.codec.ber import decoder, encoder
 from pysnmp.proto import rfc1902, rfc1905
 
-from processors.action_snmp import SET_TYPES, credential_for, octets_text, row, set_value
+from processors.action_snmp import SET_TYPES, credential_for, row, set_value
 from schemas.command_args import SET_TYPES as ARG_SET_TYPES
 
 TAGS = {"integer": 0x02, "string": 0x04, "oid": 0x06, "ipaddress": 0x40, "counter32": 0x41, "gauge32": 0x42}
@@ -158,10 +158,3 @@ def test_credential_for_names_what_is_missing(
 def test_rows_read_without_knowing_snmp(oid: str, value: object, expected: tuple[str, str, str]) -> None:
     name, kind, text = expected
     assert row(rfc1902.ObjectName(oid), value) == {"Name": name, "OID": oid, "Type": kind, "Value": text}
-
-
-def test_octets_are_text_when_printable_utf8_else_hex() -> None:
-    assert octets_text(b"") == ""
-    assert octets_text("rack 3\tTōkyō\r\n".encode()) == "rack 3\tTōkyō\r\n"
-    assert octets_text(b"\xff\xfe") == "ff:fe"
-    assert octets_text(b"abc\x00") == "61:62:63:00"
