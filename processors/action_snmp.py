@@ -41,7 +41,7 @@ from pysnmp.hlapi.v3arch.asyncio import (
 from pysnmp.proto import errind, rfc1902, rfc1905
 
 from netobs.snmp_credentials import SnmpCredential, auth_data
-from schemas.mib_names import name_of, oid_of
+from schemas.mib_names import oid_of, short_name
 from schemas.snmp_text import hex_text, octets_text
 
 SET_TYPES = ("integer", "string", "oid", "ipaddress", "counter32", "gauge32", "timeticks")
@@ -153,11 +153,6 @@ def credential_for(mode: str, community: str, user: str, password: str) -> SnmpC
     )
 
 
-def key_of(oid: str) -> str:
-    """The MIB name with its index but without its module ("sysContact.0"); the dotted OID if unknown."""
-    return name_of(oid).rpartition("::")[2]
-
-
 def row(oid: Any, value: Any) -> dict[str, str]:
     """One varbind as a result row."""
     dotted = str(oid)
@@ -166,7 +161,7 @@ def row(oid: Any, value: Any) -> dict[str, str]:
         shown = text = _EXCEPTIONS[kind]
     else:
         shown, text = _TYPE_NAMES.get(kind, kind), value_text(value)
-    return {"Name": key_of(dotted), "OID": dotted, "Type": shown, "Value": text}
+    return {"Name": short_name(dotted), "OID": dotted, "Type": shown, "Value": text}
 
 
 def value_text(value: Any) -> str:
@@ -202,7 +197,7 @@ class _Session:
 
         v1_walk: part of a walk, where SNMPv1's noSuchName means "nothing (more) there", not an error.
         """
-        label = ", ".join(key_of(o) for o in oids[:3]) + (", ..." if len(oids) > 3 else "")
+        label = ", ".join(short_name(o) for o in oids[:3]) + (", ..." if len(oids) > 3 else "")
         try:
             error, status, index, varbinds = await command(
                 self.engine, self.auth, self.target, ContextData(), *args, lookupMib=False
@@ -221,7 +216,7 @@ class _Session:
             return []
         if status:
             at = int(index or 0) - 1
-            name = key_of(oids[at]) if 0 <= at < len(oids) else label
+            name = short_name(oids[at]) if 0 <= at < len(oids) else label
             raise ActionFailed(f"{op} {name}: {status.prettyPrint()}")
         return [(oid, value) for oid, value in varbinds]
 
@@ -304,7 +299,7 @@ async def snmp_walk(
                     break
                 if arcs <= last:
                     raise ActionFailed(
-                        f"snmpwalk {key_of(root)}: the agent answered {name} after {start} (not increasing)"
+                        f"snmpwalk {short_name(root)}: the agent answered {name} after {start} (not increasing)"
                     )
                 found.append((name, value))
                 last = arcs
@@ -342,7 +337,7 @@ async def snmp_set(
     try:
         typed = set_value(set_type, value)
     except ValueError as exc:
-        raise ActionFailed(f"snmpset {key_of(target)}: {exc}") from None
+        raise ActionFailed(f"snmpset {short_name(target)}: {exc}") from None
     async with _session(ip, port, credential, timeout, retries) as session:
         varbinds = await session.ask("snmpset", [target], set_cmd, ObjectType(ObjectIdentity(target), typed))
     return [row(name, value) for name, value in varbinds]

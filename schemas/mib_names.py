@@ -83,6 +83,13 @@ def name_of(oid: str) -> str:
     return f"{found.module}::{found.name}{index}"
 
 
+def short_name(oid: str) -> str:
+    """The MIB name with its index but without its module ("sysContact.0"); the dotted OID if unknown.
+
+    How poll results and action results name a value."""
+    return name_of(oid).rpartition("::")[2]
+
+
 def oid_of(name: str) -> str | None:
     """The dotted OID of "ifDescr", "IF-MIB::ifDescr.3", "sysUpTime.0" or a numeric OID; None if unknown."""
     name = name.strip()

@@ -28,7 +28,7 @@ from pysnmp.proto import rfc1902
 
 from ingest.pollers.probe import BadParam, Measurement, Unpollable, bool_param, fail, int_param, ok, port_param
 from netobs.snmp_credentials import SnmpCredential, auth_data
-from schemas.mib_names import name_of, oid_of
+from schemas.mib_names import oid_of, short_name
 from schemas.snmp_text import hex_text, octets_text
 
 SYS_UPTIME = "1.3.6.1.2.1.1.3.0"
@@ -44,11 +44,6 @@ class SnmpFailed(Exception):
     """The agent did not answer, or answered with an error: the poll fails."""
 
 
-def key_of(oid: str) -> str:
-    """A result key: the MIB name with its index but without its module, else the dotted OID."""
-    return name_of(oid).rpartition("::")[2]
-
-
 def resolve(name: str) -> str:
     """Dotted OID of a name or OID from the params; BadParam if the MIB table does not know it."""
     oid = oid_of(name)
@@ -59,7 +54,7 @@ def resolve(name: str) -> str:
 
 def store(values: dict[str, float], texts: dict[str, str], oid: str, value: Any) -> None:
     """Put one varbind in values (numeric types) or texts (the rest); noSuchObject and the like become texts."""
-    key = key_of(oid)
+    key = short_name(oid)
     if isinstance(value, univ.Null):
         name = type(value).__name__
         texts[key] = name[:1].lower() + name[1:]
@@ -144,7 +139,7 @@ class SnmpProber:
                 values["arp_entries"] = float(len(table))
         except SnmpFailed as exc:
             return fail(str(exc), values, texts)
-        uptime = values.get(key_of(SYS_UPTIME))
+        uptime = values.get(short_name(SYS_UPTIME))
         if uptime is not None:
             values["uptime_s"] = uptime / 100
             values["restarted"] = 1.0 if uptime / 100 < interval_s else 0.0
@@ -207,7 +202,7 @@ class _Session:
             raise SnmpFailed(f"{self.ip}:{self.port}: {error}")
         if status:
             at = int(str(index or 0)) - 1
-            where = f" at {key_of(oids[at])}" if 0 <= at < len(oids) else ""
+            where = f" at {short_name(oids[at])}" if 0 <= at < len(oids) else ""
             text = status.prettyPrint() if hasattr(status, "prettyPrint") else str(status)
             raise SnmpFailed(f"{self.ip}:{self.port}: {text}{where}")
 

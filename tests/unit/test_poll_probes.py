@@ -18,7 +18,7 @@ from ingest.pollers.counters import PollerCounters, quantile, rate_line
 from ingest.pollers.http import parse_statuses
 from ingest.pollers.probe import BadParam, bool_param, int_param
 from ingest.pollers.service import _Record
-from schemas import polls, raw_syslog
+from schemas import mib_names, polls, raw_syslog
 
 # --- DNS ----------------------------------------------------------------------------------------------
 
@@ -95,10 +95,10 @@ def test_malformed_responses_are_refused_not_raised_as_anything_else():
 
 
 def test_keys_are_mib_names_without_module():
-    assert snmp.key_of("1.3.6.1.2.1.1.3.0") == "sysUpTime.0"
-    assert snmp.key_of("1.3.6.1.2.1.2.2.1.8.2") == "ifOperStatus.2"
-    assert snmp.key_of("1.3.6.1.4.1.99999.1") == "enterprises.99999.1"
-    assert snmp.key_of("1.2.3.4") == "1.2.3.4", "no known prefix: the dotted OID"
+    assert mib_names.short_name("1.3.6.1.2.1.1.3.0") == "sysUpTime.0"
+    assert mib_names.short_name("1.3.6.1.2.1.2.2.1.8.2") == "ifOperStatus.2"
+    assert mib_names.short_name("1.3.6.1.4.1.99999.1") == "enterprises.99999.1"
+    assert mib_names.short_name("1.2.3.4") == "1.2.3.4", "no known prefix: the dotted OID"
     assert snmp.resolve("ifOperStatus.3") == "1.3.6.1.2.1.2.2.1.8.3"
     assert snmp.resolve("1.3.6.1.2.1.1.5.0") == "1.3.6.1.2.1.1.5.0"
     with pytest.raises(BadParam):
