@@ -19,7 +19,7 @@ from typing import IO
 from netobs.config import Config
 from query_mcp.credentials import load_or_create_token
 from query_mcp.metrics import Metrics
-from query_mcp.service import audit_trail, build_server, guard_for
+from query_mcp.service import audit_trail, build_server, command_client, guard_for
 from query_mcp.store import Store
 
 log = logging.getLogger(__name__)
@@ -47,7 +47,8 @@ async def _serve_stdio(config: Config, store: Store) -> None:
     """The tools on stdin/stdout as the stdio principal, every message audited."""
     metrics = Metrics()
     trail = audit_trail(config.kafka.bootstrap, config.clickhouse_dsn, config.clickhouse.database)
-    server = build_server(store, guard_for(config.mcp, trail, metrics, stdio=True))
+    client = await command_client(config, config.kafka.bootstrap)
+    server = build_server(store, guard_for(config.mcp, trail, metrics, stdio=True), client)
     stop = asyncio.Event()
     flusher = asyncio.create_task(trail.run(stop))
     try:
@@ -55,6 +56,8 @@ async def _serve_stdio(config: Config, store: Store) -> None:
     finally:
         stop.set()
         await flusher
+        if client is not None:
+            await client.stop()
 
 
 def relay(url: str, token: str, stdin: IO[bytes], stdout: IO[bytes]) -> int:
