@@ -88,12 +88,23 @@ def publish(bootstrap: str, *items: Command) -> None:
     asyncio.run(_publish(bootstrap, *items))
 
 
-def command(tool: str, **args: Any) -> Command:
-    return Command(id=uuid.uuid4().hex, time_ns=time.time_ns(), actor="recovery-test", tool=tool, args=args)
+def command(tool: str, actor: str = "recovery-test", **args: Any) -> Command:
+    return Command(id=uuid.uuid4().hex, time_ns=time.time_ns(), actor=actor, tool=tool, args=args)
+
+
+def decision(kind: str, actor: str, target: str) -> Command:
+    return Command(
+        kind=kind,  # type: ignore[arg-type]
+        id=uuid.uuid4().hex,
+        time_ns=time.time_ns(),
+        actor=actor,
+        tool=f"{kind}_command",
+        target=target,
+    )
 
 
 class Lab:
-    def __init__(self, bootstrap: str, directory: Path) -> None:
+    def __init__(self, bootstrap: str, directory: Path, **settings: str) -> None:
         self.bootstrap = bootstrap
         self.directory = directory
         self.agent = Snmpd(directory / "snmpd")
@@ -114,6 +125,7 @@ class Lab:
             NETOBS_ACTIONS_SNMP_TIMEOUT_S="30",
             NETOBS_ACTIONS_SNMP_RETRIES="0",
             NETOBS_ACTIONS_GROUP_ID=f"rec-{uuid.uuid4().hex[:8]}",
+            **settings,
         )
         self.runs = 0
         self.proc = self.start()
@@ -198,3 +210,47 @@ def test_set_lost_with_the_agent_is_sent_once_after_the_restart(lab: Lab) -> Non
     assert "recovered" not in json.loads(found[-1].result)
     assert lab.contact() == f'"{value}"'
     assert lab.sets() == 1
+
+
+def test_approvals_survive_a_restart_and_need_a_second_principal(broker: str, tmp_path: Path) -> None:
+    lab = Lab(broker, tmp_path, NETOBS_ACTIONS_APPROVAL_TOOLS="snmpset", NETOBS_ACTIONS_APPROVAL_TIMEOUT_S="600")
+    try:
+        before = lab.sets()
+        value = f"approved-{uuid.uuid4().hex[:8]}"
+        asked = command("snmpset", "alice", target=lab.node, mib_object_name="sysContact.0", type="string", value=value)
+        publish(lab.bootstrap, asked)
+        wait_for(lambda: steps(lab.bootstrap, asked.id) == ["requested", "pending_approval"], 60, "pending approval")
+        own = decision("approve", "alice", asked.id)
+        publish(lab.bootstrap, own)
+        wait_for(lambda: steps(lab.bootstrap, own.id) == ["requested", "denied"], 60, "self-approval denied")
+        assert "second principal" in asyncio.run(_steps(lab.bootstrap, own.id))[-1].reason
+
+        lab.proc.kill()  # the pending command must be found again
+        lab.proc.wait(10)
+        lab.proc = lab.start()
+        approval = decision("approve", "bob", asked.id)
+        publish(lab.bootstrap, approval)
+        wait_for(lambda: "executed" in steps(lab.bootstrap, asked.id), 90, "the approved set")
+        found = asyncio.run(_steps(lab.bootstrap, asked.id))
+        assert [s.step for s in found] == ["requested", "pending_approval", "approved", "executing", "executed"]
+        assert found[2].actor == "bob"
+        assert steps(lab.bootstrap, approval.id) == ["requested", "executed"]
+        assert lab.contact() == f'"{value}"' and lab.sets() == before + 1
+    finally:
+        lab.close()
+
+
+def test_unapproved_commands_expire_and_late_approvals_are_refused(tansu_bootstrap: str, tmp_path: Path) -> None:
+    lab = Lab(tansu_bootstrap, tmp_path, NETOBS_ACTIONS_APPROVAL_TOOLS="snmpset", NETOBS_ACTIONS_APPROVAL_TIMEOUT_S="3")
+    try:
+        before, contact = lab.sets(), lab.contact()
+        late = command("snmpset", "alice", target=lab.node, mib_object_name="sysContact.0", type="string", value="late")
+        publish(lab.bootstrap, late)
+        wait_for(lambda: "timed_out" in steps(lab.bootstrap, late.id), 60, "the unapproved command to expire")
+        too_late = decision("approve", "bob", late.id)
+        publish(lab.bootstrap, too_late)
+        wait_for(lambda: "denied" in steps(lab.bootstrap, too_late.id), 60, "an approval after the expiry refused")
+        assert steps(lab.bootstrap, late.id) == ["requested", "pending_approval", "timed_out"]
+        assert lab.contact() == contact and lab.sets() == before
+    finally:
+        lab.close()
