@@ -39,6 +39,9 @@ from schemas.topics import COMMAND_RESULTS, COMMANDS, EVENTS, INVENTORY, partiti
 
 log = logging.getLogger(__name__)
 
+FETCH_WAIT_MS = 20
+"""How long a fetch may wait for a command: commands are few and an agent waits for each (a broker may hold
+a fetch for its whole wait even when a record arrives)."""
 DECIDED = frozenset({"approved", "executing", *FINAL_STEPS})
 
 
@@ -75,6 +78,7 @@ class Executor:
                 auto_offset_reset="earliest",
                 session_timeout_ms=10_000,
                 heartbeat_interval_ms=2_000,
+                fetch_max_wait_ms=FETCH_WAIT_MS,
             )
             await commands_consumer.start()
             log.info(

@@ -23,6 +23,8 @@ log = logging.getLogger(__name__)
 
 RECENT = 10_000
 """Commands whose steps are kept in memory."""
+FETCH_WAIT_MS = 20
+"""An agent waits for each step: do not let the broker hold a fetch long (some hold it for the whole wait)."""
 ANSWERS = frozenset({"pending_approval", *commands.FINAL_STEPS})
 """Steps that answer the agent: the command is done, or waits for someone else."""
 
@@ -48,7 +50,9 @@ class CommandClient:
         """Connect and take position at the end of the steps topic (before any command is published)."""
         self._producer = AIOKafkaProducer(bootstrap_servers=self._bootstrap, acks="all")
         await self._producer.start()
-        self._consumer = AIOKafkaConsumer(bootstrap_servers=self._bootstrap, enable_auto_commit=False, group_id=None)
+        self._consumer = AIOKafkaConsumer(
+            bootstrap_servers=self._bootstrap, enable_auto_commit=False, group_id=None, fetch_max_wait_ms=FETCH_WAIT_MS
+        )
         await self._consumer.start()
         tp = TopicPartition(COMMAND_RESULTS, 0)
         self._consumer.assign([tp])
