@@ -94,6 +94,9 @@ def lab(tansu_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> Any:
         NETOBS_ACTIONS_RATE_PER_ACTOR="12",
         NETOBS_ACTIONS_APPROVAL_TOOLS="update_node",
         NETOBS_ACTIONS_WAIT_SECONDS="20",
+        # The gate's per-second limits are the security suite's; here the executor's per-minute limit is tested.
+        NETOBS_MCP_RATE_PER_CLIENT="1000",
+        NETOBS_MCP_RATE_PER_TOOL="1000",
     )
     env.pop("NETOBS_CLICKHOUSE", None)
     log_path = data / "run.log"
