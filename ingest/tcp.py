@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable
 
 from ingest.counters import TransportCounters
 from ingest.framing import Splitter
+from ingest.udp import source_of
 
 log = logging.getLogger("netobs.ingest")
 
@@ -35,10 +36,7 @@ def server_context(cert: str, key: str) -> ssl.SSLContext:
 
 def plain_source(peer: tuple[str, int] | tuple[str, int, int, int] | None) -> str:
     """The sender's address; IPv4 on a dual-stack socket arrives as ::ffff:a.b.c.d."""
-    if not peer:
-        return ""
-    host = peer[0]
-    return host[7:] if host.startswith("::ffff:") and "." in host else host
+    return source_of(peer[0]) if peer else ""
 
 
 class StreamReceiver:

@@ -31,7 +31,8 @@ from ingest.trap_decode import (
     peek_version,
 )
 from ingest.trap_usm import UsmReceiver
-from ingest.traps import Datagram, TrapReceiver, open_trap_socket, send_reply, source_of
+from ingest.traps import Datagram, TrapReceiver, open_trap_socket, send_reply
+from ingest.udp import source_of
 from netobs.config import SnmpConfig
 from netobs.snmp_credentials import SnmpCredential
 from schemas.topics import SNMP_TRAPS, partition_for

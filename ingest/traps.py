@@ -13,11 +13,10 @@ import asyncio
 import logging
 import socket
 import struct
-import threading
 import time
 from collections.abc import Callable
 
-from ingest.udp import kernel_drops, open_socket
+from ingest.udp import ReceiverThread, open_socket
 
 log = logging.getLogger("netobs.ingest")
 
@@ -51,8 +50,8 @@ def send_reply(sock: socket.socket, data: bytes, address: tuple[str, int]) -> bo
     return True
 
 
-class TrapReceiver:
-    """Owns the receiving thread; start() and stop() from the event loop, then close() the socket."""
+class TrapReceiver(ReceiverThread):
+    """Owns the trap receiving thread; start() and stop() from the event loop, then close() the socket."""
 
     def __init__(
         self,
@@ -64,57 +63,18 @@ class TrapReceiver:
         handoff_datagrams: int = HANDOFF_DATAGRAMS,
         handoff_ms: int = HANDOFF_MS,
     ) -> None:
-        self.sock = sock
-        self._loop = loop
+        super().__init__(sock, loop, on_dropped, max_backlog, handoff_ms, "snmp-traps")
         self._deliver = deliver
-        self._on_dropped = on_dropped
-        self._max_backlog = max_backlog
         self._handoff = handoff_datagrams
-        self._handoff_ns = handoff_ms * 1_000_000
-        self._stopping = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="snmp-traps", daemon=True)
-        self._handed = 0
-        """Datagrams handed to the loop (thread only)."""
-        self._consumed = 0
-        """Datagrams the loop has taken (loop only)."""
-        self._dropped = 0
-        """Datagrams dropped in the thread because the loop is too far behind, not yet reported (thread only)."""
-        self._kernel_dropped = 0
-
-    @property
-    def address(self) -> tuple[str, int]:
-        host, port = self.sock.getsockname()[:2]
-        return host, port
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def kernel_dropped(self) -> int:
-        """Datagrams the kernel dropped on this socket so far (the last value seen once it is closed)."""
-        if self.sock.fileno() != -1:
-            self._kernel_dropped = kernel_drops(self.sock) or self._kernel_dropped
-        return self._kernel_dropped
 
     async def stop(self, timeout: float = 5.0) -> None:
-        """Stop the thread (within the socket's receive timeout); runs it handed over still reach the loop."""
-        self._stopping.set()
-        await asyncio.to_thread(self._thread.join, timeout)
-        if self._thread.is_alive():
-            log.warning("snmp trap thread did not stop within %.1fs", timeout)
+        """Stop the thread; runs it handed over still reach the loop. The socket stays open for replies."""
+        await self._join(timeout)
         await asyncio.sleep(0)
 
     def close(self) -> None:
         self.kernel_dropped()
         self.sock.close()
-
-    def _run(self) -> None:
-        try:
-            self._receive()
-        except Exception:
-            log.exception("snmp trap receiver failed; no more traps are received")
-        finally:
-            if self._dropped:
-                self._loop.call_soon_threadsafe(self._on_dropped, self._unreported())
 
     def _receive(self) -> None:
         """The hot loop: a receive, a clock read and an append per datagram."""
@@ -151,25 +111,10 @@ class TrapReceiver:
                     return
 
     def _hand_off(self, run: list[Datagram]) -> None:
-        count = len(run)
-        if self._handed - self._consumed + count > self._max_backlog:
-            self._dropped += count
-            return
-        self._handed += count
-        self._loop.call_soon_threadsafe(self._take, run, self._unreported())
-
-    def _unreported(self) -> int:
-        dropped, self._dropped = self._dropped, 0
-        return dropped
+        if self._admit(len(run)):
+            self._loop.call_soon_threadsafe(self._take, run, self._unreported())
 
     def _take(self, run: list[Datagram], dropped: int) -> None:
         """On the loop: pass a run on."""
-        self._consumed += len(run)
-        if dropped:
-            self._on_dropped(dropped)
+        self._taken(len(run), dropped)
         self._deliver(run)
-
-
-def source_of(host: str) -> str:
-    """The sender address to record: IPv4 senders on a dual-stack socket appear as ::ffff:a.b.c.d."""
-    return host[7:] if host.startswith("::ffff:") and "." in host else host

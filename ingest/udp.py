@@ -86,37 +86,40 @@ def kernel_drops(sock: socket.socket) -> int | None:
     return None
 
 
-class UdpReceiver:
-    """Owns the socket and the receiving thread; start() and stop() from the event loop."""
+def source_of(host: str) -> str:
+    """The sender address to record: IPv4 senders on a dual-stack socket appear as ::ffff:a.b.c.d."""
+    return host[7:] if host.startswith("::ffff:") and "." in host else host
+
+
+class ReceiverThread:
+    """A UDP socket read by one thread that hands runs to the event loop: the life cycle and the backlog
+    accounting the syslog and trap receivers share. A subclass writes _receive (the hot loop) and its
+    hand-off; start() and stop() are called from the event loop.
+    """
 
     def __init__(
         self,
         sock: socket.socket,
         loop: asyncio.AbstractEventLoop,
-        deliver: Deliver,
         on_dropped: Callable[[int], None],
-        max_line: int,
         max_backlog: int,
-        handoff_lines: int = HANDOFF_LINES,
-        handoff_ms: int = HANDOFF_MS,
+        handoff_ms: int,
+        name: str,
     ) -> None:
         self.sock = sock
         self._loop = loop
-        self._deliver = deliver
         self._on_dropped = on_dropped
-        self._max_line = max_line
         self._max_backlog = max_backlog
-        self._handoff_lines = handoff_lines
         self._handoff_ns = handoff_ms * 1_000_000
-        self._mapped = sock.family == socket.AF_INET6
+        self._name = name
         self._stopping = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="syslog-udp", daemon=True)
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._handed = 0
-        """Lines handed to the loop (written by the thread only)."""
+        """Items (lines, datagrams) handed to the loop (written by the thread only)."""
         self._consumed = 0
-        """Lines the loop has taken (written by the loop only)."""
+        """Items the loop has taken (written by the loop only)."""
         self._dropped = 0
-        """Lines dropped in the thread and not yet reported (thread only)."""
+        """Items dropped in the thread because the loop is too far behind, not yet reported (thread only)."""
         self._kernel_dropped = 0
 
     @property
@@ -133,23 +136,68 @@ class UdpReceiver:
             self._kernel_dropped = kernel_drops(self.sock) or self._kernel_dropped
         return self._kernel_dropped
 
-    async def stop(self, timeout: float = 5.0) -> None:
-        """Stop the thread (it notices within POLL_SECONDS), close the socket; pending runs reach the loop."""
+    async def _join(self, timeout: float) -> None:
+        """Stop the thread (it notices within the socket's receive timeout); runs handed over still reach the loop."""
         self._stopping.set()
         await asyncio.to_thread(self._thread.join, timeout)
         if self._thread.is_alive():
-            log.warning("syslog udp thread did not stop within %.1fs", timeout)
-        self.kernel_dropped()
-        self.sock.close()
+            log.warning("%s thread did not stop within %.1fs", self._name, timeout)
 
     def _run(self) -> None:
         try:
             self._receive()
         except Exception:
-            log.exception("syslog udp receiver failed; no more UDP syslog is received")
+            log.exception("%s receiver failed; nothing more is received on this socket", self._name)
         finally:
             if self._dropped:
                 self._loop.call_soon_threadsafe(self._on_dropped, self._unreported())
+
+    def _receive(self) -> None:
+        raise NotImplementedError
+
+    def _admit(self, count: int) -> bool:
+        """Whether the loop may get count more items; if it is that far behind, they are dropped."""
+        if self._handed - self._consumed + count > self._max_backlog:
+            self._dropped += count
+            return False
+        self._handed += count
+        return True
+
+    def _unreported(self) -> int:
+        dropped, self._dropped = self._dropped, 0
+        return dropped
+
+    def _taken(self, count: int, dropped: int) -> None:
+        """On the loop: count items arrived; report what the thread dropped before them."""
+        self._consumed += count
+        if dropped:
+            self._on_dropped(dropped)
+
+
+class UdpReceiver(ReceiverThread):
+    """Owns the socket and the syslog receiving thread."""
+
+    def __init__(
+        self,
+        sock: socket.socket,
+        loop: asyncio.AbstractEventLoop,
+        deliver: Deliver,
+        on_dropped: Callable[[int], None],
+        max_line: int,
+        max_backlog: int,
+        handoff_lines: int = HANDOFF_LINES,
+        handoff_ms: int = HANDOFF_MS,
+    ) -> None:
+        super().__init__(sock, loop, on_dropped, max_backlog, handoff_ms, "syslog-udp")
+        self._deliver = deliver
+        self._max_line = max_line
+        self._handoff_lines = handoff_lines
+
+    async def stop(self, timeout: float = 5.0) -> None:
+        """Stop the thread and close the socket; pending runs reach the loop."""
+        await self._join(timeout)
+        self.kernel_dropped()
+        self.sock.close()
 
     def _receive(self) -> None:
         """The hot loop. Per sender, a flat list alternating receive time and line."""
@@ -211,34 +259,12 @@ class UdpReceiver:
         if self._admit(len(pieces)):
             self._loop.call_soon_threadsafe(self._take_oversized, source, received, pieces, self._unreported())
 
-    def _admit(self, count: int) -> bool:
-        """Whether the loop may get count more lines; if it is that far behind, they are dropped."""
-        if self._handed - self._consumed + count > self._max_backlog:
-            self._dropped += count
-            return False
-        self._handed += count
-        return True
-
-    def _unreported(self) -> int:
-        dropped, self._dropped = self._dropped, 0
-        return dropped
-
     def _take(self, groups: dict[str, list[int | bytes]], count: int, dropped: int) -> None:
         """On the loop: deliver a run, one call per sender."""
-        self._consumed += count
-        if dropped:
-            self._on_dropped(dropped)
+        self._taken(count, dropped)
         for source, group in groups.items():
-            self._deliver(self._source(source), group[0::2], group[1::2], None)  # type: ignore[arg-type]
+            self._deliver(source_of(source), group[0::2], group[1::2], None)  # type: ignore[arg-type]
 
     def _take_oversized(self, source: str, received: int, pieces: list[bytes], dropped: int) -> None:
-        self._consumed += len(pieces)
-        if dropped:
-            self._on_dropped(dropped)
-        self._deliver(self._source(source), [received] * len(pieces), pieces, [_OVERSIZED] * len(pieces))
-
-    def _source(self, address: str) -> str:
-        """IPv4 senders on a dual-stack socket appear as ::ffff:a.b.c.d; store the plain address."""
-        if self._mapped and address.startswith("::ffff:") and "." in address:
-            return address[7:]
-        return address
+        self._taken(len(pieces), dropped)
+        self._deliver(source_of(source), [received] * len(pieces), pieces, [_OVERSIZED] * len(pieces))
