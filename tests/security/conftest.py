@@ -25,6 +25,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from netobs.config import ClickHouseConfig, Config, McpConfig
+from processors.inventory_rows import NODE_COLUMNS, POLLING_COLUMNS
 from query_mcp import service, tokens
 from query_mcp.store import Store
 from schemas import migrations
@@ -82,42 +83,12 @@ def sec_db(chdb_path: Path) -> Any:
     client.insert(
         f"{DB}.nodes",
         [["n1", "router1", "192.0.2.1", "", "router", "", 0, 0, "", False, now, "test", 1]],
-        column_names=[
-            "id",
-            "name",
-            "ip",
-            "mac",
-            "icon",
-            "description",
-            "x",
-            "y",
-            "snmp_credential",
-            "deleted",
-            "updated_at",
-            "actor",
-            "version",
-        ],
+        column_names=list(NODE_COLUMNS),
     )
     client.insert(
         f"{DB}.pollings",
         [["p1", "n1", "PING", "ping", {}, 60, 3.0, 1, "low", "[]", True, False, now, "test", 1]],
-        column_names=[
-            "id",
-            "node_id",
-            "name",
-            "kind",
-            "params",
-            "interval_s",
-            "timeout_s",
-            "retries",
-            "level",
-            "thresholds",
-            "logging",
-            "deleted",
-            "updated_at",
-            "actor",
-            "version",
-        ],
+        column_names=list(POLLING_COLUMNS),
     )
     return client
 
