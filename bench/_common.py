@@ -543,10 +543,10 @@ def in_process_worker(config: Any) -> Any:
     """Topics, migrations, then the Faust worker on its own thread (as single-node mode runs it); started."""
     import asyncio
 
+    from common.kafka_admin import ensure_topics
     from netobs import node
     from netobs.worker_thread import WorkerThread
     from processors.app import make_app
-    from schemas.kafka_admin import ensure_topics
 
     k = config.kafka
     asyncio.run(ensure_topics(k.bootstrap, k.partitions, k.replication_factor))

@@ -5,7 +5,7 @@
            guard, a command published to netobs.commands, the executor's policy, its steps requested,
            executing and executed each acknowledged by the broker on netobs.command.results, the set with
            pysnmp, and the MCP service waiting for the executed step
-  direct   processors.action_snmp.snmp_set in this process with the timing the executor uses (one request,
+  direct   executor.snmp.snmp_set in this process with the timing the executor uses (one request,
            no retry, an SnmpEngine per call): the network action alone, no MCP, no Kafka, no audit
   cli      net-snmp's snmpset, one process per call (numeric OID: Debian's net-snmp loads no MIBs), which is
            what an operator's script costs
@@ -52,8 +52,8 @@ from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared._httpx_utils import create_mcp_http_client
 
-from netobs.config import ActionsConfig
-from processors.action_snmp import snmp_set
+from common.config import ActionsConfig
+from executor.snmp import snmp_set
 from tests import brokers
 from tests.snmpd import CREDENTIALS, Snmpd
 
@@ -67,7 +67,7 @@ WARM_UP = 5
 KINDS = ("audited", "direct", "cli")
 SETTINGS = ActionsConfig()
 ONCE_TIMEOUT = SETTINGS.snmp_timeout_s * (1 + SETTINGS.snmp_retries)
-"""The executor sends a set once and waits the retries' time too (processors.actions.perform)."""
+"""The executor sends a set once and waits the retries' time too (executor.actions.perform)."""
 
 
 def progress(message: str) -> None:

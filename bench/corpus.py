@@ -1,7 +1,7 @@
 """Synthetic syslog message bodies with known templates, for measuring template miners.
 
 Each body is what the miner sees after the syslog headers are parsed off: "TAG message" (as
-processors.syslog_parse.mining_text builds it; Cisco/ASA mnemonics give their facility as the tag, FortiGate
+processors.syslog.parse.mining_text builds it; Cisco/ASA mnemonics give their facility as the tag, FortiGate
 and similar key=value lines have no tag). 86 templates from sshd, cron, the kernel, Cisco IOS and ASA,
 Junos, dhcpd, postfix, systemd, chrony, snmpd, sudo, named, audit, keepalived, haproxy, FortiGate and
 pfSense, with Zipf-like frequencies. Every field is one token, so one true template always has one token

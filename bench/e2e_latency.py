@@ -340,7 +340,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     common.exit_on_sigterm()
     common.quiet_logs()
-    from processors.sink import connect
+    from common.clickhouse import connect
 
     work = common.scratch_dir("netobs-bench-e2e-")
     common.say(f"e2e: {args.rate:,} lines/s for {args.seconds:g} s over UDP; scratch {work}")

@@ -28,13 +28,13 @@ import clickhouse_connect
 import httpx2
 import uvicorn
 
-from netobs.config import McpConfig
+from common import migrations
+from common.config import McpConfig
 from query_mcp import service
-from query_mcp.audit import AuditTrail
-from query_mcp.credentials import Authenticator
+from query_mcp.auth.credentials import Authenticator
+from query_mcp.auth.mcp_audit import AuditTrail
 from query_mcp.metrics import Metrics
 from query_mcp.store import Store
-from schemas import migrations
 from tests.brokers import free_port
 
 TOKEN = "bench-token-0123456789abcdef"

@@ -30,15 +30,15 @@ from drain3.masking import LogMasker, MaskingInstruction
 from drain3.template_miner import TemplateMiner
 from drain3.template_miner_config import TemplateMinerConfig
 
-from processors.masking import clear_memo, mask
-from processors.miner import Miner
+from processors.syslog.masking import clear_memo, mask
+from processors.syslog.miner import Miner
 
 _B = r"(?<![A-Za-z0-9])"  # token boundaries, as in Drain3's own examples
 _E = r"(?![A-Za-z0-9])"
 _H = "[0-9a-fA-F]"
 _TIME = r"\d{4}-\d\d-\d\d(?:T\d\d:\d\d(?::\d\d(?:\.\d+)?)?)?|\d{1,2}:\d\d(?::\d\d(?:\.\d+)?)?"
 _IP6 = rf"(?:{_H}{{1,4}}:){{7}}{_H}{{1,4}}|(?:{_H}{{1,4}}:){{1,6}}:(?:{_H}{{1,4}}:){{0,5}}{_H}{{0,4}}"
-# Same kinds as processors.masking, in an order where the specific ones go first; hex needs a letter and
+# Same kinds as processors.syslog.masking, in an order where the specific ones go first; hex needs a letter and
 # a digit, as ours does (all-digit tokens are numbers).
 STOCK_MASKING = [
     (rf"{_B}{_H}{{8}}-{_H}{{4}}-{_H}{{4}}-{_H}{{4}}-{_H}{{12}}{_E}", "UUID"),

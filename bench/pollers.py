@@ -51,10 +51,10 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from icmplib import async_ping
 
+from common.config import PollerConfig
 from ingest.pollers.counters import PollerCounters
 from ingest.pollers.schedule import first_slot, offset
 from ingest.pollers.service import serve
-from netobs.config import PollerConfig
 from schemas import inventory
 from schemas.inventory import InventoryEvent, Node, Polling
 

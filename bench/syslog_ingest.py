@@ -379,8 +379,8 @@ def wait_rows(client: Any, target: int, timeout: float, poll: float = 0.1) -> tu
 
 def clickhouse_stage(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     """Live: worker running, ingest running, N lines at a rate; how fast do they become rows?"""
+    from common.clickhouse import connect
     from netobs.config import load
-    from processors.sink import connect
 
     data = work / "ch-data"
     with common.tansu(work) as bootstrap:

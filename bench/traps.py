@@ -5,7 +5,7 @@ snmpTrapOID.0, ifIndex, ifAdminStatus, ifOperStatus, ifDescr; ~140 bytes, built 
 encoder) to 127.0.0.1 with sendmmsg (bench/_common.py) at each rate for --step-seconds. Every step
 starts a fresh receiver, so its counts are exactly that step's:
 
-  netobs     ingest.trap_service.serve() in a child process, producing to an in-memory Tansu broker;
+  netobs     ingest.traps.service.serve() in a child process, producing to an in-memory Tansu broker;
              accepted = traps Kafka acknowledged (its own counters, printed when it stops), after
              decoding, naming every varbind from the MIB table and batching
   snmptrapd  net-snmp's snmptrapd -f -n -C -c CONF -Lf FILE -F "%B %v\\n" (authCommunity log public,
@@ -110,8 +110,8 @@ def run_sender(port: int, rate: float, count: int) -> dict[str, Any]:
 
 def netobs_main(port: int, bootstrap: str) -> int:
     """serve() until SIGTERM, then print its final counters as one JSON line."""
-    from ingest.trap_service import TrapCounters, serve
-    from netobs.config import SnmpConfig
+    from common.config import SnmpConfig
+    from ingest.traps.service import TrapCounters, serve
 
     async def run() -> TrapCounters:
         stop = asyncio.Event()

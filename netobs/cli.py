@@ -7,14 +7,13 @@ import asyncio
 import contextlib
 import logging
 import os
-import signal
 import sys
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 from netobs import config as config_mod
-from netobs import logs
+from netobs import logs, signals
 
 log = logging.getLogger("netobs")
 
@@ -164,32 +163,27 @@ def _run(config: config_mod.Config, _: argparse.Namespace) -> int:
 
 
 def _ingest(config: config_mod.Config, _: argparse.Namespace) -> int:
-    from ingest.service import serve
+    from ingest.syslog.service import serve
 
     if not config.kafka.bootstrap:
         print("netobs ingest: set NETOBS_KAFKA to the broker's bootstrap servers", file=sys.stderr)
         return 2
 
-    async def main() -> None:
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
-        await serve(config.syslog, config.kafka.bootstrap, config.kafka.partitions, stop)
-
-    asyncio.run(main())
+    signals.run_until_signalled(
+        lambda stop: serve(config.syslog, config.kafka.bootstrap, config.kafka.partitions, stop)
+    )
     return 0
 
 
 def _credentials(config: config_mod.Config) -> dict[str, Any]:
-    from netobs import snmp_credentials
+    from common import snmp_credentials
 
     path = config.snmp.credentials_file
     return snmp_credentials.load(path) if path else {}
 
 
-def _serve_edge(config: config_mod.Config, name: str, serve: Callable[..., Any], section: Any) -> int:
-    """Run an edge service (traps, poller) until SIGINT/SIGTERM."""
+def _serve_edge(config: config_mod.Config, name: str, serve: Callable[..., Awaitable[None]]) -> int:
+    """Run serve(credentials, stop) for an edge service (traps, poller, executor) until SIGINT/SIGTERM."""
     if not config.kafka.bootstrap:
         print(f"netobs {name}: set NETOBS_KAFKA to the broker's bootstrap servers", file=sys.stderr)
         return 2
@@ -199,43 +193,53 @@ def _serve_edge(config: config_mod.Config, name: str, serve: Callable[..., Any],
         print(f"netobs {name}: {exc}", file=sys.stderr)
         return 2
 
-    async def main() -> None:
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
-        await serve(section, credentials, config.kafka.bootstrap, config.kafka.partitions, stop)
-
-    asyncio.run(main())
+    signals.run_until_signalled(lambda stop: serve(credentials, stop))
     return 0
 
 
 def _traps(config: config_mod.Config, _: argparse.Namespace) -> int:
-    from ingest.trap_service import serve
+    from ingest.traps.service import serve
 
-    return _serve_edge(config, "traps", serve, config.snmp)
+    k = config.kafka
+    return _serve_edge(config, "traps", lambda creds, stop: serve(config.snmp, creds, k.bootstrap, k.partitions, stop))
 
 
 def _poller(config: config_mod.Config, _: argparse.Namespace) -> int:
     from ingest.pollers.service import serve
 
-    return _serve_edge(config, "poller", serve, config.poller)
+    k = config.kafka
+    return _serve_edge(
+        config, "poller", lambda creds, stop: serve(config.poller, creds, k.bootstrap, k.partitions, stop)
+    )
 
 
 def _executor(config: config_mod.Config, _: argparse.Namespace) -> int:
-    from processors.executor_service import serve
+    from executor.service import serve
 
-    return _serve_edge(config, "executor", serve, config)
+    k = config.kafka
+    return _serve_edge(
+        config,
+        "executor",
+        lambda creds, stop: serve(
+            config.actions,
+            creds,
+            k.bootstrap,
+            stop,
+            key_path=config.command_key_path,
+            partitions=k.partitions,
+            replication_factor=k.replication_factor,
+        ),
+    )
 
 
 def _audit(config: config_mod.Config, _: argparse.Namespace) -> int:
-    from processors.audit_verify import run
+    from executor.audit_verify import run
 
     return run(config.clickhouse_dsn, config.clickhouse.database, sys.stdout)
 
 
 def _inventory(config: config_mod.Config, args: argparse.Namespace) -> int:
-    from processors.inventory_publish import seed
+    from executor.inventory_seed import seed
 
     path = args.file or config.inventory.seed_file
     if not path:
@@ -271,10 +275,10 @@ def _replay(config: config_mod.Config, _: argparse.Namespace) -> int:
 
 
 def _worker(config: config_mod.Config, _: argparse.Namespace) -> int:
+    from common.kafka_admin import ensure_topics
     from netobs import node
     from netobs.worker_thread import WorkerThread
     from processors.app import make_app
-    from schemas.kafka_admin import ensure_topics
 
     if not config.kafka.bootstrap:
         print("netobs worker: set NETOBS_KAFKA to the broker's bootstrap servers", file=sys.stderr)
@@ -292,54 +296,51 @@ def _worker(config: config_mod.Config, _: argparse.Namespace) -> int:
             data_dir=str(config.data_dir),
         )
     )
-    stopped = asyncio.Event()
 
-    async def main() -> None:
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stopped.set)
+    async def main(stopped: asyncio.Event) -> None:
         worker.start()
         while not stopped.is_set() and (worker.is_alive() or not worker.started.is_set()):
             await asyncio.sleep(0.5)
         await asyncio.to_thread(worker.stop)
 
-    asyncio.run(main())
+    signals.run_until_signalled(main)
     return 1 if worker.error else 0
 
 
 def _mcp(config: config_mod.Config, args: argparse.Namespace) -> int:
+    from netobs import mcp_service
     from query_mcp import service, stdio
-    from query_mcp.credentials import load_or_create_token
-    from query_mcp.store import Store
+    from query_mcp.auth.credentials import load_or_create_token
 
-    if args.stdio:
-        return stdio.main(config)
     m = config.mcp
+    if args.stdio:
+        try:
+            store = mcp_service.open_store(config)
+        except Exception as exc:
+            if not config.clickhouse_dsn.startswith("chdb://"):
+                log.error("cannot reach ClickHouse at %s: %s", config.clickhouse_dsn, exc)
+                return 1
+            url = f"http://{m.bind}:{m.port}/mcp"
+            log.info("embedded ClickHouse is held by a running node (%s); relaying to %s", exc.__class__.__name__, url)
+            return stdio.relay(url, load_or_create_token(m.token, config.data_dir), sys.stdin.buffer, sys.stdout.buffer)
+        asyncio.run(mcp_service.serve_mcp_stdio(config, store))
+        return 0
     if m.transport == "off":
         print("netobs mcp: NETOBS_MCP_TRANSPORT is off", file=sys.stderr)
         return 2
     load_or_create_token(m.token, config.data_dir)
-    store = Store(config.clickhouse_dsn, config.clickhouse.database, m.query_timeout_seconds)
-
-    async def main() -> None:
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
-        where = service.resource_url(m)
-        token_note = "" if m.token else f"; admin token in {config.data_dir / 'mcp_token'}"
-        print(f"MCP on {where}{token_note}", file=sys.stderr)
-        await service.serve(config, store, config.kafka.bootstrap, stop)
-
-    asyncio.run(main())
+    store = mcp_service.open_store(config)
+    token_note = "" if m.token else f"; admin token in {config.data_dir / 'mcp_token'}"
+    print(f"MCP on {service.resource_url(m)}{token_note}", file=sys.stderr)
+    signals.run_until_signalled(lambda stop: mcp_service.serve_mcp(config, store, config.kafka.bootstrap, stop))
     return 0
 
 
 def _token(config: config_mod.Config, args: argparse.Namespace) -> int:
     import datetime as dt
 
-    from query_mcp import tokens
-    from query_mcp.credentials import tokens_path
+    from query_mcp.auth import tokens
+    from query_mcp.auth.credentials import tokens_path
 
     path = tokens_path(config.mcp, config.data_dir)
     try:
@@ -375,7 +376,7 @@ def _migrate(config: config_mod.Config, _: argparse.Namespace) -> int:
 
 
 def _patterns(_: config_mod.Config, args: argparse.Namespace) -> int:
-    from processors import patterns_file
+    from processors.syslog import patterns_file
 
     with contextlib.ExitStack() as files:
         out = sys.stdout if args.output == "-" else files.enter_context(Path(args.output).open("w", newline=""))

@@ -17,17 +17,16 @@ import time
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from netobs import broker, children
+from common import migrations
+from common.kafka_admin import ensure_topics
+from common.sealing import load_or_create_key
+from executor import inventory_seed
+from netobs import broker, children, mcp_service, signals
 from netobs.config import Config
 from netobs.worker_thread import WorkerThread
-from processors import inventory_publish
 from processors.app import make_app
-from query_mcp import service as mcp_service
-from query_mcp.credentials import load_or_create_token
-from query_mcp.store import Store
-from schemas import migrations
-from schemas.commands import load_or_create_key
-from schemas.kafka_admin import ensure_topics
+from query_mcp import service as mcp_http
+from query_mcp.auth.credentials import load_or_create_token
 from schemas.topics import SYSLOG_RAW
 
 log = logging.getLogger(__name__)
@@ -37,7 +36,7 @@ DRAIN_SECONDS = 20.0
 
 def migrate(config: Config) -> list[str]:
     """Apply the ClickHouse migrations for this configuration."""
-    from processors.sink import connect
+    from common.clickhouse import connect
 
     client = connect(config.clickhouse_dsn)
     applied = migrations.apply(client, config.clickhouse.database, config.clickhouse.retention_days)
@@ -47,7 +46,8 @@ def migrate(config: Config) -> list[str]:
 
 def offset_base(config: Config) -> int:
     """Where the embedded broker's offsets start for the ledgers: above every offset stored before."""
-    from processors.sink import connect, ledger_high
+    from common.clickhouse import connect
+    from processors.clickhouse_writer import ledger_high
 
     client = connect(config.clickhouse_dsn)
     try:
@@ -59,9 +59,7 @@ def offset_base(config: Config) -> int:
 async def run(config: Config) -> int:
     """Run until SIGINT/SIGTERM or until a part fails; stop the parts in an order that loses nothing."""
     stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
+    signals.stop_on_signals(stop)
     config.data_dir.mkdir(parents=True, exist_ok=True)
     broker_proc = None
     edges: dict[str, subprocess.Popen[bytes]] = {}
@@ -84,7 +82,7 @@ async def run(config: Config) -> int:
             f"applied {applied}" if applied else "schema up to date",
         )
         if config.inventory.seed_file:
-            await inventory_publish.seed(bootstrap, config.inventory.seed_file)
+            await inventory_seed.seed(bootstrap, config.inventory.seed_file)
         if config.actions.enabled:
             load_or_create_key(config.command_key_path)  # before the executor and the MCP service both want it
         env = dict(os.environ, NETOBS_KAFKA_BOOTSTRAP=bootstrap, NETOBS_DATA_DIR=str(config.data_dir))
@@ -115,8 +113,8 @@ async def run(config: Config) -> int:
         tasks = [asyncio.create_task(_watch(edges, worker, stop))]
         if config.mcp.transport == "http":
             token = load_or_create_token(config.mcp.token, config.data_dir)
-            store = Store(config.clickhouse_dsn, config.clickhouse.database, config.mcp.query_timeout_seconds)
-            tasks.append(asyncio.create_task(mcp_service.serve(config, store, bootstrap, stop)))
+            store = mcp_service.open_store(config)
+            tasks.append(asyncio.create_task(mcp_service.serve_mcp(config, store, bootstrap, stop)))
             _banner(config, bootstrap, token)
         else:
             _banner(config, bootstrap, None)
@@ -206,7 +204,7 @@ def _banner(config: Config, bootstrap: str, token: str | None) -> None:
         lines.append(f"  actions          executor on; targets: {scope}; {a.rate_per_actor}/min per actor")
     if token:
         lines += [
-            f"  MCP              {mcp_service.resource_url(m)} (Streamable HTTP{', SSE at /sse' if m.sse else ''})",
+            f"  MCP              {mcp_http.resource_url(m)} (Streamable HTTP{', SSE at /sse' if m.sse else ''})",
             f"  MCP token        {token}",
         ]
     lines += ["  stop with Ctrl-C", ""]

@@ -20,11 +20,13 @@ from typing import Any, TypeVar
 
 import faust
 
-from netobs.config import WorkerConfig
-from processors import resource_monitor, sink
-from processors.projector import Record, SyslogProjector
-from processors.state_projector import StateProjector
-from processors.table_projector import (
+from common import clickhouse
+from common.config import WorkerConfig
+from processors import clickhouse_writer
+from processors.monitoring import resource_monitor
+from processors.monitoring.projector import StateProjector
+from processors.syslog.projector import Record, SyslogProjector
+from processors.tables.projector import (
     COMMAND_AUDIT_ROWS,
     EVENT_LOG_ROWS,
     INVENTORY_TABLES,
@@ -88,13 +90,13 @@ def make_app(
         )
         for spec in TOPICS
     }
-    projector = SyslogProjector(sink.connect(dsn), database, SYSLOG_RAW, worker.snapshot_seconds)
+    projector = SyslogProjector(clickhouse.connect(dsn), database, SYSLOG_RAW, worker.snapshot_seconds)
     app.projector = projector  # type: ignore[attr-defined]
     tables = {
-        p.topic: TableProjector(sink.connect(dsn), database, p)
+        p.topic: TableProjector(clickhouse.connect(dsn), database, p)
         for p in (TRAPS, INVENTORY_TABLES, EVENT_LOG_ROWS, MCP_AUDIT_ROWS, COMMAND_AUDIT_ROWS)
     }
-    states = StateProjector(sink.connect(dsn), database)
+    states = StateProjector(clickhouse.connect(dsn), database)
     app.projectors = {SYSLOG_RAW: projector, POLL_RESULTS: states, **tables}  # type: ignore[attr-defined]
     app.offset_base = offset_base  # type: ignore[attr-defined]
     batches = functools.partial(record_batches, worker=worker, offset_base=offset_base)
@@ -140,7 +142,7 @@ def make_app(
         process=f"worker-{os.getpid()}",
         data_dir=data_dir or (dsn.removeprefix("chdb://") if dsn.startswith("chdb://") else "."),
     )
-    monitor_client = sink.connect(dsn)
+    monitor_client = clickhouse.connect(dsn)
 
     @app.timer(resource_seconds)
     async def watch_resources() -> None:
@@ -149,7 +151,7 @@ def make_app(
         row = monitor.sample(stored, lag)
         try:
             await asyncio.to_thread(
-                sink.insert_rows,
+                clickhouse_writer.insert_rows,
                 monitor_client,
                 database,
                 RESOURCE_MONITOR,

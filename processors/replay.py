@@ -23,7 +23,8 @@ from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError, for_code
 from aiokafka.protocol.admin import DeleteGroupsRequest
 
-from processors import sink
+from common import clickhouse
+from processors import clickhouse_writer
 from schemas.tables import (
     CERTIFICATES,
     COMMAND_AUDIT,
@@ -88,11 +89,11 @@ def replay(
     if unknown:
         raise ValueError(f"no projection for {sorted(unknown)}; topics are {sorted(PROJECTIONS)}")
     tables = tuple(t for topic in topics for t in PROJECTIONS[topic])
-    client = sink.connect(dsn)  # first: a running single node holds its embedded ClickHouse, and this fails
+    client = clickhouse.connect(dsn)  # first: a running single node holds its embedded ClickHouse, and this fails
     try:
         offsets = asyncio.run(rewind_group(bootstrap, group_id, topics))
-        sink.truncate(client, database, tables)
-        sink.forget_states(client, database, topics)
+        clickhouse_writer.truncate(client, database, tables)
+        clickhouse_writer.forget_states(client, database, topics)
     finally:
         client.close()
     return Replayed(offsets=offsets, tables=tables)

@@ -18,26 +18,18 @@ from fastapi import FastAPI, Request
 from mcp.server import MCPServer
 from mcp.server.transport_security import TransportSecuritySettings
 
-from netobs.config import Config, McpConfig
-from query_mcp import (
-    access,
-    action_tools,
-    address_tools,
-    audit,
-    inventory_tools,
-    log_tools,
-    monitoring_tools,
-    scopes,
-    sql_tools,
-    syslog_tools,
-)
+from common.clickhouse import connect
+from common.config import ActionsConfig, McpConfig
+from common.sealing import load_or_create_key
+from query_mcp.auth import access, mcp_audit, scopes
+from query_mcp.auth.credentials import Authenticator
+from query_mcp.auth.gate import Authenticate, Gate, GateSettings
+from query_mcp.auth.mcp_guard import PRINCIPAL_KEY, GuardSettings, McpGuard, tool_digest
 from query_mcp.command_client import CommandClient
-from query_mcp.credentials import Authenticator
-from query_mcp.gate import Authenticate, Gate, GateSettings
-from query_mcp.mcp_guard import PRINCIPAL_KEY, GuardSettings, McpGuard, tool_digest
 from query_mcp.metrics import Metrics
-from query_mcp.store import Store, connect
-from schemas.commands import load_or_create_key
+from query_mcp.sql import tools as sql_tools
+from query_mcp.store import Store
+from query_mcp.tools import actions, addresses, inventory, monitoring, syslog, traps_and_events
 
 log = logging.getLogger(__name__)
 
@@ -58,16 +50,16 @@ def build_server(store: Store, guard: McpGuard | None = None, commands: CommandC
     The action tools publish through commands; without one (no broker) they answer that actions are off.
     """
     server = MCPServer(name="netobs", instructions=INSTRUCTIONS, version="0.1.0")
-    for tools in (syslog_tools, log_tools, inventory_tools, address_tools, monitoring_tools):
-        tools.register(server, store)
+    for family in (syslog, traps_and_events, inventory, addresses, monitoring):
+        family.register(server, store)
     sql_tools.register(server, store, sql_tools.SqlLimits(max_execution_time=store.timeout_seconds))
-    action_tools.register(server, store, commands)
+    actions.register(server, store, commands)
     if guard is not None:
         server.middleware.append(guard)
     return server
 
 
-def guard_for(mcp: McpConfig, trail: audit.AuditTrail | None, metrics: Metrics, stdio: bool = False) -> McpGuard:
+def guard_for(mcp: McpConfig, trail: mcp_audit.AuditTrail | None, metrics: Metrics, stdio: bool = False) -> McpGuard:
     """The guard of a server; a stdio server's messages act as the stdio principal."""
     principal = scopes.Principal("stdio", frozenset(mcp.stdio_scopes), "stdio") if stdio else None
     return McpGuard(GuardSettings(mcp.max_concurrent_calls, mcp.max_result_bytes, principal), trail, metrics)
@@ -90,7 +82,7 @@ def default_hosts(bind: str, port: int) -> list[str]:
 
 
 def build_http_app(
-    server: MCPServer, mcp: McpConfig, authenticate: Authenticate, trail: audit.AuditTrail | None, metrics: Metrics
+    server: MCPServer, mcp: McpConfig, authenticate: Authenticate, trail: mcp_audit.AuditTrail | None, metrics: Metrics
 ) -> Gate:
     """The whole HTTP surface: FastAPI with /healthz, /tool-digests and the MCP transports, behind the gate."""
     security = TransportSecuritySettings(
@@ -156,7 +148,7 @@ async def serve_http(
     mcp: McpConfig,
     data_dir: Path,
     stop: asyncio.Event,
-    trail: audit.AuditTrail | None,
+    trail: mcp_audit.AuditTrail | None,
     metrics: Metrics,
 ) -> None:
     """Serve until stop is set; the audit trail (if any) is flushed after the last request."""
@@ -189,31 +181,38 @@ async def serve_http(
         await audit_task
 
 
-def audit_trail(bootstrap: str, dsn: str, database: str) -> audit.AuditTrail:
+def audit_trail(bootstrap: str, dsn: str, database: str) -> mcp_audit.AuditTrail:
     """Audit to the topic when there is a broker; else straight into mcp_audit (a lone embedded store)."""
     if bootstrap:
-        return audit.AuditTrail(audit.kafka_sender(bootstrap))
-    return audit.AuditTrail(audit.table_sender(connect(dsn), database))
+        return mcp_audit.AuditTrail(mcp_audit.kafka_sender(bootstrap))
+    return mcp_audit.AuditTrail(mcp_audit.table_sender(connect(dsn), database))
 
 
-async def serve(config: Config, store: Store, bootstrap: str, stop: asyncio.Event) -> None:
-    """The HTTP MCP service of a node or of `netobs mcp`, with its guard, metrics and audit trail."""
+async def serve(
+    mcp: McpConfig,
+    store: Store,
+    data_dir: Path,
+    stop: asyncio.Event,
+    trail: mcp_audit.AuditTrail,
+    commands: CommandClient | None,
+) -> None:
+    """The HTTP MCP service of a node or of `netobs mcp`, with its guard, metrics and audit trail; data_dir
+    holds the admin token and the tokens file's default place."""
     metrics = Metrics()
-    trail = audit_trail(bootstrap, config.clickhouse_dsn, config.clickhouse.database)
-    client = await command_client(config, bootstrap)
-    try:
-        server = build_server(store, guard_for(config.mcp, trail, metrics), client)
-        await serve_http(server, config.mcp, config.data_dir, stop, trail, metrics)
-    finally:
-        if client is not None:
-            await client.stop()
+    server = build_server(store, guard_for(mcp, trail, metrics), commands)
+    await serve_http(server, mcp, data_dir, stop, trail, metrics)
 
 
-async def command_client(config: Config, bootstrap: str) -> CommandClient | None:
-    """The command path of this service, started; None when actions are off or there is no broker."""
-    if not (bootstrap and config.actions.enabled):
-        return None
-    key = load_or_create_key(config.command_key_path)
-    client = CommandClient(bootstrap, key, config.actions.wait_seconds)
+@contextlib.asynccontextmanager
+async def command_path(bootstrap: str, actions: ActionsConfig, key_path: Path) -> AsyncIterator[CommandClient | None]:
+    """The command path of this service, started and stopped around the block; None when actions are off or
+    there is no broker."""
+    if not (bootstrap and actions.enabled):
+        yield None
+        return
+    client = CommandClient(bootstrap, load_or_create_key(key_path), actions.wait_seconds)
     await client.start()
-    return client
+    try:
+        yield client
+    finally:
+        await client.stop()

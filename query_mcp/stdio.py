@@ -10,45 +10,23 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
-import sys
 import urllib.error
 import urllib.request
 from typing import IO
 
-from netobs.config import Config
-from query_mcp.credentials import load_or_create_token
+from common.config import McpConfig
+from query_mcp.auth.mcp_audit import AuditTrail
+from query_mcp.command_client import CommandClient
 from query_mcp.metrics import Metrics
-from query_mcp.service import audit_trail, build_server, command_client, guard_for
+from query_mcp.service import build_server, guard_for
 from query_mcp.store import Store
-
-log = logging.getLogger(__name__)
 
 RELAY_TIMEOUT_SECONDS = 120
 
 
-def main(config: Config) -> int:
-    """Serve MCP on stdin/stdout until stdin closes."""
-    try:
-        store = Store(config.clickhouse_dsn, config.clickhouse.database, config.mcp.query_timeout_seconds)
-    except Exception as exc:
-        if not config.clickhouse_dsn.startswith("chdb://"):
-            log.error("cannot reach ClickHouse at %s: %s", config.clickhouse_dsn, exc)
-            return 1
-        m = config.mcp
-        url = f"http://{m.bind}:{m.port}/mcp"
-        log.info("embedded ClickHouse is held by a running node (%s); relaying to %s", exc.__class__.__name__, url)
-        return relay(url, load_or_create_token(m.token, config.data_dir), sys.stdin.buffer, sys.stdout.buffer)
-    asyncio.run(_serve_stdio(config, store))
-    return 0
-
-
-async def _serve_stdio(config: Config, store: Store) -> None:
+async def serve(mcp: McpConfig, store: Store, trail: AuditTrail, commands: CommandClient | None) -> None:
     """The tools on stdin/stdout as the stdio principal, every message audited."""
-    metrics = Metrics()
-    trail = audit_trail(config.kafka.bootstrap, config.clickhouse_dsn, config.clickhouse.database)
-    client = await command_client(config, config.kafka.bootstrap)
-    server = build_server(store, guard_for(config.mcp, trail, metrics, stdio=True), client)
+    server = build_server(store, guard_for(mcp, trail, Metrics(), stdio=True), commands)
     stop = asyncio.Event()
     flusher = asyncio.create_task(trail.run(stop))
     try:
@@ -56,8 +34,6 @@ async def _serve_stdio(config: Config, store: Store) -> None:
     finally:
         stop.set()
         await flusher
-        if client is not None:
-            await client.stop()
 
 
 def relay(url: str, token: str, stdin: IO[bytes], stdout: IO[bytes]) -> int:

@@ -13,9 +13,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import clickhouse_connect
-
-from query_mcp.bounds import ArgumentError
+from common.clickhouse import connect
+from query_mcp.tools.bounds import ArgumentError
 
 _REGEX_ERROR_CODES = ("CANNOT_COMPILE_REGEXP", "Code: 427")
 
@@ -121,13 +120,6 @@ class ReadOnlyPool:
     async def text(self, sql: str) -> str:
         """Run one query and return its output as text, a line per row (for EXPLAIN)."""
         return await asyncio.to_thread(self._text, sql)
-
-
-def connect(dsn: str, **options: Any) -> Any:
-    """A client on dsn (chdb or a server; no generated session id, so clients never share server state)."""
-    if dsn.startswith("chdb://"):
-        return clickhouse_connect.get_client(dsn=dsn, **options)
-    return clickhouse_connect.get_client(dsn=dsn, autogenerate_session_id=False, **options)
 
 
 def _first_line(exc: Exception) -> str:

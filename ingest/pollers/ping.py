@@ -26,8 +26,8 @@ from dataclasses import dataclass
 from icmplib import ICMPRequest, ICMPv4Socket, ICMPv6Socket
 from icmplib.exceptions import ICMPLibError, SocketPermissionError
 
+from common.icmp import ECHO_REPLY, ERRORS, ask_for_time_and_ttl, quoted_echo, receive_time_and_ttl
 from ingest.pollers.probe import Measurement, Unpollable, fail, int_param, ok
-from netobs.icmp import ECHO_REPLY, ERRORS, ask_for_time_and_ttl, quoted_echo, receive_time_and_ttl
 
 log = logging.getLogger("netobs.poller")
 

@@ -11,12 +11,12 @@ import logging
 import time
 from collections.abc import Mapping
 
+from common.snmp_credentials import SnmpCredential
 from ingest.pollers import dns, tcp, tls
 from ingest.pollers.http import HttpProber
 from ingest.pollers.ping import Pinger
 from ingest.pollers.probe import Measurement, Unpollable, fail, unknown
 from ingest.pollers.snmp import SnmpProber
-from netobs.snmp_credentials import SnmpCredential
 from schemas.inventory import Node, Polling
 from schemas.polls import PollResult
 

@@ -21,13 +21,13 @@ from typing import Any, ClassVar
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.errors import KafkaError
 
+from common.config import PollerConfig
+from common.snmp_credentials import SnmpCredential
 from ingest.counters import Counters, TransportCounters
+from ingest.kafka_producer import KafkaSink
 from ingest.pollers.counters import PollerCounters, rate_line
 from ingest.pollers.runner import Probes, result
 from ingest.pollers.schedule import Run, Schedule, interval_of
-from ingest.producer import KafkaSink
-from netobs.config import PollerConfig
-from netobs.snmp_credentials import SnmpCredential
 from schemas import inventory
 from schemas.polls import WIRE_VERSION, PollBatch, PollResult, Removal
 from schemas.topics import INVENTORY, POLL_RESULTS, partition_for

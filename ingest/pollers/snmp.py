@@ -26,10 +26,10 @@ from pysnmp.hlapi.v3arch.asyncio import (
 )
 from pysnmp.proto import rfc1902
 
+from common.snmp_credentials import SnmpCredential, auth_data
+from common.snmp_text import hex_text, octets_text
 from ingest.pollers.probe import BadParam, Measurement, Unpollable, bool_param, fail, int_param, ok, port_param
-from netobs.snmp_credentials import SnmpCredential, auth_data
 from schemas.mib_names import oid_of, short_name
-from schemas.snmp_text import hex_text, octets_text
 
 SYS_UPTIME = "1.3.6.1.2.1.1.3.0"
 HR_PROCESSOR_LOAD = "1.3.6.1.2.1.25.3.3.1.2"

@@ -6,4 +6,3 @@ tests whose worker runs in a child process give it a path of its own and read it
 """
 
 from __future__ import annotations
-

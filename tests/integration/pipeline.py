@@ -19,13 +19,13 @@ from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared._httpx_utils import create_mcp_http_client
 
+from common import migrations
+from common.kafka_admin import ensure_topics
+from netobs import mcp_service
 from netobs.config import Config
 from netobs.worker_thread import WorkerThread
 from processors.app import make_app
-from query_mcp import service as mcp_service
 from query_mcp.store import Store
-from schemas import migrations
-from schemas.kafka_admin import ensure_topics
 
 TOKEN = "integration-token-0123456789"
 
@@ -69,7 +69,7 @@ def worker_and_mcp(config: Config) -> Iterator[Node]:
     """The worker on its own loop and the MCP HTTP service on another, sharing one chdb path."""
     k = config.kafka
     asyncio.run(ensure_topics(k.bootstrap, k.partitions, k.replication_factor))
-    from processors.sink import connect
+    from common.clickhouse import connect
 
     client = connect(config.clickhouse_dsn)
     migrations.apply(client, config.clickhouse.database, config.clickhouse.retention_days)
@@ -86,7 +86,7 @@ def worker_and_mcp(config: Config) -> Iterator[Node]:
 
     def serve() -> None:
         asyncio.set_event_loop(loop)
-        loop.run_until_complete(mcp_service.serve(config, store, k.bootstrap, stop))
+        loop.run_until_complete(mcp_service.serve_mcp(config, store, k.bootstrap, stop))
 
     web = threading.Thread(target=serve, daemon=True)
     web.start()

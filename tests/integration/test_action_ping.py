@@ -21,14 +21,14 @@ from typing import Any
 
 import pytest
 
-from processors.action_ping import go_duration, ping
+from executor.ping import go_duration, ping
 
 pytestmark = pytest.mark.integration
 
 ROOT = Path(__file__).resolve().parents[2]
 UNSHARE, SETPRIV = shutil.which("unshare"), shutil.which("setpriv")
 CHILD = (
-    "import asyncio, json, sys; from processors.action_ping import ping; "
+    "import asyncio, json, sys; from executor.ping import ping; "
     "print(json.dumps(asyncio.run(ping(sys.argv[1], size=100, ttl=64, timeout=1.0))))"
 )
 FIELDS = {"Result", "Time", "RTT", "RTTNano", "Size", "TTL", "ResponseFrom"}

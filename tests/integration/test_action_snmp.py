@@ -17,7 +17,7 @@ from dataclasses import replace
 
 import pytest
 
-from processors.action_snmp import ActionFailed, ActionTimeout, credential_for, snmp_get, snmp_set, snmp_walk
+from executor.snmp import ActionFailed, ActionTimeout, credential_for, snmp_get, snmp_set, snmp_walk
 from tests.integration.snmp_fixtures import ARP_CONFIG, ARP_IP, ARP_MAC
 from tests.snmpd import CREDENTIALS, HOST, WRONG_COMMUNITY, Snmpd, cli_args, free_udp_port
 

@@ -21,7 +21,7 @@ from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared._httpx_utils import create_mcp_http_client
 
-from query_mcp import tokens
+from query_mcp.auth import tokens
 from tests import brokers
 from tests.integration.pipeline import TOKEN, node_env, wait_for, wait_port
 from tests.snmpd import CREDENTIALS, Snmpd

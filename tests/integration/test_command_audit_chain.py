@@ -22,13 +22,15 @@ from pathlib import Path
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
-from processors import command_audit_rows, sink
-from processors.audit_chain import chain_hash
-from processors.audit_verify import verify, walk
-from processors.table_projector import COMMAND_AUDIT_ROWS, TableProjector
-from schemas import commands, migrations
+from common import audit_chain, clickhouse, migrations
+from common.audit_chain import chain_hash
+from common.kafka_admin import ensure_topics
+from executor.audit_verify import verify, walk
+from processors import clickhouse_writer
+from processors.tables import command_audit_rows
+from processors.tables.projector import COMMAND_AUDIT_ROWS, TableProjector
+from schemas import commands
 from schemas.commands import Step
-from schemas.kafka_admin import ensure_topics
 from schemas.tables import COMMAND_AUDIT, COMMAND_AUDIT_CHAINED
 from schemas.topics import COMMAND_RESULTS
 from tests import brokers
@@ -62,7 +64,7 @@ def records(values: list[bytes], start: int = 0) -> list[tuple[int, int, int, by
 
 @pytest.fixture(scope="module")
 def client(chdb_path):
-    return sink.connect(f"chdb://{chdb_path}")
+    return clickhouse.connect(f"chdb://{chdb_path}")
 
 
 def fresh(client, name: str) -> str:
@@ -101,7 +103,7 @@ def test_batches_chain_on_and_redelivery_adds_nothing(client):
     assert projector.process(recs[6:]) == 0
     assert TableProjector(client, db, COMMAND_AUDIT_ROWS).process(recs) == 0
     retried = [command_audit_rows.record_rows(v, 0, o)[0] for _, o, _, v in recs[6:]]
-    token = sink.dedup_token(COMMAND_RESULTS, {0: (6, 11)})
+    token = clickhouse_writer.dedup_token(COMMAND_RESULTS, {0: (6, 11)})
     command_audit_rows.insert_chained(client, db, COMMAND_AUDIT, command_audit_rows.COLUMNS, retried, token)
     assert stored(client, db) == rows
 
@@ -118,7 +120,7 @@ def chained(client, db: str, seq: int) -> tuple[dict, str]:
     row = client.query(
         f"SELECT {columns}, prev_hash FROM {db}.{COMMAND_AUDIT} WHERE seq = {{s:UInt64}}", parameters={"s": seq}
     ).result_rows[0]
-    return command_audit_rows.chained_fields(row[:-1]), row[-1]
+    return audit_chain.chained_fields(row[:-1]), row[-1]
 
 
 def audit_of(client, name: str, n: int = 3) -> str:
@@ -192,9 +194,10 @@ def test_an_edited_prev_hash_column_is_named(client):
 
 PROJECT = """
 import sys
-from processors.sink import connect
-from processors.table_projector import COMMAND_AUDIT_ROWS, TableProjector
-from schemas import commands, migrations
+from common.clickhouse import connect
+from processors.tables.projector import COMMAND_AUDIT_ROWS, TableProjector
+from common import migrations
+from schemas import commands
 from tests.integration.test_command_audit_chain import lifecycle, records
 client = connect(sys.argv[1])
 for db in ("netobs", "empty"):
@@ -204,13 +207,13 @@ TableProjector(client, "netobs", COMMAND_AUDIT_ROWS).process(records([commands.e
 
 TAMPER = """
 import sys
-from processors.sink import connect
+from common.clickhouse import connect
 connect(sys.argv[1]).command(sys.argv[2], settings={"mutations_sync": 2})
 """
 
 HOLD = """
 import sys, time
-from processors.sink import connect
+from common.clickhouse import connect
 client = connect(sys.argv[1])  # held open, as a running node holds it
 print("holding", flush=True)
 time.sleep(120)
@@ -269,11 +272,11 @@ def test_cli_says_intact_broken_or_unreadable(tmp_path):
 
 WORKER = """
 import logging, signal, sys, threading
-from netobs.config import WorkerConfig
+from common.config import WorkerConfig
 from netobs.worker_thread import WorkerThread
 from processors.app import make_app
-from processors.sink import connect
-from schemas import migrations
+from common.clickhouse import connect
+from common import migrations
 bootstrap, group, dsn = sys.argv[1:4]
 logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
 migrations.apply(connect(dsn), "netobs", 30)
@@ -291,7 +294,7 @@ sys.exit(1 if worker.error else 0)
 
 DUMP = """
 import json, sys
-from processors.sink import connect
+from common.clickhouse import connect
 rows = connect(sys.argv[1]).query(
     "SELECT seq, command_id, step FROM netobs.command_audit ORDER BY seq").result_rows
 print(json.dumps(rows))

@@ -22,11 +22,11 @@ from typing import Any
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
-from processors import inventory, inventory_publish
+from common.kafka_admin import ensure_topics
+from executor import inventory, inventory_seed
 from schemas import commands
 from schemas.commands import Command, Step
 from schemas.inventory import Node
-from schemas.kafka_admin import ensure_topics
 from schemas.topics import COMMAND_RESULTS, COMMANDS
 from tests import brokers
 from tests.integration.pipeline import node_env, wait_for
@@ -113,7 +113,7 @@ class Lab:
         self.node = f"rec-{uuid.uuid4().hex[:8]}"
         node = Node(id=inventory.node_id(self.node), name=self.node, ip="127.0.0.1", snmp_credential="v2c-rw")
         asyncio.run(ensure_topics(bootstrap, 2, 1))
-        asyncio.run(inventory_publish.publish(bootstrap, inventory.node_events(node, "test", time.time_ns())))
+        asyncio.run(inventory_seed.publish(bootstrap, inventory.node_events(node, "test", time.time_ns())))
         rw = CREDENTIALS["v2c-rw"]
         credentials = directory / "credentials.toml"
         credentials.write_text(f'[v2c-rw]\nmode = "v2c"\ncommunity = "{rw.community}"\n')

@@ -23,12 +23,12 @@ import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
+from common.config import SyslogConfig
+from common.kafka_admin import ensure_topics
 from ingest.counters import Counters
-from ingest.producer import KafkaSink
-from ingest.service import serve
-from ingest.tcp import server_context
-from netobs.config import SyslogConfig
-from schemas.kafka_admin import ensure_topics
+from ingest.kafka_producer import KafkaSink
+from ingest.syslog.service import serve
+from ingest.syslog.tcp import server_context
 from schemas.raw_syslog import LineFlag, RawBatch, decode
 from schemas.topics import SYSLOG_RAW, partition_for
 from tests import brokers
@@ -309,7 +309,7 @@ async def test_tls_receiver_rfc5425(broker, tmp_path):
 async def test_stop_drains_pending_lines_from_many_sources(broker):
     mark = await _mark(broker)
     sources = [f"127.0.0.{i}" for i in range(2, 12)]
-    per_source = 1000  # all of it stays under one record's byte limit (ingest.batcher.BATCH_BYTES)
+    per_source = 1000  # all of it stays under one record's byte limit (ingest.syslog.batcher.BATCH_BYTES)
     started = time.monotonic()
     async with running(broker, tcp_port=0, batch_ms=10_000, batch_lines=100_000) as (counters, config):
         for source in sources:

@@ -21,13 +21,13 @@ import msgspec
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
-from processors import sink
+from common import clickhouse, migrations
+from common.kafka_admin import ensure_topics
+from processors.monitoring.projector import StateProjector
 from processors.replay import topic_partitions
-from processors.state_projector import StateProjector
-from processors.table_projector import EVENT_LOG_ROWS, INVENTORY_TABLES, TRAPS, TableProjector
-from schemas import events, inventory, migrations, polls, traps
+from processors.tables.projector import EVENT_LOG_ROWS, INVENTORY_TABLES, TRAPS, TableProjector
+from schemas import events, inventory, polls, traps
 from schemas.inventory import InventoryEvent, Node, Polling
-from schemas.kafka_admin import ensure_topics
 from schemas.polls import PollBatch, PollResult
 from schemas.topics import EVENTS, INVENTORY, POLL_RESULTS, SNMP_TRAPS, partition_for
 from schemas.traps import Trap, TrapBatch, Varbind
@@ -118,7 +118,7 @@ def dump(client, db: str, queries: dict[str, str], where: dict[str, str] | None 
 
 @pytest.fixture(scope="module")
 def client(chdb_path):
-    c = sink.connect(f"chdb://{chdb_path}")
+    c = clickhouse.connect(f"chdb://{chdb_path}")
     for db in ("monitoring_a", "monitoring_b", "monitoring_rm"):
         migrations.apply(c, db, 30)
     return c
@@ -260,11 +260,11 @@ def test_traps_inventory_and_events_once_each(client):
 
 WORKER = """
 import logging, signal, sys, threading
-from netobs.config import WorkerConfig
+from common.config import WorkerConfig
 from netobs.worker_thread import WorkerThread
 from processors.app import make_app
-from processors.sink import connect
-from schemas import migrations
+from common.clickhouse import connect
+from common import migrations
 bootstrap, group, dsn, partitions = sys.argv[1:5]
 logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
 migrations.apply(connect(dsn), "netobs", 30)
@@ -282,7 +282,7 @@ sys.exit(1 if worker.error else 0)
 
 DUMP = """
 import json, sys
-from processors.sink import connect
+from common.clickhouse import connect
 client = connect(sys.argv[1])
 queries = json.loads(sys.argv[2])
 print(json.dumps({name: client.query(q).result_rows for name, q in queries.items()}, default=str))

@@ -15,10 +15,9 @@ import pytest
 from mcp import Client
 from mcp.server import MCPServer
 
-from processors import sink
-from query_mcp import address_tools, inventory_tools, log_tools, monitoring_tools
+from common import clickhouse, migrations
 from query_mcp.store import Store
-from schemas import migrations
+from query_mcp.tools import addresses, inventory, monitoring, traps_and_events
 
 pytestmark = pytest.mark.integration
 
@@ -326,13 +325,13 @@ def _seed(client) -> None:
 
 @pytest.fixture(scope="module")
 def server(chdb_path):
-    client = sink.connect(f"chdb://{chdb_path}")
+    client = clickhouse.connect(f"chdb://{chdb_path}")
     client.command(f"DROP DATABASE IF EXISTS {DB}")
     migrations.apply(client, DB, 30)
     _seed(client)
     store = Store(f"chdb://{chdb_path}", DB, 30, size=2)
     mcp = MCPServer(name="netobs-test")
-    for module in (inventory_tools, log_tools, address_tools, monitoring_tools):
+    for module in (inventory, traps_and_events, addresses, monitoring):
         module.register(mcp, store)
     return mcp
 

@@ -35,14 +35,14 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from common.config import PollerConfig
+from common.kafka_admin import ensure_topics
 from ingest.pollers import schedule
 from ingest.pollers.counters import PollerCounters
 from ingest.pollers.runner import Probes
 from ingest.pollers.service import serve
-from netobs.config import PollerConfig
 from schemas import inventory, polls
 from schemas.inventory import InventoryEvent, Node, Polling
-from schemas.kafka_admin import ensure_topics
 from schemas.topics import POLL_RESULTS, partition_for
 from tests import brokers
 from tests.integration import snmp_fixtures

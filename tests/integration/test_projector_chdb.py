@@ -6,10 +6,10 @@ import time
 
 import pytest
 
-from processors import sink
-from processors.projector import SyslogProjector
-from processors.syslog_rows import UNDECODABLE
-from schemas import migrations, raw_syslog
+from common import clickhouse, migrations
+from processors.syslog.projector import SyslogProjector
+from processors.syslog.rows import UNDECODABLE
+from schemas import raw_syslog
 from schemas.topics import SYSLOG_RAW
 
 pytestmark = pytest.mark.integration
@@ -19,7 +19,7 @@ DB = "projector_test"
 
 @pytest.fixture(scope="module")
 def client(chdb_path):
-    c = sink.connect(f"chdb://{chdb_path}")
+    c = clickhouse.connect(f"chdb://{chdb_path}")
     migrations.apply(c, DB, 30)
     return c
 

@@ -16,11 +16,11 @@ import pytest
 from mcp import Client
 from mcp.server import MCPServer
 
-from query_mcp import sql_tools
-from query_mcp.sql_guard import SqlRejected, check_query_tree
-from query_mcp.sql_tools import MIB, SqlLimits
+from common import migrations
+from query_mcp.sql import tools
+from query_mcp.sql.guard import SqlRejected, check_query_tree
+from query_mcp.sql.tools import MIB, SqlLimits
 from query_mcp.store import Store
-from schemas import migrations
 from schemas.tables import SYSLOG_COLUMNS, SYSLOG_PATTERN_COLUMNS
 
 pytestmark = pytest.mark.integration
@@ -72,7 +72,7 @@ def world(chdb_path, tmp_path_factory) -> World:
     (files / "secret.txt").write_text("s3cr3t\n")
     store = Store(f"chdb://{chdb_path}", DB, 30, size=2)
     server = MCPServer(name="netobs-sql-test")
-    sql_tools.register(server, store, SqlLimits(max_result_rows=MAX_ROWS))
+    tools.register(server, store, SqlLimits(max_result_rows=MAX_ROWS))
     return World(admin=admin, store=store, server=server, files=files)
 
 
@@ -242,7 +242,7 @@ async def test_explain_answers(world):
 
 async def test_text_cap_cuts_rows_and_says_so(world):
     server = MCPServer(name="netobs-sql-small")
-    sql_tools.register(server, world.store, SqlLimits(max_text_bytes=1024))
+    tools.register(server, world.store, SqlLimits(max_text_bytes=1024))
     is_error, text = await call(server, "run_select_query", {"query": "SELECT raw, message FROM syslog"})
     assert not is_error, text
     result = json.loads(text)
@@ -254,7 +254,7 @@ async def test_text_cap_cuts_rows_and_says_so(world):
 async def test_time_memory_and_size_limits_stop_queries_with_advice(world):
     server = MCPServer(name="netobs-sql-tight")
     limits = SqlLimits(max_execution_time=1, max_memory_bytes=64 * MIB, max_result_bytes=1 * MIB)
-    sql_tools.register(server, world.store, limits)
+    tools.register(server, world.store, limits)
     cases = [
         ("SELECT sum(cityHash64(number)) FROM numbers(100000000000)", "ran longer than 1 s (max_execution_time)"),
         ("SELECT groupArray(repeat(toString(number), 100)) FROM numbers(10000000)", "more than 64 MiB of memory"),

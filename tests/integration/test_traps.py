@@ -1,6 +1,6 @@
 """The SNMP trap receiver against a real broker, with net-snmp's snmptrap as the sender.
 
-Each test runs ingest.trap_service.serve() on a free port, sends with snmptrap (v1, v2c, v3 authNoPriv
+Each test runs ingest.traps.service.serve() on a free port, sends with snmptrap (v1, v2c, v3 authNoPriv
 and authPriv, informs that must be answered) or raw sockets for the bad cases, stops it (which drains
 to Kafka), then reads the trap topic back and checks decoded fields and names. Runs once on Tansu
 and once on Apache Kafka.
@@ -24,10 +24,10 @@ import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
-from ingest.trap_service import TrapCounters, serve
-from netobs.config import SnmpConfig
-from netobs.snmp_credentials import SnmpCredential
-from schemas.kafka_admin import ensure_topics
+from common.config import SnmpConfig
+from common.kafka_admin import ensure_topics
+from common.snmp_credentials import SnmpCredential
+from ingest.traps.service import TrapCounters, serve
 from schemas.topics import SNMP_TRAPS, partition_for
 from schemas.traps import Trap, decode
 from tests import brokers

@@ -14,8 +14,8 @@ from subprocess import Popen
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
+from common.kafka_admin import ensure_topics
 from schemas import raw_syslog
-from schemas.kafka_admin import ensure_topics
 from schemas.topics import SYSLOG_RAW
 from tests import brokers
 from tests.integration.pipeline import node_env
@@ -132,7 +132,7 @@ def test_killed_worker_stores_each_line_once(broker, tmp_path):
         "FROM netobs.syslog WHERE position(message, {m:String}) > 0"
     )
     script = (
-        "import json, sys; from processors.sink import connect; c = connect(sys.argv[1]); "
+        "import json, sys; from common.clickhouse import connect; c = connect(sys.argv[1]); "
         "print(json.dumps(c.query(sys.argv[2], parameters={'m': sys.argv[3]}).result_rows[0]))"
     )
     out = subprocess.run(

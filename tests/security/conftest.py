@@ -24,11 +24,13 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from netobs.config import ClickHouseConfig, Config, McpConfig
-from processors.inventory_rows import NODE_COLUMNS, POLLING_COLUMNS
-from query_mcp import service, tokens
+from common import migrations
+from common.config import ClickHouseConfig, McpConfig
+from netobs import mcp_service
+from netobs.config import Config
+from processors.tables.inventory_rows import NODE_COLUMNS, POLLING_COLUMNS
+from query_mcp.auth import tokens
 from query_mcp.store import Store
-from schemas import migrations
 from tests.brokers import free_port
 
 DB = "netobs_sec"
@@ -140,7 +142,7 @@ def running(chdb_path: Path, creds: tuple[Path, dict[str, str], Any], **mcp: Any
     def serve() -> None:
         asyncio.set_event_loop(loop)
         try:
-            loop.run_until_complete(service.serve(config, store, "", stop))
+            loop.run_until_complete(mcp_service.serve_mcp(config, store, "", stop))
         finally:
             # SSE responses leave watcher tasks behind; end them here rather than at interpreter exit.
             leftover = asyncio.all_tasks(loop)

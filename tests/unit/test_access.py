@@ -1,6 +1,6 @@
 import pytest
 
-from query_mcp.access import address_allowed, bearer_token, client_address, parse_networks
+from query_mcp.auth.access import address_allowed, bearer_token, client_address, parse_networks
 
 LOOPBACK = parse_networks(["127.0.0.1/32", "::1/128"])
 

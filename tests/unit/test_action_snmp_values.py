@@ -1,4 +1,4 @@
-"""The pure parts of processors.action_snmp: values to set, explicit credentials, and how results read.
+"""The pure parts of executor.snmp: values to set, explicit credentials, and how results read.
 
 Set values are checked by their BER encoding: the tag is what tells the agent the type.
 """
@@ -9,7 +9,7 @@ import pytest
 from pyasn1.codec.ber import decoder, encoder
 from pysnmp.proto import rfc1902, rfc1905
 
-from processors.action_snmp import SET_TYPES, credential_for, row, set_value
+from executor.snmp import SET_TYPES, credential_for, row, set_value
 from schemas.command_args import SET_TYPES as ARG_SET_TYPES
 
 TAGS = {"integer": 0x02, "string": 0x04, "oid": 0x06, "ipaddress": 0x40, "counter32": 0x41, "gauge32": 0x42}

@@ -1,7 +1,7 @@
 from hypothesis import given
 from hypothesis import strategies as st
 
-from processors.audit_chain import GENESIS, chain_hash, first_broken
+from common.audit_chain import GENESIS, chain_hash, first_broken
 
 
 def _chain(records: list[dict]) -> list[tuple[int, dict, str]]:

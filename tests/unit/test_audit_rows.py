@@ -1,4 +1,4 @@
-from processors import audit_rows
+from processors.tables import mcp_audit_rows
 from schemas import mcp_audit
 from schemas.mcp_audit import AuditBatch, AuditRecord
 
@@ -23,9 +23,9 @@ def _record(**extra):
 
 def test_rows_in_column_order_with_offsets():
     value = mcp_audit.encode(AuditBatch(1, [_record(), _record(status=200, outcome="ok")]))
-    rows = audit_rows.record_rows(value, partition=2, offset=41)
+    rows = mcp_audit_rows.record_rows(value, partition=2, offset=41)
     assert len(rows) == 2
-    first = dict(zip(audit_rows.COLUMNS, rows[0], strict=True))
+    first = dict(zip(mcp_audit_rows.COLUMNS, rows[0], strict=True))
     assert first["time"] == 1_700_000_000_123_456
     assert (first["principal"], first["tool"], first["outcome"], first["status"]) == (
         "reader",
@@ -38,4 +38,4 @@ def test_rows_in_column_order_with_offsets():
 
 
 def test_poison_record_gives_none():
-    assert audit_rows.record_rows(b"\x00garbage", 0, 0) is None
+    assert mcp_audit_rows.record_rows(b"\x00garbage", 0, 0) is None

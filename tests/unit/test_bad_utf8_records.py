@@ -8,7 +8,7 @@ from __future__ import annotations
 import msgspec
 import pytest
 
-from processors import audit_rows, command_audit_rows, event_rows, inventory_rows, trap_rows
+from processors.tables import command_audit_rows, event_rows, inventory_rows, mcp_audit_rows, trap_rows
 from schemas import commands
 
 BAD_JSON = b'{"version":1,"kind":"node","op":"delete","id":"\xff\xfe","time_ns":1,"actor":"x"}'
@@ -18,7 +18,7 @@ BAD_MSGPACK = msgspec.msgpack.encode([1, ["\x00marker"]]).replace(b"\x00marker",
 def test_row_builders_skip_records_with_bad_utf8() -> None:
     assert inventory_rows.record_rows(BAD_JSON, 1) is None
     assert trap_rows.record_rows(BAD_MSGPACK, 0, 1) is None
-    assert audit_rows.record_rows(BAD_MSGPACK, 0, 1) is None
+    assert mcp_audit_rows.record_rows(BAD_MSGPACK, 0, 1) is None
     assert command_audit_rows.record_rows(BAD_JSON, 0, 1) is None
     flagged = event_rows.record_rows(BAD_MSGPACK, 0, 1, 1)
     assert len(flagged) == 1

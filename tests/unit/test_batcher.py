@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ingest.batcher import LINE_OVERHEAD, Batcher
+from ingest.syslog.batcher import LINE_OVERHEAD, Batcher
 from schemas.raw_syslog import WIRE_VERSION, LineFlag, decode, encode
 from schemas.topics import partition_for
 

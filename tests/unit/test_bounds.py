@@ -1,6 +1,6 @@
 import pytest
 
-from query_mcp.bounds import MAX_FILTER_CHARS, ArgumentError, check_filter, clamp
+from query_mcp.tools.bounds import MAX_FILTER_CHARS, ArgumentError, check_filter, clamp
 
 
 @pytest.mark.parametrize(

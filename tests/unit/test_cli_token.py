@@ -1,6 +1,6 @@
 from netobs import cli
-from query_mcp import tokens
-from query_mcp.credentials import TOKENS_FILE
+from query_mcp.auth import tokens
+from query_mcp.auth.credentials import TOKENS_FILE
 
 
 def test_token_add_list_revoke(tmp_path, capsys):

@@ -2,9 +2,10 @@ from itertools import pairwise
 
 import pytest
 
-from processors import command_audit_rows as car
-from processors.audit_chain import GENESIS, chain_hash, first_broken
-from processors.audit_verify import rfc3339_ns
+from common import audit_chain
+from common.audit_chain import GENESIS, chain_hash, first_broken
+from executor.audit_verify import rfc3339_ns
+from processors.tables import command_audit_rows as car
 from schemas import commands
 from schemas.commands import Step
 from schemas.tables import COMMAND_AUDIT_CHAINED, COMMAND_AUDIT_COLUMNS
@@ -64,7 +65,7 @@ def test_a_time_the_column_cannot_hold_is_pulled_into_int64():
 
 def test_chained_fields_are_exactly_the_chained_columns():
     values = [T, "c1", "executed", "executor", "", "do_ping", "", "", '{"rtt_ms":1.5}']
-    fields = car.chained_fields(values)
+    fields = audit_chain.chained_fields(values)
     assert list(fields) == list(COMMAND_AUDIT_CHAINED)
     assert fields["time"] == T and fields["result"] == '{"rtt_ms":1.5}'
     # What ClickHouse reads back (numpy-ish ints, str) hashes the same as what the worker built.

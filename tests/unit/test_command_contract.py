@@ -9,6 +9,7 @@ from pathlib import Path
 import msgspec
 import pytest
 
+from common import sealing
 from schemas import command_args, commands
 from schemas.command_args import ArgError, check
 from schemas.commands import Command, Step
@@ -42,25 +43,25 @@ def test_unknown_step_is_refused() -> None:
 
 
 def test_sealed_secrets_open_only_for_their_command_and_key(tmp_path: Path) -> None:
-    key = commands.load_or_create_key(tmp_path / "command.key")
+    key = sealing.load_or_create_key(tmp_path / "command.key")
     assert stat.S_IMODE(os.stat(tmp_path / "command.key").st_mode) == 0o600
-    assert commands.load_or_create_key(tmp_path / "command.key") == key
-    sealed = commands.seal(key, "c1", {"community": "s3cret-community"})
+    assert sealing.load_or_create_key(tmp_path / "command.key") == key
+    sealed = sealing.seal(key, "c1", {"community": "s3cret-community"})
     assert "s3cret" not in sealed
-    assert commands.unseal(key, "c1", sealed) == {"community": "s3cret-community"}
-    with pytest.raises(commands.SealError):
-        commands.unseal(key, "c2", sealed)
-    with pytest.raises(commands.SealError):
-        commands.unseal(os.urandom(32), "c1", sealed)
-    with pytest.raises(commands.SealError):
-        commands.unseal(key, "c1", sealed[:-4] + "AAAA")
-    assert commands.unseal(key, "c1", "") == {}
+    assert sealing.unseal(key, "c1", sealed) == {"community": "s3cret-community"}
+    with pytest.raises(sealing.SealError):
+        sealing.unseal(key, "c2", sealed)
+    with pytest.raises(sealing.SealError):
+        sealing.unseal(os.urandom(32), "c1", sealed)
+    with pytest.raises(sealing.SealError):
+        sealing.unseal(key, "c1", sealed[:-4] + "AAAA")
+    assert sealing.unseal(key, "c1", "") == {}
 
 
 def test_a_bad_key_file_is_named(tmp_path: Path) -> None:
     (tmp_path / "k").write_text("short\n")
     with pytest.raises(ValueError, match="k: expected 64 hex digits"):
-        commands.load_or_create_key(tmp_path / "k")
+        sealing.load_or_create_key(tmp_path / "k")
 
 
 def test_audit_args_name_secrets_without_values() -> None:

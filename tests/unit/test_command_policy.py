@@ -1,20 +1,18 @@
-"""processors.command_policy and command_book: what a command may do, and what the executor remembers."""
+"""executor.policy and command_book: what a command may do, and what the executor remembers."""
 
 from __future__ import annotations
 
-from netobs.config import ActionsConfig
-from processors import command_policy
-from processors.command_book import fold
-from processors.command_policy import Review, review
-from processors.inventory import Inventory
+from common.config import ActionsConfig
+from executor import policy
+from executor.command_book import fold
+from executor.inventory import Inventory
+from executor.policy import Review, review
 from schemas.command_args import check
 from schemas.commands import Step
 from schemas.inventory import Network, Node
 
 S = 10**9
-POLICY = command_policy.from_config(
-    ActionsConfig(networks=("10.9.0.0/16",), rate_per_actor=2, approval_tools=("snmpset",))
-)
+POLICY = policy.from_config(ActionsConfig(networks=("10.9.0.0/16",), rate_per_actor=2, approval_tools=("snmpset",)))
 
 
 def inventory() -> Inventory:
@@ -53,16 +51,16 @@ def test_snmpset_oids_allow_deny_whole_arcs_and_approval() -> None:
     assert setting("sysLocation.0").verdict == "approve"
     assert "snmpset_allow" in setting("sysDescr.0").reason
     assert "snmpset_allow" in setting("1.3.6.1.2.1.1.40.0").reason
-    policy = command_policy.from_config(ActionsConfig(snmpset_allow=("1.3.6",), snmpset_deny=("1.3.6.1.6.3",)))
-    assert "snmpset_deny" in str(command_policy.oid_refusal("1.3.6.1.6.3.15.1.2.2.1.6.1", policy))
-    assert command_policy.oid_refusal("1.3.6.1.2.1.1.4.0", policy) is None
+    wide = policy.from_config(ActionsConfig(snmpset_allow=("1.3.6",), snmpset_deny=("1.3.6.1.6.3",)))
+    assert "snmpset_deny" in str(policy.oid_refusal("1.3.6.1.6.3.15.1.2.2.1.6.1", wide))
+    assert policy.oid_refusal("1.3.6.1.2.1.1.4.0", wide) is None
 
 
 def test_rate_per_actor_per_minute() -> None:
     assert judge("do_ping", {"target": "core"}, [50 * S, 99 * S]).verdict == "deny"
     assert "rate limit" in judge("do_ping", {"target": "core"}, [50 * S, 99 * S]).reason
     assert judge("do_ping", {"target": "core"}, [39 * S, 99 * S]).verdict == "run"
-    assert command_policy.rate_refusal([1] * 100, 2, 0) is None
+    assert policy.rate_refusal([1] * 100, 2, 0) is None
 
 
 def test_book_knows_last_steps_pending_rates_and_deciders() -> None:

@@ -2,7 +2,8 @@ from pathlib import Path
 
 import pytest
 
-from netobs.config import ConfigError, load
+from common.config import ConfigError
+from netobs.config import load
 
 
 def test_defaults_are_safe():

@@ -1,6 +1,6 @@
 """Event records -> event_log rows; an undecodable record becomes a flagged system event with a stable id."""
 
-from processors import event_rows
+from processors.tables import event_rows
 from schemas import events
 from schemas.events import Event, EventBatch
 from schemas.topics import EVENTS

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ingest.framing import Splitter
+from ingest.syslog.framing import Splitter
 from schemas.raw_syslog import LineFlag
 
 OV = int(LineFlag.OVERSIZED)

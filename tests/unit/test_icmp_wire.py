@@ -1,4 +1,4 @@
-"""netobs.icmp: the echo an ICMP error quotes (bytes built here by hand, per RFC 791/792 and RFC 8200/4443),
+"""common.icmp: the echo an ICMP error quotes (bytes built here by hand, per RFC 791/792 and RFC 8200/4443),
 and the receive time and TTL read from control messages the kernel itself attached to datagrams on loopback.
 """
 
@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from netobs.icmp import SO_TIMESTAMPNS, ask_for_time_and_ttl, quoted_echo, receive_time_and_ttl
+from common.icmp import SO_TIMESTAMPNS, ask_for_time_and_ttl, quoted_echo, receive_time_and_ttl
 
 
 def _ipv4_header(options: bytes = b"", protocol: int = socket.IPPROTO_ICMP) -> bytes:

@@ -1,13 +1,13 @@
-"""processors.inventory: node/polling/network events, the projection, ids, and seeding from TOML."""
+"""executor.inventory: node/polling/network events, the projection, ids, and seeding from TOML."""
 
 from functools import reduce
 from pathlib import Path
 
 import pytest
 
-from netobs import snmp_credentials
-from netobs.config import ConfigError
-from processors.inventory import (
+from common import snmp_credentials
+from common.config import ConfigError
+from executor.inventory import (
     PING_NAME,
     Inventory,
     apply,

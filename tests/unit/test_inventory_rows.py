@@ -2,7 +2,7 @@
 
 import json
 
-from processors import inventory_rows
+from processors.tables import inventory_rows
 from schemas import inventory
 from schemas.inventory import InventoryEvent, Network, Node, Polling, Threshold
 

@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from processors.masking import clear_memo, mask, mask_token, mask_tokens
+from processors.syslog.masking import clear_memo, mask, mask_token, mask_tokens
 
 
 @pytest.mark.parametrize(

@@ -12,12 +12,12 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from netobs.config import ConfigError
-from query_mcp import scopes, tokens
-from query_mcp.jwt_auth import JwtVerifier, looks_like_jwt
-from query_mcp.mcp_guard import _cap, tool_digest
+from common.config import ConfigError
+from query_mcp.auth import scopes, tokens
+from query_mcp.auth.jwt import JwtVerifier, looks_like_jwt
+from query_mcp.auth.mcp_guard import _cap, tool_digest
+from query_mcp.auth.ratelimit import RateLimiter
 from query_mcp.metrics import Metrics
-from query_mcp.ratelimit import RateLimiter
 
 ADMIN = "admin-token-0123456789abcdef"
 

@@ -7,10 +7,10 @@ from typing import Any
 import pytest
 from mcp.shared.exceptions import MCPError
 
-from query_mcp.audit import AuditTrail
-from query_mcp.mcp_guard import GuardSettings, McpGuard
+from query_mcp.auth.mcp_audit import AuditTrail
+from query_mcp.auth.mcp_guard import GuardSettings, McpGuard
+from query_mcp.auth.scopes import Principal
 from query_mcp.metrics import Metrics
-from query_mcp.scopes import Principal
 
 
 @dataclass

@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from query_mcp import mib_tree
-from query_mcp.cert_state import certificate_state
+from query_mcp.tools import mib_tree
+from query_mcp.tools.cert_state import certificate_state
 from schemas.mib_names import MibRow
 
 

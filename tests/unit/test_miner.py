@@ -11,8 +11,8 @@ import msgspec
 import pytest
 from drain3.drain import Drain
 
-from processors.masking import mask
-from processors.miner import Miner, PatternChange, template_id
+from processors.syslog.masking import mask
+from processors.syslog.miner import Miner, PatternChange, template_id
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -49,7 +49,7 @@ def test_template_id_is_a_stable_63_bit_hash() -> None:
     assert all(0 <= i < 2**63 for i in ids)
     assert len(set(ids)) == len(ids)
     code = (
-        "import sys; from processors.miner import template_id; "
+        "import sys; from processors.syslog.miner import template_id; "
         "print(*[template_id(line.encode('utf-8', 'surrogateescape').decode('utf-8', 'surrogatepass')) "
         "for line in sys.stdin.buffer.read().decode('utf-8', 'surrogateescape').split(chr(10))])"
     )

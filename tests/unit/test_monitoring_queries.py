@@ -7,12 +7,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from mcp.server.mcpserver.exceptions import ToolError
 
-from query_mcp import address_queries, inventory_queries, log_queries, monitoring_queries
-from query_mcp.bounds import clamp
-from query_mcp.inventory_tools import _redacted, polling_csv
-from query_mcp.monitoring_tools import bucket_seconds
-from query_mcp.sql_filters import regex_clauses, where
-from query_mcp.tool_args import window
+from query_mcp.sql import address_queries, inventory_queries, monitoring_queries, trap_event_queries
+from query_mcp.sql.filters import regex_clauses, where
+from query_mcp.tools.args import window
+from query_mcp.tools.bounds import clamp
+from query_mcp.tools.inventory import _redacted, polling_csv
+from query_mcp.tools.monitoring import bucket_seconds
 
 EVIL = "x') OR 1=1; DROP TABLE netobs.nodes --{limit:UInt32}"
 START = datetime(2025, 10, 27, tzinfo=UTC)
@@ -27,8 +27,12 @@ BUILDERS = [
     ("nodes", lambda f: inventory_queries.nodes_sql("db", f, 10), inventory_queries.NODE_FILTERS),
     ("networks", lambda f: inventory_queries.networks_sql("db", f, 10), inventory_queries.NETWORK_FILTERS),
     ("pollings", lambda f: inventory_queries.pollings_sql("db", f, 10), inventory_queries.POLLING_FILTERS),
-    ("traps", lambda f: log_queries.traps_sql("db", START, END, f, 100, False), log_queries.TRAP_FILTERS),
-    ("events", lambda f: log_queries.events_sql("db", START, END, f, 100, True), log_queries.EVENT_FILTERS),
+    ("traps", lambda f: trap_event_queries.traps_sql("db", START, END, f, 100, False), trap_event_queries.TRAP_FILTERS),
+    (
+        "events",
+        lambda f: trap_event_queries.events_sql("db", START, END, f, 100, True),
+        trap_event_queries.EVENT_FILTERS,
+    ),
     ("ip_list", lambda f: address_queries.ip_list_sql("db", f, 1000), address_queries.IP_LIST_FILTERS),
     (
         "resources",
@@ -70,11 +74,11 @@ def test_lookups_by_id_ip_and_mac_are_parameters():
 
 
 def test_windows_and_limits_are_typed_parameters():
-    sql, params = log_queries.events_sql("db", START, END, {}, 123, newest_first=True)
+    sql, params = trap_event_queries.events_sql("db", START, END, {}, 123, newest_first=True)
     assert "{start:DateTime64(6, 'UTC')}" in sql and "{end:DateTime64(6, 'UTC')}" in sql
     assert (params["start"], params["end"], params["limit"]) == (START, END, 123)
     assert "FINAL" in sql and "ORDER BY e.time DESC" in sql
-    sql, _ = log_queries.traps_sql("db", START, END, {}, 100, newest_first=False)
+    sql, _ = trap_event_queries.traps_sql("db", START, END, {}, 100, newest_first=False)
     assert "ORDER BY t.received_at ASC" in sql
     sql, params = monitoring_queries.resource_sql("db", START, END, 720, {}, 50)
     assert "toIntervalSecond({bucket:UInt32})" in sql and params["bucket"] == 720
@@ -92,7 +96,7 @@ def test_inventory_reads_final_and_skips_deleted():
 
 
 def test_a_filter_over_several_columns_matches_any_of_them():
-    clauses, params = regex_clauses({"trap_type_filter": "linkDown"}, log_queries.TRAP_FILTERS)
+    clauses, params = regex_clauses({"trap_type_filter": "linkDown"}, trap_event_queries.TRAP_FILTERS)
     assert clauses == [
         "(match(t.trap_name, {trap_type_filter:String}) OR match(t.trap_oid, {trap_type_filter:String}))"
     ]

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from query_mcp import oui
-from query_mcp.address_tools import address_type
+from query_mcp.tools import oui
+from query_mcp.tools.addresses import address_type
 
 ROOT = Path(__file__).resolve().parents[2]
 

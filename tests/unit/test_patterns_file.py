@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from processors import patterns_file
-from processors.miner import template_id
-from processors.patterns_file import mine_lines, run
+from processors.syslog import patterns_file
+from processors.syslog.miner import template_id
+from processors.syslog.patterns_file import mine_lines, run
 
 LINES = [
     b"<38>Jan 15 10:00:00 host1 sshd[123]: Accepted password for alice from 10.0.0.1 port 22 ssh2\n",

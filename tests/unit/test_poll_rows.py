@@ -2,8 +2,8 @@
 
 import json
 
-from processors import poll_rows
-from processors.state import NodeState, PollingState
+from processors.monitoring import poll_rows
+from processors.monitoring.state_machine import NodeState, PollingState
 from schemas.polls import PollResult
 
 T = 1_732_250_000_000_000_000

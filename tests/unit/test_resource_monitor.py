@@ -1,6 +1,6 @@
 """The /proc readers of the resource monitor, on fixed samples, and one real sample of this process."""
 
-from processors import resource_monitor as rm
+from processors.monitoring import resource_monitor as rm
 
 MEMINFO = """MemTotal:       1000000 kB
 MemFree:         100000 kB

@@ -1,15 +1,20 @@
 import msgspec
 import pytest
 
-from schemas import migrations, raw_syslog
+from common import migrations
+from schemas import raw_syslog
 from schemas.tables import SYSLOG_COLUMNS
 from schemas.topics import partition_for
 
 
 def test_raw_batch_round_trip_keeps_bytes():
     batch = raw_syslog.RawBatch(
-        version=1, transport="udp", received_ns=[1, 2], sources=["10.0.0.1", "::1"],
-        lines=[b"<13>hello", b"\xff\xfe binary \x00"], flags=[0, int(raw_syslog.LineFlag.OVERSIZED)],
+        version=1,
+        transport="udp",
+        received_ns=[1, 2],
+        sources=["10.0.0.1", "::1"],
+        lines=[b"<13>hello", b"\xff\xfe binary \x00"],
+        flags=[0, int(raw_syslog.LineFlag.OVERSIZED)],
     )
     assert raw_syslog.decode(raw_syslog.encode(batch)) == batch
 

@@ -1,4 +1,4 @@
-"""schemas.snmp_text: how an OCTET STRING reads as text, and that the trap receiver, the SNMP poller and the
+"""common.snmp_text: how an OCTET STRING reads as text, and that the trap receiver, the SNMP poller and the
 SNMP actions all render it that way (trap bytes encoded by pysnmp, an independent encoder).
 """
 
@@ -11,10 +11,10 @@ from pyasn1.codec.ber import encoder
 from pysnmp.proto import rfc1902
 from pysnmp.proto.api import v2c
 
+from common.snmp_text import hex_text, octets_text
+from executor.snmp import value_text
 from ingest.pollers.snmp import store
-from ingest.trap_decode import Accepted, decode
-from processors.action_snmp import value_text
-from schemas.snmp_text import hex_text, octets_text
+from ingest.traps.decode import Accepted, decode
 
 UNNAMED = "1.3.6.1.4.1.99999.1.0"
 """An OID with no MIB syntax, so the trap receiver applies the plain rule."""

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from query_mcp.sql_guard import SqlRejected, check_query_tree, check_sql, tokenize
+from query_mcp.sql.guard import SqlRejected, check_query_tree, check_sql, tokenize
 
 DB = "netobs"
 MAX = 20_000

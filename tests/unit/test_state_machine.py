@@ -1,11 +1,11 @@
-"""processors.state.StateMachine: TWSNMP FK's polling and node states, events, replay and snapshots."""
+"""processors.monitoring.state_machine: TWSNMP FK's polling and node states, events, replay and snapshots."""
 
 import msgspec
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from processors.state import NodeState, PollingState, StateMachine, event_id, next_state
+from processors.monitoring.state_machine import NodeState, PollingState, StateMachine, event_id, next_state
 from schemas.events import Event
 from schemas.inventory import Threshold
 from schemas.polls import PollResult

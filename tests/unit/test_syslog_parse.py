@@ -1,4 +1,4 @@
-"""Unit tests for processors.syslog_parse: RFC 5424, RFC 3164, what logger sends and vendor variants."""
+"""Unit tests for processors.syslog.parse: RFC 5424, RFC 3164, what logger sends and vendor variants."""
 
 import dataclasses
 import json
@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timezone
 
 import pytest
 
-from processors.syslog_parse import ParsedLine, level_of, mining_text, parse, type_of
+from processors.syslog.parse import ParsedLine, level_of, mining_text, parse, type_of
 
 SOURCE = "192.0.2.55"
 BOM = b"\xef\xbb\xbf"

@@ -1,4 +1,4 @@
-"""Property-based tests for processors.syslog_parse.
+"""Property-based tests for processors.syslog.parse.
 
 The invariants, for any bytes, any receive time and any source:
 
@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from processors.syslog_parse import ParsedLine, level_of, parse, type_of
+from processors.syslog.parse import ParsedLine, level_of, parse, type_of
 
 STRIP = " \t\r\n\x00"
 VALID_PRI = re.compile(r"<([0-9]{1,3})>")

@@ -1,8 +1,8 @@
-"""processors.thresholds.evaluate: the raw state and reason of one poll result."""
+"""processors.monitoring.thresholds.evaluate: the raw state and reason of one poll result."""
 
 import pytest
 
-from processors.thresholds import evaluate
+from processors.monitoring.thresholds import evaluate
 from schemas.inventory import Threshold
 from schemas.polls import PollResult
 

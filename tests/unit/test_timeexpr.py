@@ -2,7 +2,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from query_mcp.timeexpr import TimeExprError, parse_time, time_range
+from query_mcp.tools.timeexpr import TimeExprError, parse_time, time_range
 
 NOW = datetime(2026, 11, 22, 12, 0, 0, tzinfo=UTC)
 

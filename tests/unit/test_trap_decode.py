@@ -17,8 +17,9 @@ from pyasn1.type import univ
 from pysnmp.proto import rfc1905
 from pysnmp.proto.api import v1, v2c
 
-from ingest import ber
-from ingest.trap_decode import (
+from common.snmp_credentials import SnmpCredential
+from ingest.traps import ber
+from ingest.traps.decode import (
     AUTH,
     COMMUNITY,
     DISCOVERY,
@@ -31,8 +32,7 @@ from ingest.trap_decode import (
     trap_from_pdu,
     v3_security,
 )
-from ingest.trap_usm import UsmReceiver
-from netobs.snmp_credentials import SnmpCredential
+from ingest.traps.usm import UsmReceiver
 from schemas.mib_names import resolve
 
 COMMUNITIES = frozenset({b"public", b"s3cret"})

@@ -1,6 +1,6 @@
 """Trap records -> snmp_traps rows: typed varbinds, TWSNMP's Variables text, bounds, undecodable records."""
 
-from processors import trap_rows
+from processors.tables import trap_rows
 from schemas import traps
 from schemas.traps import Trap, TrapBatch, Varbind
 

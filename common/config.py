@@ -1,0 +1,166 @@
+"""The sections of netobs's configuration, one per stage or concern, and the error that names a bad setting.
+
+A stage takes only its own section; netobs.config builds and validates them all from defaults, an optional
+TOML file and NETOBS_* variables.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class ConfigError(ValueError):
+    """A configuration value that netobs cannot start with; the message names the setting."""
+
+
+@dataclass(frozen=True)
+class KafkaConfig:
+    """Where the topics live. An empty bootstrap in single-node mode starts the embedded broker."""
+
+    bootstrap: str = ""
+    partitions: int = 4
+    replication_factor: int = 1
+    embedded_port: int = 19092
+
+
+@dataclass(frozen=True)
+class ClickHouseConfig:
+    """Where the projections are stored: chdb:///path (embedded) or http(s)://host:8123."""
+
+    dsn: str = ""
+    database: str = "netobs"
+    retention_days: int = 90
+
+
+@dataclass(frozen=True)
+class SyslogConfig:
+    """The syslog receivers. A port of 0 turns that receiver off."""
+
+    bind: str = "127.0.0.1"
+    udp_port: int = 5514
+    tcp_port: int = 5514
+    tls_port: int = 6514
+    tls_cert: str = ""
+    tls_key: str = ""
+    max_line_bytes: int = 65536
+    max_tcp_connections: int = 512
+    batch_lines: int = 5000
+    batch_ms: int = 100
+
+
+@dataclass(frozen=True)
+class SnmpConfig:
+    """SNMP credentials (by name, see common.snmp_credentials) and the trap receiver; port 0 turns it off.
+
+    Traps with a community outside trap_communities, or from a v3 user not in the credentials file,
+    are rejected and counted.
+    """
+
+    credentials_file: str = ""
+    trap_bind: str = "127.0.0.1"
+    trap_port: int = 1162
+    trap_communities: tuple[str, ...] = ("public",)
+    trap_batch: int = 500
+    trap_batch_ms: int = 100
+
+
+@dataclass(frozen=True)
+class PollerConfig:
+    """The poller: runs the pollings of the inventory on their schedules, bounded in concurrency."""
+
+    enabled: bool = True
+    concurrency: int = 256
+    jitter: float = 0.1
+    """Start offsets are spread over this fraction of each interval (0-0.5)."""
+    batch_ms: int = 200
+
+
+@dataclass(frozen=True)
+class InventoryConfig:
+    """A TOML file of nodes, pollings and networks published at start when they are not defined yet."""
+
+    seed_file: str = ""
+
+
+@dataclass(frozen=True)
+class ActionsConfig:
+    """Actions over MCP (snmpset, snmpwalk, do_ping, add_node, update_node, add_event_log) and their executor.
+
+    The executor acts only on managed nodes, on addresses inside the inventory's networks, or inside
+    networks (CIDRs) here. snmpset may write an OID only under a snmpset_allow prefix and under no
+    snmpset_deny prefix (deny wins). rate_per_actor commands per minute per principal (0: no limit).
+    Tools in approval_tools wait for a second principal (approve scope) to approve them, at most
+    approval_timeout_s. The MCP service waits wait_seconds for an outcome, then answers with the
+    command id. key_file holds the key that seals secrets between them (default DATA_DIR/command.key).
+    """
+
+    enabled: bool = True
+    networks: tuple[str, ...] = ()
+    snmpset_allow: tuple[str, ...] = ("1.3.6.1.2.1.1.4", "1.3.6.1.2.1.1.5", "1.3.6.1.2.1.1.6")
+    """sysContact, sysName, sysLocation."""
+    snmpset_deny: tuple[str, ...] = ("1.3.6.1.6.3",)
+    """The SNMP framework (engine, USM users and keys, VACM access, targets)."""
+    rate_per_actor: int = 30
+    approval_tools: tuple[str, ...] = ()
+    approval_timeout_s: float = 900.0
+    wait_seconds: float = 10.0
+    key_file: str = ""
+    snmp_port: int = 161
+    snmp_timeout_s: float = 3.0
+    snmp_retries: int = 1
+    walk_max_rows: int = 2000
+    group_id: str = "netobs-executor"
+
+
+@dataclass(frozen=True)
+class WorkerConfig:
+    """The Faust worker: how many Kafka records one ClickHouse insert gathers, and how long it waits."""
+
+    group_id: str = "netobs-worker"
+    batch_records: int = 200
+    batch_seconds: float = 0.5
+    snapshot_seconds: float = 30.0
+
+
+@dataclass(frozen=True)
+class McpConfig:
+    """The MCP service. transport is http (Streamable HTTP at /mcp), stdio or off; sse adds the legacy
+    HTTP+SSE endpoints (/sse, /messages/) beside /mcp. The admin token is generated when empty.
+
+    Credentials: the admin token (every scope), named tokens from tokens_file (hashed, with scopes; see
+    `netobs token`), and JWTs (HS256 with a secret file, or RS256/ES256 with a JWKS file) whose iss, aud,
+    exp and nbf are checked. TLS (1.3 only) when tls_cert and tls_key are set; plain HTTP is refused on
+    a non-loopback bind unless allow_plain_http is set.
+    """
+
+    transport: str = "http"
+    sse: bool = False
+    bind: str = "127.0.0.1"
+    port: int = 8765
+    token: str = ""
+    tokens_file: str = ""
+    jwt_secret_file: str = ""
+    jwt_jwks_file: str = ""
+    jwt_issuer: str = ""
+    jwt_audience: str = ""
+    resource_url: str = ""
+    """The public URL of /mcp for OAuth protected-resource metadata (RFC 9728); derived from bind when empty."""
+    authorization_servers: tuple[str, ...] = ()
+    tls_cert: str = ""
+    tls_key: str = ""
+    allow_plain_http: bool = False
+    allow_from: tuple[str, ...] = ("127.0.0.1/32", "::1/128")
+    trusted_proxies: tuple[str, ...] = ()
+    allowed_hosts: tuple[str, ...] = ()
+    allowed_origins: tuple[str, ...] = ()
+    max_body_bytes: int = 1_048_576
+    rate_per_client: float = 20.0
+    """Requests per second per client address (burst: twice as many)."""
+    rate_per_tool: float = 5.0
+    """Tool calls per second per principal and tool (burst: twice as many)."""
+    max_concurrent_calls: int = 16
+    max_result_bytes: int = 1_048_576
+    query_timeout_seconds: int = 30
+    metrics: str = "token"
+    """/metrics: token (a credential with the metrics scope), open (anyone the allowlist admits) or off."""
+    stdio_scopes: tuple[str, ...] = ("read:logs", "read:inventory", "read:sql", "probe", "write")

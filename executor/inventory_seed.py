@@ -1,0 +1,64 @@
+"""Publishing inventory events: read the compacted inventory topic to its end, then append events.
+
+Used by `netobs inventory seed` and at node start (inventory.seed_file); the command executor of the
+actions issue will publish through it too. Keys are "<kind>:<id>" so compaction keeps each entity's
+last definition.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+
+from executor import inventory
+from executor.topic_read import read_to_end
+from schemas import inventory as wire
+from schemas.inventory import InventoryEvent
+from schemas.topics import INVENTORY
+
+log = logging.getLogger(__name__)
+
+
+async def read_inventory(bootstrap: str, timeout: float = 60.0) -> inventory.Inventory:
+    """The current inventory: every event of the topic, applied in order. Undecodable records are skipped."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None)
+    await consumer.start()
+    try:
+        records = await read_to_end(consumer, TopicPartition(INVENTORY, 0), timeout)
+    finally:
+        await consumer.stop()
+    events: list[InventoryEvent] = []
+    for record in records:
+        try:
+            events.append(wire.decode(record.value))
+        except ValueError:
+            log.warning("inventory offset %d: undecodable event skipped", record.offset)
+    return inventory.project(events)
+
+
+async def publish(bootstrap: str, events: Sequence[InventoryEvent]) -> None:
+    """Append events to the inventory topic, in order, acknowledged by the broker."""
+    if not events:
+        return
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
+    await producer.start()
+    try:
+        for event in events:
+            await producer.send(INVENTORY, wire.encode(event), key=event.key, partition=0)
+        await producer.flush()
+    finally:
+        await producer.stop()
+
+
+async def seed(bootstrap: str, path: str | Path) -> list[InventoryEvent]:
+    """Publish what the seed file defines and the topic lacks (or has differently); returns what was published."""
+    existing = await read_inventory(bootstrap)
+    events = await asyncio.to_thread(inventory.seed_events, path, existing, time.time_ns())
+    await publish(bootstrap, events)
+    log.info("inventory seed %s: %d event(s) published", path, len(events))
+    return events

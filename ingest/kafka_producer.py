@@ -1,0 +1,265 @@
+"""The Kafka edge of ingest: a bounded queue of RawBatch records in front of an aiokafka producer.
+
+Receivers must never wait for Kafka: offer() either queues a record or drops it and counts the loss,
+as a UDP network would. Lines count against the bound until Kafka acknowledges them, so a slow or
+absent broker fills the queue instead of memory.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+import itertools
+import logging
+import time
+from collections.abc import Iterator
+
+from aiokafka import AIOKafkaProducer
+from aiokafka.codec import has_lz4
+from aiokafka.errors import KafkaConnectionError, KafkaError
+
+from common.kafka_admin import ensure_topics
+from ingest.counters import Counters
+from schemas.raw_syslog import RawBatch, encode
+
+log = logging.getLogger("netobs.ingest")
+
+MAX_BATCH_BYTES = 1024 * 1024
+"""aiokafka's per-partition batch: room for one full RawBatch record (ingest.syslog.batcher.BATCH_BYTES)."""
+RETRY_SECONDS = (0.5, 1.0, 2.0, 5.0)
+TOPIC_SECONDS = 5.0
+"""How long one attempt to create the topic retries before start() logs and tries again."""
+WARN_EVERY_SECONDS = 10.0
+
+
+def pick_compression(requested: str) -> str | None:
+    """With auto, lz4 when aiokafka can compress it (cramjam installed; consumers need it too), else none."""
+    if requested != "auto":
+        return None if requested == "none" else requested
+    return "lz4" if has_lz4() else None
+
+
+class KafkaSink:
+    """Queues records for Kafka, sends each to its partition, and accounts for every line."""
+
+    def __init__(
+        self,
+        bootstrap: str,
+        topic: str,
+        counters: Counters,
+        max_lines: int,
+        compression: str = "auto",
+        linger_ms: int = 5,
+    ) -> None:
+        self.bootstrap = bootstrap
+        self.topic = topic
+        self.counters = counters
+        self.max_lines = max_lines
+        self.compression = pick_compression(compression)
+        self.linger_ms = linger_ms
+        self.idempotent = False
+        self._producer: AIOKafkaProducer | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._queue: collections.deque[tuple[int, RawBatch]] = collections.deque()
+        self._lines = 0
+        """Lines queued or in flight."""
+        self._unsettled: collections.Counter[str] = collections.Counter()
+        """The same lines by transport, to count them as dropped if the drain runs out of time."""
+        self._wake = asyncio.Event()
+        self._room = asyncio.Event()
+        self._room.set()
+        self._settled = asyncio.Event()
+        self._settled.set()
+        self._abandoned = False
+        self._last_warning = 0.0
+
+    @property
+    def queued_lines(self) -> int:
+        return self._lines
+
+    async def start(self, partitions: int, stop: asyncio.Event) -> int | None:
+        """Create the topic, connect and start sending, retrying until stop; return the partition count.
+
+        None means stop was set first. A broker without idempotent producers (Tansu) gets a plain
+        acks=all producer: at-least-once, and the processors' insert tokens remove duplicates.
+        """
+        for attempt in itertools.count():
+            if stop.is_set():
+                return None
+            try:
+                await self._ensure_topic(partitions)
+                self._producer = await self._connect()
+                count = len(await self._producer.partitions_for(self.topic))
+            except KafkaConnectionError as exc:
+                if self._producer is not None:
+                    await self._producer.stop()
+                    self._producer = None
+                delay = RETRY_SECONDS[min(attempt, len(RETRY_SECONDS) - 1)]
+                log.warning("kafka %s not reachable (%s); retrying in %.1fs", self.bootstrap, exc, delay)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), delay)
+                continue
+            self._task = asyncio.create_task(self._send(self._producer), name="syslog-kafka-sender")
+            self._task.add_done_callback(_log_failure)
+            if count != partitions:
+                log.warning("topic %s has %d partitions, configured %d: using %d", self.topic, count, partitions, count)
+            log.info(
+                "kafka producer to %s topic %s: %d partitions, compression %s, idempotent %s",
+                self.bootstrap,
+                self.topic,
+                count,
+                self.compression or "none",
+                self.idempotent,
+            )
+            return count
+        return None
+
+    async def _ensure_topic(self, partitions: int) -> None:
+        """Create the topic (replication 1) if missing; a broker that does not answer is unreachable."""
+        try:
+            await ensure_topics(self.bootstrap, partitions, replication_factor=1, timeout=TOPIC_SECONDS)
+        except RuntimeError as exc:
+            raise KafkaConnectionError(str(exc)) from exc
+
+    async def _connect(self) -> AIOKafkaProducer:
+        """An idempotent producer if the broker grants one, else a plain one."""
+        try:
+            with _quiet(logging.getLogger("aiokafka.producer.sender")):
+                producer = await self._started(idempotent=True)
+        except KafkaConnectionError:
+            raise
+        except KafkaError as exc:
+            log.info("kafka %s refused an idempotent producer (%r): using acks=all without it", self.bootstrap, exc)
+            return await self._started(idempotent=False)
+        self.idempotent = True
+        return producer
+
+    async def _started(self, idempotent: bool) -> AIOKafkaProducer:
+        producer = AIOKafkaProducer(
+            bootstrap_servers=self.bootstrap,
+            acks="all",
+            enable_idempotence=idempotent,
+            compression_type=self.compression,
+            linger_ms=self.linger_ms,
+            max_batch_size=MAX_BATCH_BYTES,
+        )
+        try:
+            await producer.start()
+        except BaseException:
+            await producer.stop()
+            raise
+        return producer
+
+    def offer(self, partition: int, batch: RawBatch, force: bool = False) -> bool:
+        """Queue a record unless the queue is full (then count its lines as dropped); never waits.
+
+        force queues regardless: for TCP, whose readers already waited for room() before reading.
+        """
+        n = len(batch)
+        if self._abandoned or (not force and self._lines + n > self.max_lines):
+            self.counters[batch.transport].dropped += n
+            self._warn(f"kafka queue full ({self._lines} lines): dropping {n} {batch.transport} lines")
+            return False
+        self._queue.append((partition, batch))
+        self._hold(batch.transport, n)
+        self._wake.set()
+        return True
+
+    async def room(self) -> None:
+        """Wait until the queue is below its bound (TCP pauses reading instead of dropping)."""
+        await self._room.wait()
+
+    async def _send(self, producer: AIOKafkaProducer) -> None:
+        """Send queued records until cancelled; the delivery callbacks settle the accounts."""
+        while True:
+            if not self._queue:
+                self._wake.clear()
+                await self._wake.wait()
+                continue
+            partition, batch = self._queue.popleft()
+            try:
+                delivery = await producer.send(self.topic, encode(batch), partition=partition)
+            except KafkaError as exc:
+                self._settle(batch, exc)
+                continue
+            delivery.add_done_callback(lambda future, batch=batch: self._delivered(batch, future))
+
+    async def close(self, timeout: float) -> None:
+        """Wait up to timeout for everything queued to be acknowledged, then disconnect.
+
+        Lines still unacknowledged after that are counted as dropped.
+        """
+        deadline = time.monotonic() + timeout
+        try:
+            await asyncio.wait_for(self._settled.wait(), timeout)
+        except TimeoutError:
+            log.warning("kafka drain timed out with %d lines unacknowledged", self._lines)
+        self._abandoned = True
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        for transport, n in self._unsettled.items():
+            self.counters[transport].dropped += n
+        self._unsettled.clear()
+        self._queue.clear()
+        if self._producer is not None:
+            try:
+                await asyncio.wait_for(self._producer.stop(), max(0.1, deadline - time.monotonic()))
+            except TimeoutError:
+                log.warning("kafka producer did not stop in time")
+            self._producer = None
+
+    def _delivered(self, batch: RawBatch, future: asyncio.Future[object]) -> None:
+        if future.cancelled():
+            self._settle(batch, KafkaError("delivery cancelled"))
+        else:
+            self._settle(batch, future.exception())
+
+    def _settle(self, batch: RawBatch, error: BaseException | None) -> None:
+        if self._abandoned:
+            return
+        n = len(batch)
+        counters = self.counters[batch.transport]
+        if error is None:
+            counters.delivered += n
+            counters.batches += 1
+        else:
+            counters.dropped += n
+            self._warn(f"kafka send failed, dropping {n} {batch.transport} lines: {error!r}")
+        self._hold(batch.transport, -n)
+
+    def _hold(self, transport: str, n: int) -> None:
+        self._lines += n
+        self._unsettled[transport] += n
+        if self._lines >= self.max_lines:
+            self._room.clear()
+        else:
+            self._room.set()
+        if self._lines:
+            self._settled.clear()
+        else:
+            self._settled.set()
+
+    def _warn(self, message: str) -> None:
+        now = time.monotonic()
+        if now - self._last_warning >= WARN_EVERY_SECONDS:
+            self._last_warning = now
+            log.warning("%s (further warnings suppressed for %.0fs)", message, WARN_EVERY_SECONDS)
+
+
+def _log_failure(task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.error("syslog kafka sender failed: nothing more reaches Kafka", exc_info=task.exception())
+
+
+@contextlib.contextmanager
+def _quiet(logger: logging.Logger) -> Iterator[None]:
+    """Silence aiokafka's ERROR about a refused InitProducerId: the fallback below says it plainly."""
+    level = logger.level
+    logger.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)

@@ -1,0 +1,164 @@
+"""The ClickHouse edge of the worker: columnar inserts with deduplication tokens, and the miner's state.
+
+Only this module talks to ClickHouse on the write side; what it writes is described in schemas/.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from processors.syslog.miner import PatternChange
+from schemas.tables import (
+    MINER_STATE,
+    MINER_STATE_COLUMNS,
+    SYSLOG,
+    SYSLOG_COLUMNS,
+    SYSLOG_PATTERN_COLUMNS,
+    SYSLOG_PATTERNS,
+)
+
+
+def dedup_token(topic: str, ranges: dict[int, tuple[int, int]]) -> str:
+    """A token naming exactly which offsets an insert holds: a retry of the same insert inserts nothing."""
+    text = topic + ";" + ";".join(f"{p}:{lo}-{hi}" for p, (lo, hi) in sorted(ranges.items()))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def stored_high_offsets(client: Any, db: str) -> dict[int, int]:
+    """The highest raw-topic offset already stored, per partition: records at or below it are in."""
+    rows = client.query(f"SELECT kafka_partition, max(kafka_offset) FROM {db}.{SYSLOG} GROUP BY kafka_partition")
+    return {int(p): int(o) for p, o in rows.result_rows}
+
+
+def insert_syslog(client: Any, db: str, rows: Sequence[tuple[Any, ...]], token: str) -> None:
+    """One columnar insert of many rows, deduplicated by token."""
+    if not rows:
+        return
+    columns = [list(c) for c in zip(*rows, strict=True)]
+    client.insert(
+        f"{db}.{SYSLOG}",
+        columns,
+        column_names=list(SYSLOG_COLUMNS),
+        column_oriented=True,
+        settings={"insert_deduplication_token": token},
+    )
+
+
+def insert_patterns(client: Any, db: str, changes: Sequence[PatternChange]) -> None:
+    """Record new and re-pointed templates; the newest row per template id wins."""
+    if not changes:
+        return
+    now_us = time.time_ns() // 1000
+    rows = [[c.template_id, c.template, c.current_id, c.first_seen_ns // 1000, now_us] for c in changes]
+    client.insert(f"{db}.{SYSLOG_PATTERNS}", rows, column_names=list(SYSLOG_PATTERN_COLUMNS))
+
+
+def save_miner_state(client: Any, db: str, topic: str, partition: int, offset: int, state: bytes) -> None:
+    """Keep the miner of a partition, with the last offset it has seen."""
+    row = [topic, partition, offset, time.time_ns() // 1000, base64.b64encode(state).decode()]
+    client.insert(f"{db}.{MINER_STATE}", [row], column_names=list(MINER_STATE_COLUMNS))
+
+
+def load_miner_state(client: Any, db: str, topic: str, partition: int) -> tuple[int, bytes] | None:
+    """The newest saved miner of a partition and its offset, or None."""
+    rows = client.query(
+        f"SELECT offset, state FROM {db}.{MINER_STATE} WHERE topic = {{t:String}} AND partition = {{p:UInt32}} "
+        "ORDER BY saved_at DESC LIMIT 1",
+        parameters={"t": topic, "p": partition},
+    ).result_rows
+    if not rows:
+        return None
+    offset, state = rows[0]
+    return int(offset), base64.b64decode(state)
+
+
+def insert_rows(
+    client: Any, db: str, table: str, columns: Sequence[str], rows: Sequence[tuple[Any, ...]], token: str
+) -> None:
+    """One columnar insert into any projection table, deduplicated by token (where the table keeps a window)."""
+    if not rows:
+        return
+    client.insert(
+        f"{db}.{table}",
+        [list(c) for c in zip(*rows, strict=True)],
+        column_names=list(columns),
+        column_oriented=True,
+        settings={"insert_deduplication_token": token},
+    )
+
+
+def insert_new_events(
+    client: Any, db: str, table: str, columns: Sequence[str], rows: Sequence[tuple[Any, ...]], token: str
+) -> None:
+    """Insert event_log rows whose id is not stored yet, the first of each id winning.
+
+    Event ids are deterministic, so the copies a replay or a re-applied batch publishes again are
+    dropped here and each event keeps the topic position of its first copy: a rebuilt event_log equals
+    the original row for row. The look-up is bounded by the batch's time range (event_log's key).
+    """
+    first: dict[str, tuple[Any, ...]] = {}
+    for row in rows:
+        first.setdefault(row[0], row)
+    if not first:
+        return
+    times = [row[1] for row in first.values()]
+    stored = client.query(
+        f"SELECT DISTINCT id FROM {db}.{table} WHERE time BETWEEN fromUnixTimestamp64Micro({{lo:Int64}}, 'UTC') "
+        "AND fromUnixTimestamp64Micro({hi:Int64}, 'UTC') AND id IN {ids:Array(String)}",
+        parameters={"lo": min(times), "hi": max(times), "ids": list(first)},
+    ).result_rows
+    known = {r[0] for r in stored}
+    insert_rows(client, db, table, columns, [r for i, r in first.items() if i not in known], token)
+
+
+def high_offsets(client: Any, db: str, table: str) -> dict[int, int]:
+    """The highest topic offset stored in a projection table with kafka_partition/kafka_offset, per partition."""
+    rows = client.query(
+        f"SELECT kafka_partition, max(kafka_offset) FROM {db}.{table} GROUP BY kafka_partition"
+    ).result_rows
+    return {int(p): int(o) for p, o in rows}
+
+
+def version_high_offsets(client: Any, db: str, table: str) -> dict[int, int]:
+    """The highest inventory offset stored in an inventory table (version is the offset; one partition)."""
+    rows = client.query(f"SELECT 0 AS p, max(version) FROM {db}.{table} GROUP BY p").result_rows
+    return {int(p): int(o) for p, o in rows}
+
+
+def ledger_high(client: Any, db: str) -> int:
+    """The highest topic offset any ledger holds (projection tables, inventory versions, saved states); -1 if none.
+
+    A single node's embedded broker starts with empty topics, so its offsets start at 0 again; the worker
+    counts them from above this (see processors.app.make_app's offset_base) so that no ledger takes new
+    records for ones it already holds.
+    """
+    tables = client.query(
+        "SELECT table, name FROM system.columns WHERE database = {db:String} "
+        "AND (name = 'kafka_offset' OR (name = 'version' AND table IN ('nodes', 'pollings', 'networks')) "
+        "OR (name = 'offset' AND table = {miner:String}))",
+        parameters={"db": db, "miner": MINER_STATE},
+    ).result_rows
+    high = -1
+    for table, column in tables:
+        rows = client.query(f"SELECT max({column}), count() FROM {db}.{table}").result_rows
+        if rows and rows[0][1]:
+            high = max(high, int(rows[0][0]))
+    return high
+
+
+def truncate(client: Any, db: str, tables: Sequence[str]) -> None:
+    """Empty projection tables (their deduplication windows go with them), for a replay."""
+    for table in tables:
+        client.command(f"TRUNCATE TABLE IF EXISTS {db}.{table}")
+
+
+def forget_states(client: Any, db: str, topics: Sequence[str]) -> None:
+    """Drop the saved per-partition processor states of topics, so a replay starts them afresh."""
+    client.command(
+        f"DELETE FROM {db}.{MINER_STATE} WHERE topic IN {{topics:Array(String)}}",
+        parameters={"topics": list(topics)},
+    )

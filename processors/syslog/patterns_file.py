@@ -1,0 +1,105 @@
+"""Offline template mining of a log file: what `netobs patterns FILE` does.
+
+Each line is parsed as the worker parses it (raw syslog with <PRI> and headers, or plain text) and the
+miner sees the same mining text, so a user can check on a file what the pipeline will make of it.
+
+The CSV gives every line its cluster's final template, not the one the cluster had when the line was
+read: templates only generalise, so early lines of a cluster would otherwise carry ids that no longer
+exist at the end, and the same kind of line would show up under several ids. Reading stdin allows one
+pass only, so the ids are buffered (8 bytes a line) and mapped through the miner's re-pointing at the
+end; the CSV is written after the input is exhausted.
+"""
+
+from __future__ import annotations
+
+import csv
+import sys
+import time
+from array import array
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from contextlib import AbstractContextManager, nullcontext
+from typing import BinaryIO, TextIO
+
+from processors.syslog.miner import Miner
+from processors.syslog.parse import mining_text, parse
+
+__all__ = ["PROGRESS_EVERY", "mine_lines", "run"]
+
+PROGRESS_EVERY = 100_000
+_BLANK = -1  # id slot of a blank line, which is not mined
+
+
+def mine_lines(
+    lines: Iterable[bytes], source: str = "file", miner: Miner | None = None
+) -> Iterator[tuple[int, int, str]]:
+    """(line number from 1, template id, template at that time) for each non-blank line.
+
+    Blank lines are skipped but counted. A line's parsed event time is its seen time, so a cluster's
+    first_seen is when its first line was logged. Pass a miner to read its changes() afterwards.
+    """
+    miner = Miner() if miner is None else miner
+    add = miner.add
+    template = miner.template
+    received_ns = time.time_ns()
+    for number, raw in enumerate(lines, 1):
+        line = raw.rstrip(b"\r\n")
+        if not line.strip():
+            continue
+        parsed = parse(line, received_ns, source)
+        tid = add(mining_text(parsed), parsed.event_time_ns)
+        yield number, tid, template(tid) or ""
+
+
+def run(path: str, out: TextIO, summary: TextIO, progress: bool) -> int:
+    """Mine path ("-" for stdin); CSV line,template_id,template to out, a count table to summary.
+
+    Exit code 0, or 2 when the file cannot be read. Progress goes to stderr every PROGRESS_EVERY lines.
+    """
+    miner = Miner()
+    ids = array("q")  # index = line number - 1
+    start = time.monotonic()
+    next_report = PROGRESS_EVERY
+    try:
+        with _open(path) as f:
+            for number, tid, _ in mine_lines(f, path, miner):
+                ids.extend([_BLANK] * (number - 1 - len(ids)))
+                ids.append(tid)
+                if progress and number >= next_report:
+                    next_report += PROGRESS_EVERY
+                    rate = number / max(time.monotonic() - start, 1e-9)
+                    print(f"patterns: {number:,} lines, {len(miner):,} templates, {rate:,.0f} lines/s",
+                          file=sys.stderr, flush=True)  # fmt: skip
+    except OSError as e:
+        print(f"patterns: {path}: {e.strerror or e}", file=sys.stderr)
+        return 2
+    current = {c.template_id: c.current_id for c in miner.changes()}
+    counts: Counter[int] = Counter()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(("line", "template_id", "template"))
+    template = miner.template
+    for index, tid in enumerate(ids):
+        if tid == _BLANK:
+            continue
+        final = current.get(tid, tid)
+        counts[final] += 1
+        writer.writerow((index + 1, final, template(final)))
+    _write_summary(summary, counts, miner)
+    if progress:
+        print(f"patterns: done, {sum(counts.values()):,} lines in {time.monotonic() - start:.1f} s", file=sys.stderr)
+    return 0
+
+
+def _open(path: str) -> AbstractContextManager[BinaryIO]:
+    """The file, or stdin's bytes for "-" (left open: it is not ours to close)."""
+    return nullcontext(sys.stdin.buffer) if path == "-" else open(path, "rb")
+
+
+def _write_summary(summary: TextIO, counts: Counter[int], miner: Miner) -> None:
+    """Templates by count, most frequent first (ties by id): count, template id, final template."""
+    rows = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+    width = max([len(f"{c:,}") for _, c in rows] + [len("count")])
+    summary.write(f"{'count':>{width}}  {'template_id':<19}  template\n")
+    for tid, count in rows:
+        summary.write(f"{count:>{width},}  {tid:<19}  {miner.template(tid)}\n")
+    summary.write(f"{sum(counts.values()):,} lines, {len(rows):,} templates\n")

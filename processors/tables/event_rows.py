@@ -1,0 +1,74 @@
+"""Events-topic records -> rows of event_log. Pure: decoding and shaping, no I/O.
+
+A record that does not decode becomes one event of its own (type "system", level "warn") naming where
+it sits in the topic, so an operator reading the event log learns of it; its id is derived from the
+position, so a replay does not add it twice.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from processors.tables.column_values import micros
+from schemas import events
+from schemas.events import Event
+from schemas.topics import EVENTS
+
+Row = tuple[Any, ...]
+
+COLUMNS = (
+    "id",
+    "time",
+    "type",
+    "level",
+    "last_level",
+    "node_id",
+    "node_name",
+    "polling_id",
+    "event",
+    "downtime_s",
+    "kafka_partition",
+    "kafka_offset",
+)
+
+
+def record_rows(value: bytes, partition: int, offset: int, record_ns: int) -> list[Row]:
+    """One row per event of an EventBatch record; one flagged system row when the record is not one."""
+    try:
+        batch = events.decode(value)
+    except ValueError:
+        return [event_row(undecodable_event(EVENTS, partition, offset, record_ns), partition, offset)]
+    return [event_row(e, partition, offset) for e in batch.events]
+
+
+def event_row(e: Event, partition: int, offset: int) -> Row:
+    """The event_log row of one event."""
+    return (
+        e.id,
+        micros(e.time_ns),
+        e.type,
+        e.level,
+        e.last_level,
+        e.node_id,
+        e.node_name,
+        e.polling_id,
+        e.event,
+        e.downtime_s,
+        partition,
+        offset,
+    )
+
+
+def undecodable_event(topic: str, partition: int, offset: int, record_ns: int) -> Event:
+    """The event that stands for a record of `topic` that could not be read; deterministic in its position."""
+    return Event(
+        id=f"undecodable:{topic}:{partition}:{offset}",
+        time_ns=record_ns,
+        type="system",
+        level="warn",
+        last_level="",
+        node_id="",
+        node_name="",
+        event=f"Undecodable record in {topic} partition {partition} offset {offset}",
+        downtime_s=0.0,
+    )

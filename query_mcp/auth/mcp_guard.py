@@ -1,0 +1,198 @@
+"""The MCP-level guard, as mcp SDK server middleware, on every transport (stdio, Streamable HTTP, SSE).
+
+It sees each JSON-RPC message after the HTTP gate let it through: it shows a principal only the tools
+it may call (each with a digest a client can pin), refuses a call outside the principal's scopes
+(defence in depth behind the gate's 403), bounds concurrent tool calls, caps result size with the
+truncation stated, and writes the audit record of every message it handles.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
+from mcp.shared.exceptions import MCPError
+
+from query_mcp.auth import caller, scopes
+from query_mcp.auth.mcp_audit import AuditTrail, make_record
+from query_mcp.auth.scopes import Principal
+from query_mcp.metrics import Metrics
+
+PRINCIPAL_KEY = "netobs.principal"
+CLIENT_KEY = "netobs.client"
+TRANSPORT_KEY = "netobs.transport"
+DIGEST_META = "netobs/sha256"
+TRUNCATION_NOTE = (
+    "[netobs: result truncated from {total} to {kept} bytes (limit {limit}); narrow the time window or "
+    "the filters, or lower limit/top_n, to see everything]"
+)
+
+
+def tool_digest(tool: dict[str, Any]) -> str:
+    """SHA-256 of a tool's name, description and input schema as listed: what a client pins."""
+    pinned = {k: tool.get(k) for k in ("name", "description", "inputSchema")}
+    return hashlib.sha256(json.dumps(pinned, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+
+@dataclass
+class GuardSettings:
+    max_concurrent_calls: int
+    max_result_bytes: int
+    stdio_principal: Principal | None = None
+    """Set only on a stdio server: who a message without an HTTP request is. None: refuse such messages."""
+
+
+class McpGuard:
+    """Server middleware; one instance per MCPServer."""
+
+    def __init__(self, settings: GuardSettings, audit: AuditTrail | None, metrics: Metrics) -> None:
+        self._settings = settings
+        self._audit = audit
+        self._metrics = metrics
+        self._running = 0
+        self._lock = asyncio.Lock()
+
+    async def __call__(self, ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
+        started = time.monotonic()
+        principal, client, transport = self._who(ctx)
+        params = dict(ctx.params or {})
+        tool = str(params.get("name", "")) if ctx.method == "tools/call" else ""
+        arguments = params.get("arguments") if tool else None
+        outcome, reason = "ok", ""
+        try:
+            if principal is None:
+                outcome, reason = "denied", "no authenticated principal"
+                raise MCPError(code=-32001, message="not authenticated")
+            if ctx.method == "tools/call":
+                token = caller.current.set(caller.Caller(principal, client, transport))
+                try:
+                    result = await self._call(ctx, call_next, principal, tool)
+                finally:
+                    caller.current.reset(token)
+                if isinstance(result, dict) and "_netobs_denied" in result:
+                    result = dict(result)
+                    outcome, reason = "denied", str(result.pop("_netobs_denied"))
+                elif isinstance(result, dict) and result.get("isError"):
+                    outcome, reason = "tool_error", _first_text(result)
+                return result
+            result = await call_next(ctx)
+            if ctx.method == "tools/list" and isinstance(result, dict):
+                result = dict(result, tools=self._visible(principal, result.get("tools", [])))
+            return result
+        except MCPError as exc:
+            if outcome == "ok":
+                outcome, reason = "error", exc.error.message
+            raise
+        except Exception as exc:
+            outcome, reason = "error", type(exc).__name__
+            raise
+        finally:
+            if tool:
+                self._metrics.count("netobs_mcp_tool_calls_total", tool=_label(tool), outcome=outcome)
+            if self._audit is not None:
+                self._audit.record(
+                    make_record(
+                        transport=transport,
+                        client=client,
+                        principal=principal.name if principal else "-",
+                        method=ctx.method,
+                        tool=tool,
+                        arguments=arguments,
+                        outcome=outcome,
+                        reason=reason,
+                        status={"http": 200, "sse": 202}.get(transport, 0),
+                        started=started,
+                    )
+                )
+
+    def _who(self, ctx: ServerRequestContext[Any, Any]) -> tuple[Principal | None, str, str]:
+        request = ctx.request
+        scope = getattr(request, "scope", None)
+        if isinstance(scope, dict):
+            return scope.get(PRINCIPAL_KEY), str(scope.get(CLIENT_KEY, "-")), str(scope.get(TRANSPORT_KEY, "http"))
+        return self._settings.stdio_principal, "stdio", "stdio"
+
+    async def _call(
+        self, ctx: ServerRequestContext[Any, Any], call_next: CallNext, principal: Principal, tool: str
+    ) -> HandlerResult:
+        if tool not in scopes.TOOL_SCOPES:
+            return _error_result(f"Unknown tool: {tool}", denied="unknown tool")
+        if not scopes.may_call(principal, tool):
+            needed = scopes.required_scope(tool)
+            return _error_result(
+                f"permission denied: {tool} needs the {needed} scope, which this credential does not hold",
+                denied=f"insufficient scope ({needed})",
+            )
+        async with self._lock:
+            if self._running >= self._settings.max_concurrent_calls:
+                busy = True
+            else:
+                busy = False
+                self._running += 1
+        if busy:
+            return _error_result(
+                f"server busy: {self._settings.max_concurrent_calls} tool calls are running; retry in a second",
+                denied="concurrency limit",
+            )
+        try:
+            result = await call_next(ctx)
+        finally:
+            async with self._lock:
+                self._running -= 1
+        if isinstance(result, dict):
+            result = _cap(result, self._settings.max_result_bytes)
+        return result
+
+    def _visible(self, principal: Principal, tools: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+        shown = []
+        for tool in tools:
+            if scopes.may_call(principal, str(tool.get("name", ""))):
+                meta = dict(tool.get("_meta") or {}, **{DIGEST_META: tool_digest(tool)})
+                shown.append(dict(tool, _meta=meta))
+        return shown
+
+
+def _error_result(text: str, denied: str) -> dict[str, Any]:
+    return {"content": [{"type": "text", "text": text}], "isError": True, "_netobs_denied": denied}
+
+
+def _first_text(result: dict[str, Any]) -> str:
+    for item in result.get("content") or []:
+        if isinstance(item, dict) and item.get("type") == "text":
+            return str(item.get("text", ""))[:300]
+    return ""
+
+
+def _cap(result: dict[str, Any], limit: int) -> dict[str, Any]:
+    """Cut text content beyond limit bytes and say so in an extra text item the agent will read."""
+    content = result.get("content")
+    if not isinstance(content, list):
+        return result
+    total = sum(len(str(i.get("text", "")).encode()) for i in content if isinstance(i, dict))
+    if total <= limit:
+        return result
+    kept_items, room = [], limit
+    for item in content:
+        if not isinstance(item, dict) or item.get("type") != "text":
+            continue
+        data = str(item.get("text", "")).encode()[:room]
+        kept_items.append(dict(item, text=data.decode(errors="ignore")))
+        room -= len(data)
+        if room <= 0:
+            break
+    kept = limit - max(room, 0)
+    note = TRUNCATION_NOTE.format(total=total, kept=kept, limit=limit)
+    capped = dict(result, content=[*kept_items, {"type": "text", "text": note}])
+    capped.pop("structuredContent", None)
+    return capped
+
+
+def _label(tool: str) -> str:
+    """Tool names from the closed set, anything else as one label value."""
+    return tool if tool in scopes.TOOL_SCOPES else "unknown"

@@ -1,0 +1,230 @@
+"""get_node_list, get_network_list, get_polling_list, get_polling_log, get_polling_log_data: TWSNMP FK's
+parameters, bounds and field names, answered from the inventory and state tables."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Mapping, Sequence
+from typing import Annotated, Any
+
+from mcp.server import MCPServer
+from mcp.server.mcpserver.exceptions import ToolError
+from pydantic import Field
+
+from query_mcp.sql import inventory_queries as q
+from query_mcp.store import Store
+from query_mcp.tools.args import LIST_CAP, regex_filters, required_text
+from query_mcp.tools.bounds import clamp
+from query_mcp.tools.results import dumps, json_object, rfc3339, rfc3339_or_blank
+
+STATES = "State names: normal, warn, low, high, repair, unknown."
+NameFilter = Annotated[str, Field(description="Regular expression (RE2) on the name; blank for all.")]
+IPFilter = Annotated[str, Field(description="Regular expression (RE2) on the IP address; blank for all.")]
+StateFilter = Annotated[str, Field(description=f"Regular expression (RE2) on the state; blank for all. {STATES}")]
+PollingID = Annotated[str, Field(description="ID of the polling (the ID field of get_polling_list).")]
+
+_URL_USERINFO = re.compile(r"(://)[^/@\s]*@")
+_SECRET_KEY = re.compile(r"pass|secret|token|community|key", re.IGNORECASE)
+
+
+def register(server: MCPServer, store: Store) -> None:
+    """Add the inventory tools to the server."""
+
+    @server.tool(
+        name="get_node_list",
+        description=(
+            "List managed nodes. Returns a JSON array of {ID, Name, IP, MAC, State, X, Y, Icon, Description, "
+            f"StateSince}} sorted by name (at most {LIST_CAP}). State is the worst state of the node's pollings; "
+            f"unknown until one has been polled. {STATES}"
+        ),
+    )
+    async def get_node_list(
+        name_filter: NameFilter = "", ip_filter: IPFilter = "", state_filter: StateFilter = ""
+    ) -> str:
+        filters = await regex_filters(store, name_filter=name_filter, ip_filter=ip_filter, state_filter=state_filter)
+        rows = await store.rows(*q.nodes_sql(store.database, filters, LIST_CAP))
+        return dumps(
+            [
+                {
+                    "ID": id_,
+                    "Name": name,
+                    "IP": ip,
+                    "MAC": mac,
+                    "State": state,
+                    "X": int(x),
+                    "Y": int(y),
+                    "Icon": icon,
+                    "Description": description,
+                    "StateSince": rfc3339_or_blank(since),
+                }
+                for id_, name, ip, mac, state, x, y, icon, description, since in rows
+            ]
+        )
+
+    @server.tool(
+        name="get_network_list",
+        description=(
+            "List networks (subnets) netobs knows of. Returns a JSON array of {ID, Name, IP, Ports, X, Y, "
+            f"Description}} sorted by name (at most {LIST_CAP}); IP is a CIDR."
+        ),
+    )
+    async def get_network_list(name_filter: NameFilter = "", ip_filter: IPFilter = "") -> str:
+        filters = await regex_filters(store, name_filter=name_filter, ip_filter=ip_filter)
+        rows = await store.rows(*q.networks_sql(store.database, filters, LIST_CAP))
+        return dumps(
+            [
+                {
+                    "ID": id_,
+                    "Name": name,
+                    "IP": ip,
+                    "Ports": list(ports),
+                    "X": int(x),
+                    "Y": int(y),
+                    "Description": description,
+                }
+                for id_, name, ip, ports, x, y, description in rows
+            ]
+        )
+
+    @server.tool(
+        name="get_polling_list",
+        description=(
+            "List pollings (scheduled checks of nodes). Returns a JSON array of {ID, Name, NodeID, NodeName, Type, "
+            "Level, State, Logging, LastTime, Result, StateSince, LastReason, Params, IntervalSeconds} sorted by "
+            f"node name and name (at most {LIST_CAP}). Type is ping, snmp, tcp, http, dns or tls; Level is the "
+            "state a failure gives (high, low, warn); Result is the newest result as an object; LastTime is blank "
+            f"and State unknown until the first poll. {STATES}"
+        ),
+    )
+    async def get_polling_list(
+        type_filter: Annotated[
+            str, Field(description="Regular expression (RE2) on the type (ping, snmp, tcp, http, dns, tls).")
+        ] = "",
+        name_filter: NameFilter = "",
+        node_name_filter: Annotated[str, Field(description="Regular expression (RE2) on the node's name.")] = "",
+        state_filter: StateFilter = "",
+    ) -> str:
+        filters = await regex_filters(
+            store,
+            type_filter=type_filter,
+            name_filter=name_filter,
+            node_name_filter=node_name_filter,
+            state_filter=state_filter,
+        )
+        rows = await store.rows(*q.pollings_sql(store.database, filters, LIST_CAP))
+        return dumps([_polling_entry(row) for row in rows])
+
+    @server.tool(
+        name="get_polling_log",
+        description=(
+            "Read the log of one polling, newest first. Returns a JSON array of {Time, State, Result, Outcome, "
+            "Reason, DurationMs, Error}; Result holds the numeric and text results of the poll. limit is clamped "
+            "to 1-2000 (default 100). An unknown id is an error."
+        ),
+    )
+    async def get_polling_log(
+        id: PollingID,
+        limit: Annotated[int, Field(description="Maximum entries returned, 1-2000 (default 100).")] = 100,
+    ) -> str:
+        rows = await _polling_log(store, id, clamp(limit, 1, 2000, 100))
+        return dumps(
+            [
+                {
+                    "Time": rfc3339(time),
+                    "State": state,
+                    "Result": _result(values, texts),
+                    "Outcome": outcome,
+                    "Reason": reason,
+                    "DurationMs": float(duration_ms),
+                    "Error": error,
+                }
+                for time, state, values, texts, outcome, reason, duration_ms, error in rows
+            ]
+        )
+
+    @server.tool(
+        name="get_polling_log_data",
+        description=(
+            "The numeric results of one polling's log as CSV, newest first: a header line "
+            '"time,state,<key>,..." (the numeric result keys, e.g. rtt_ms, loss, status_code, sorted) and one '
+            "line per poll; a key a poll did not report is left empty; only the header when nothing is logged "
+            "yet. limit is clamped to 100-2000 (default 100). An unknown id is an error."
+        ),
+    )
+    async def get_polling_log_data(
+        id: PollingID,
+        limit: Annotated[int, Field(description="Maximum lines returned, 100-2000 (default 100).")] = 100,
+    ) -> str:
+        rows = await _polling_log(store, id, clamp(limit, 100, 2000, 100))
+        return polling_csv([(rfc3339(time), state, values) for time, state, values, *_ in rows])
+
+
+async def _polling_log(store: Store, polling_id: str, limit: int) -> Sequence[Sequence[Any]]:
+    """Log rows of a polling; an id that is neither logged nor a live polling is the agent's mistake."""
+    polling_id = required_text("id", polling_id)
+    rows = await store.rows(*q.polling_log_sql(store.database, polling_id, limit))
+    if not rows:
+        known = await store.rows(*q.polling_known_sql(store.database, polling_id))
+        if not known[0][0]:
+            raise ToolError(f"id: no polling has id {polling_id!r}; get_polling_list lists the IDs")
+    return rows
+
+
+def polling_csv(rows: Sequence[tuple[str, str, Mapping[str, float]]]) -> str:
+    """TWSNMP FK's CSV: time,state and one column per numeric key (the union over the rows, sorted)."""
+    keys = sorted({key for _, _, values in rows for key in values})
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["time", "state", *keys])
+    for time, state, values in rows:
+        writer.writerow([time, state, *(f"{values[k]:f}" if k in values else "" for k in keys)])
+    return out.getvalue().rstrip("\n")
+
+
+def _result(values: Mapping[str, float], texts: Mapping[str, str]) -> dict[str, Any]:
+    """One poll's results as TWSNMP FK's Result map: numbers stay numbers."""
+    return {**texts, **{key: float(value) for key, value in values.items()}}
+
+
+def _redacted(params: Mapping[str, str]) -> dict[str, str]:
+    """Polling parameters without anything that could be a credential (URL user info, secret-named keys)."""
+    return {
+        key: "***" if _SECRET_KEY.search(key) else _URL_USERINFO.sub(r"\1***@", value) for key, value in params.items()
+    }
+
+
+def _polling_entry(row: Sequence[Any]) -> dict[str, Any]:
+    (
+        id_,
+        name,
+        node_id,
+        node_name,
+        kind,
+        level,
+        state,
+        logging,
+        last_time,
+        last_result,
+        since,
+        last_reason,
+        params,
+        interval_s,
+    ) = row
+    return {
+        "ID": id_,
+        "Name": name,
+        "NodeID": node_id,
+        "NodeName": node_name,
+        "Type": kind,
+        "Level": level,
+        "State": state,
+        "Logging": bool(logging),
+        "LastTime": rfc3339_or_blank(last_time),
+        "Result": json_object(last_result),
+        "StateSince": rfc3339_or_blank(since),
+        "LastReason": last_reason,
+        "Params": _redacted(params),
+        "IntervalSeconds": int(interval_s),
+    }

@@ -1,0 +1,153 @@
+"""search_snmp_trap_log and search_event_log: TWSNMP FK's parameters, bounds and field names, from ClickHouse."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Annotated, Any
+
+from mcp.server import MCPServer
+from pydantic import Field
+
+from query_mcp.sql import trap_event_queries as q
+from query_mcp.store import Store
+from query_mcp.tools.args import regex_filters, window
+from query_mcp.tools.bounds import clamp
+from query_mcp.tools.results import dumps, rfc3339
+
+StartTime = Annotated[
+    str,
+    Field(description='Start of the window: "-1h" (default), "-30m", "-2d" or "2025-10-27 00:00:00" (UTC).'),
+]
+EndTime = Annotated[str, Field(description='End of the window: "now" (default) or "2025-10-27 23:59:59" (UTC).')]
+Limit = Annotated[int, Field(description="Maximum entries returned, 100-10000 (default 100).")]
+NewestFirst = Annotated[bool, Field(description="Return the newest entries of the window first.")]
+
+
+def register(server: MCPServer, store: Store) -> None:
+    """Add the trap and event log tools to the server."""
+
+    @server.tool(
+        name="search_snmp_trap_log",
+        description=(
+            "Search received SNMP traps and informs in a time window. Returns a JSON array of {Time, FromAddress, "
+            "TrapType, Variables, Node, Version, PDU, TrapOID, SecurityName, Uptime, Enterprise, AgentAddress, "
+            "GenericTrap, SpecificTrap, Varbinds}, oldest first (newest first with newest_first=true). TrapType is "
+            "the trap's name (e.g. IF-MIB::linkDown; the OID when unknown); Variables is the varbinds as text; "
+            "Varbinds the same typed, [{OID, Name, Type, Value}]; Node the managed node with the sender's address. "
+            "limit is clamped to 100-10000 (default 100)."
+        ),
+    )
+    async def search_snmp_trap_log(
+        from_filter: Annotated[str, Field(description="Regular expression (RE2) on the sender's address.")] = "",
+        trap_type_filter: Annotated[
+            str, Field(description="Regular expression (RE2) on the trap name or its numeric OID.")
+        ] = "",
+        variable_filter: Annotated[str, Field(description="Regular expression (RE2) on the Variables text.")] = "",
+        start_time: StartTime = "",
+        end_time: EndTime = "",
+        limit: Limit = 100,
+        newest_first: NewestFirst = False,
+    ) -> str:
+        start, end = window(start_time, end_time)
+        filters = await regex_filters(
+            store, from_filter=from_filter, trap_type_filter=trap_type_filter, variable_filter=variable_filter
+        )
+        sql, params = q.traps_sql(store.database, start, end, filters, clamp(limit, 100, 10000, 100), newest_first)
+        return dumps([_trap_entry(row) for row in await store.rows(sql, params)])
+
+    @server.tool(
+        name="search_event_log",
+        description=(
+            "Search the event log (state changes of pollings and nodes, events added by tools) in a time window. "
+            "Returns a JSON array of {Time, Type, Level, Node, Event, LastLevel, NodeID, PollingID, Downtime, ID}, "
+            "oldest first (newest first with newest_first=true). For a state change Level is the new state and "
+            "LastLevel the old one (normal, warn, low, high, repair, unknown), Downtime the seconds since the "
+            "failure began on a return to normal. limit is clamped to 100-10000 (default 100)."
+        ),
+    )
+    async def search_event_log(
+        node_filter: Annotated[str, Field(description="Regular expression (RE2) on the node name.")] = "",
+        type_filter: Annotated[
+            str, Field(description="Regular expression (RE2) on the event type (polling, node, mcp, system, ...).")
+        ] = "",
+        level_filter: Annotated[
+            str,
+            Field(description="Regular expression (RE2) on the level (info, warn, low, high, debug, normal, repair)."),
+        ] = "",
+        event_filter: Annotated[str, Field(description="Regular expression (RE2) on the event text.")] = "",
+        start_time: StartTime = "",
+        end_time: EndTime = "",
+        limit: Limit = 100,
+        newest_first: NewestFirst = False,
+    ) -> str:
+        start, end = window(start_time, end_time)
+        filters = await regex_filters(
+            store,
+            node_filter=node_filter,
+            type_filter=type_filter,
+            level_filter=level_filter,
+            event_filter=event_filter,
+        )
+        sql, params = q.events_sql(store.database, start, end, filters, clamp(limit, 100, 10000, 100), newest_first)
+        return dumps(
+            [
+                {
+                    "Time": rfc3339(time),
+                    "Type": type_,
+                    "Level": level,
+                    "Node": node_name,
+                    "Event": event,
+                    "LastLevel": last_level,
+                    "NodeID": node_id,
+                    "PollingID": polling_id,
+                    "Downtime": float(downtime),
+                    "ID": id_,
+                }
+                for time, type_, level, node_name, event, last_level, node_id, polling_id, downtime, id_ in (
+                    await store.rows(sql, params)
+                )
+            ]
+        )
+
+
+def _trap_entry(row: Sequence[Any]) -> dict[str, Any]:
+    (
+        received,
+        source,
+        trap_name,
+        trap_oid,
+        variables,
+        node,
+        version,
+        pdu,
+        security_name,
+        uptime,
+        enterprise,
+        agent_address,
+        generic_trap,
+        specific_trap,
+        oids,
+        names,
+        types,
+        values,
+    ) = row
+    return {
+        "Time": rfc3339(received),
+        "FromAddress": source,
+        "TrapType": trap_name or trap_oid,
+        "Variables": variables,
+        "Node": node or "",
+        "Version": version,
+        "PDU": pdu,
+        "TrapOID": trap_oid,
+        "SecurityName": security_name,
+        "Uptime": int(uptime),
+        "Enterprise": enterprise,
+        "AgentAddress": agent_address,
+        "GenericTrap": int(generic_trap),
+        "SpecificTrap": int(specific_trap),
+        "Varbinds": [
+            {"OID": oid, "Name": name, "Type": type_, "Value": value}
+            for oid, name, type_, value in zip(oids, names, types, values, strict=False)
+        ],
+    }
