@@ -40,7 +40,7 @@ def pick_compression(requested: str) -> str | None:
     return "lz4" if has_lz4() else None
 
 
-class KafkaSink:
+class BoundedProducer:
     """Queues records for Kafka, sends each to its partition, and accounts for every line."""
 
     def __init__(

@@ -4,7 +4,7 @@ The inventory topic is read from its beginning by every poller (one compacted pa
 group) and kept as a schedule; scheduling starts once the poller has caught up with it, so a replay never
 runs an outdated definition. Due runs queue for up to `concurrency` workers; each run ends within its
 polling's timeout, so a slow or dead target holds one worker, never the schedule. Results are cut into
-one PollBatch per partition (by node id) every batch_ms and handed to the same bounded Kafka sink as
+one PollBatch per partition (by node id) every batch_ms and handed to the same bounded Kafka producer as
 syslog ingest uses.
 """
 
@@ -24,7 +24,7 @@ from aiokafka.errors import KafkaError
 from common.config import PollerConfig
 from common.snmp_credentials import SnmpCredential
 from ingest.counters import Counters, TransportCounters
-from ingest.kafka_producer import KafkaSink
+from ingest.kafka_producer import BoundedProducer
 from ingest.pollers.counters import PollerCounters, rate_line
 from ingest.pollers.runner import Probes, result
 from ingest.pollers.schedule import Run, Schedule, interval_of
@@ -35,7 +35,7 @@ from schemas.topics import INVENTORY, POLL_RESULTS, partition_for
 log = logging.getLogger("netobs.poller")
 
 STREAM = "poll"
-"""The name results are counted under in the Kafka sink's counters."""
+"""The name results are counted under in the producer's counters."""
 DRAIN_SECONDS = 10.0
 LOG_SECONDS = 30.0
 MAX_SLEEP_S = 1.0
@@ -48,7 +48,7 @@ WARN_EVERY_SECONDS = 60.0
 
 
 class _Record(PollBatch, frozen=True):
-    """A PollBatch as KafkaSink takes a record: it counts by `transport` and encodes the struct as msgpack,
+    """A PollBatch as BoundedProducer takes a record: it counts by `transport` and encodes the struct as msgpack,
     which gives exactly the bytes of schemas.polls.encode."""
 
     transport: ClassVar[str] = STREAM
@@ -76,19 +76,19 @@ async def serve(
     own on a broker that other tests share, so it never polls their (possibly non-local) nodes.
     """
     counters = counters if counters is not None else PollerCounters()
-    sink_counters = Counters()
-    sink_counters.by_transport[STREAM] = TransportCounters()
-    sink = KafkaSink(bootstrap, POLL_RESULTS, sink_counters, max_lines=QUEUE_RESULTS)
-    count = await sink.start(partitions, stop)
+    producer_counters = Counters()
+    producer_counters.by_transport[STREAM] = TransportCounters()
+    producer = BoundedProducer(bootstrap, POLL_RESULTS, producer_counters, max_lines=QUEUE_RESULTS)
+    count = await producer.start(partitions, stop)
     if count is None:
         return
 
     def refresh() -> None:
-        counters.published = sink_counters[STREAM].delivered
-        counters.dropped = sink_counters[STREAM].dropped
+        counters.published = producer_counters[STREAM].delivered
+        counters.dropped = producer_counters[STREAM].dropped
 
     schedule = Schedule(poller.jitter)
-    outbox = _Outbox(sink, count)
+    outbox = _Outbox(producer, count)
     probes = Probes(credentials)
     wake = asyncio.Event()
     caught_up = asyncio.Event()
@@ -133,7 +133,7 @@ async def serve(
     finally:
         await _cancel([*helpers, *workers.tasks])
         outbox.flush()
-        await sink.close(drain_seconds)
+        await producer.close(drain_seconds)
         await probes.close()
         refresh()
         log.info("poller stopped: %s", counters.totals())
@@ -194,8 +194,8 @@ class _Workers:
 class _Outbox:
     """Results and removals waiting to be cut into one record per partition."""
 
-    def __init__(self, sink: KafkaSink, partitions: int) -> None:
-        self.sink = sink
+    def __init__(self, producer: BoundedProducer, partitions: int) -> None:
+        self.producer = producer
         self.partitions = partitions
         self.pending: dict[int, list[PollResult]] = collections.defaultdict(list)
         self.removals: dict[int, list[Removal]] = collections.defaultdict(list)
@@ -218,7 +218,7 @@ class _Outbox:
     def _send(self, partition: int) -> None:
         results = self.pending.pop(partition, [])
         removals = self.removals.pop(partition, [])
-        self.sink.offer(partition, _Record(WIRE_VERSION, results, removals))  # type: ignore[arg-type]
+        self.producer.offer(partition, _Record(WIRE_VERSION, results, removals))  # type: ignore[arg-type]
 
 
 async def _flush_periodically(outbox: _Outbox, batch_ms: int) -> None:

@@ -15,7 +15,7 @@ from collections.abc import Callable
 
 from common.config import SyslogConfig
 from ingest.counters import Counters, log_periodically
-from ingest.kafka_producer import KafkaSink
+from ingest.kafka_producer import BoundedProducer
 from ingest.syslog.batcher import Batcher
 from ingest.syslog.tcp import StreamReceiver, server_context
 from ingest.udp import Deliver, UdpReceiver, open_socket
@@ -48,8 +48,8 @@ async def serve(
     """
     counters = counters if counters is not None else Counters()
     queue_lines = max(MIN_QUEUE_LINES, 20 * syslog.batch_lines)
-    sink = KafkaSink(bootstrap, SYSLOG_RAW, counters, max_lines=queue_lines)
-    count = await sink.start(partitions, stop)
+    producer = BoundedProducer(bootstrap, SYSLOG_RAW, counters, max_lines=queue_lines)
+    count = await producer.start(partitions, stop)
     if count is None:
         return
     batchers: list[Batcher] = []
@@ -70,7 +70,7 @@ async def serve(
             if flags is not None:
                 counters.count_flags(transport, flags)
             for partition, batch in batcher.add(source, received_ns, lines, flags):
-                sink.offer(partition, batch, force)
+                producer.offer(partition, batch, force)
 
         return deliver
 
@@ -98,7 +98,7 @@ async def serve(
             stream = StreamReceiver(
                 transport,
                 receiver_input(transport),
-                sink.room,
+                producer.room,
                 counters[transport],
                 max_line=syslog.max_line_bytes,
                 max_connections=syslog.max_tcp_connections,
@@ -107,14 +107,14 @@ async def serve(
             await stream.start(syslog.bind, port)
             streams.append(stream)
             log.info("syslog %s listening on %s:%d", transport, *stream.address)
-        tasks.append(asyncio.create_task(_cut_expired(batchers, sink, syslog.batch_ms)))
+        tasks.append(asyncio.create_task(_cut_expired(batchers, producer, syslog.batch_ms)))
         enabled = tuple(b.transport for b in batchers)
         tasks.append(asyncio.create_task(log_periodically(counters, log_seconds, enabled)))
         if ready is not None:
             ready.set()
         await stop.wait()
     finally:
-        await _drain(udp, streams, tasks, batchers, sink, drain_seconds)
+        await _drain(udp, streams, tasks, batchers, producer, drain_seconds)
         totals = counters.snapshot()
         log.info("syslog ingest stopped: %s", {b.transport: totals[b.transport] for b in batchers})
 
@@ -124,7 +124,7 @@ async def _drain(
     streams: list[StreamReceiver],
     tasks: list[asyncio.Task[None]],
     batchers: list[Batcher],
-    sink: KafkaSink,
+    producer: BoundedProducer,
     seconds: float,
 ) -> None:
     """Close the receivers (their last lines arrive), cut everything pending, and flush to Kafka."""
@@ -140,18 +140,18 @@ async def _drain(
             await task
     for batcher in batchers:
         for partition, batch in batcher.drain():
-            sink.offer(partition, batch, force=True)
-    await sink.close(max(0.5, deadline - time.monotonic()))
+            producer.offer(partition, batch, force=True)
+    await producer.close(max(0.5, deadline - time.monotonic()))
 
 
-async def _cut_expired(batchers: list[Batcher], sink: KafkaSink, batch_ms: int) -> None:
+async def _cut_expired(batchers: list[Batcher], producer: BoundedProducer, batch_ms: int) -> None:
     """Send records that have waited batch_ms, checking a few times per batch_ms."""
     while True:
         await asyncio.sleep(max(batch_ms / 4, 5) / 1000)
         now = time.monotonic()
         for batcher in batchers:
             for partition, batch in batcher.expired(now):
-                sink.offer(partition, batch, force=batcher.transport != "udp")
+                producer.offer(partition, batch, force=batcher.transport != "udp")
 
 
 def _add_dropped(counters: Counters, transport: str) -> Callable[[int], None]:

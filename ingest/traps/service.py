@@ -20,7 +20,7 @@ from typing import ClassVar
 
 from common.config import SnmpConfig
 from common.snmp_credentials import SnmpCredential
-from ingest.kafka_producer import KafkaSink
+from ingest.kafka_producer import BoundedProducer
 from ingest.traps.decode import AUTH, COMMUNITY, DISCOVERY, MALFORMED, UNSUPPORTED, V3, Rejected, decode, peek_version
 from ingest.traps.receiver import Datagram, TrapReceiver, open_trap_socket, send_reply
 from ingest.traps.usm import UsmReceiver
@@ -71,7 +71,7 @@ class TrapCounters:
     """Datagrams the kernel dropped because the socket buffer was full (from /proc/net/udp)."""
 
     def __getitem__(self, _transport: str) -> TrapCounters:
-        """KafkaSink books deliveries under counters[record.transport]; traps have one set of counters."""
+        """BoundedProducer books deliveries under counters[record.transport]; traps have one set of counters."""
         return self
 
     def count(self, reason: str) -> None:
@@ -81,7 +81,7 @@ class TrapCounters:
 
 
 class _TrapRecord(TrapBatch, frozen=True, array_like=True):
-    """A TrapBatch as KafkaSink takes a record (it names the counters by transport); encodes as TrapBatch."""
+    """A TrapBatch as BoundedProducer takes a record (it names the counters by transport); encodes as TrapBatch."""
 
     transport: ClassVar[str] = "snmp"
 
@@ -176,14 +176,14 @@ class _Handler:
         usm: UsmReceiver,
         send: Callable[[bytes, tuple[str, int]], bool],
         batcher: _Batcher,
-        sink: KafkaSink,
+        producer: BoundedProducer,
         counters: TrapCounters,
     ) -> None:
         self.communities = communities
         self.usm = usm
         self.send = send
         self.batcher = batcher
-        self.sink = sink
+        self.producer = producer
         self.counters = counters
         self.notes = _Notes()
 
@@ -213,7 +213,7 @@ class _Handler:
 
     def offer(self, record: tuple[int, _TrapRecord] | None, force: bool = False) -> None:
         if record is not None:
-            self.sink.offer(record[0], record[1], force)  # type: ignore[arg-type]
+            self.producer.offer(record[0], record[1], force)  # type: ignore[arg-type]
 
     def dropped(self, n: int) -> None:
         self.counters.dropped += n
@@ -243,8 +243,8 @@ async def serve(
         return
     counters = counters if counters is not None else TrapCounters()
     queue_traps = max(MIN_QUEUE_TRAPS, 20 * snmp.trap_batch)
-    sink = KafkaSink(bootstrap, SNMP_TRAPS, counters, max_lines=queue_traps)  # type: ignore[arg-type]
-    count = await sink.start(partitions, stop)
+    producer = BoundedProducer(bootstrap, SNMP_TRAPS, counters, max_lines=queue_traps)  # type: ignore[arg-type]
+    count = await producer.start(partitions, stop)
     if count is None:
         return
     communities = communities_of(snmp, credentials)
@@ -257,7 +257,7 @@ async def serve(
         send = functools.partial(send_reply, sock)
         usm = UsmReceiver((c for c in credentials.values() if c.is_v3), send)
         batcher = _Batcher(count, snmp.trap_batch, snmp.trap_batch_ms)
-        handler = _Handler(communities, usm, send, batcher, sink, counters)
+        handler = _Handler(communities, usm, send, batcher, producer, counters)
         receiver = TrapReceiver(sock, asyncio.get_running_loop(), handler.deliver, handler.dropped, queue_traps)
         receiver.start()
         log.info(
@@ -289,7 +289,7 @@ async def serve(
         if handler is not None:
             for record in handler.batcher.drain():
                 handler.offer(record, force=True)
-        await sink.close(max(0.5, deadline - time.monotonic()))
+        await producer.close(max(0.5, deadline - time.monotonic()))
         log.info("snmp trap ingest stopped: %s", dataclasses.asdict(counters))
 
 

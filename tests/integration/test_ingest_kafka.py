@@ -26,7 +26,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from common.config import SyslogConfig
 from common.kafka_admin import ensure_topics
 from ingest.counters import Counters
-from ingest.kafka_producer import KafkaSink
+from ingest.kafka_producer import BoundedProducer
 from ingest.syslog.service import serve
 from ingest.syslog.tcp import server_context
 from schemas.raw_syslog import LineFlag, RawBatch, decode
@@ -342,11 +342,11 @@ async def test_stop_before_kafka_is_reachable_returns():
 
 async def test_full_queue_drops_and_counts_instead_of_waiting():
     counters = Counters()
-    sink = KafkaSink("127.0.0.1:1", SYSLOG_RAW, counters, max_lines=3)
+    producer = BoundedProducer("127.0.0.1:1", SYSLOG_RAW, counters, max_lines=3)
     batch = RawBatch(1, "udp", [1, 2], ["127.0.0.1"] * 2, [b"a", b"b"], [0, 0])
-    assert sink.offer(0, batch)
-    assert not sink.offer(0, batch)
-    assert counters["udp"].dropped == 2 and sink.queued_lines == 2
-    assert sink.offer(0, batch, force=True) and sink.queued_lines == 4
-    await sink.close(0.1)
+    assert producer.offer(0, batch)
+    assert not producer.offer(0, batch)
+    assert counters["udp"].dropped == 2 and producer.queued_lines == 2
+    assert producer.offer(0, batch, force=True) and producer.queued_lines == 4
+    await producer.close(0.1)
     assert counters["udp"].dropped == 6 and counters["udp"].delivered == 0
