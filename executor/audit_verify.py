@@ -9,9 +9,8 @@ read it, so it must name the hash of the record before.
 
 from __future__ import annotations
 
-import datetime as dt
 import sys
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from typing import Any, TextIO
 
@@ -19,6 +18,7 @@ from clickhouse_connect.driver.exceptions import ClickHouseError
 
 from common import clickhouse
 from common.audit_chain import GENESIS, Broken, chained_fields, first_broken
+from common.timefmt import rfc3339_ns
 from schemas.tables import COMMAND_AUDIT, COMMAND_AUDIT_CHAINED
 
 BLOCK_ROWS = 10_000
@@ -36,7 +36,7 @@ class Stored:
     hash: str
 
 
-def stored_records(client: Any, database: str, block_rows: int = BLOCK_ROWS) -> Iterator[Stored]:
+def stored_records(client: Any, database: str, block_rows: int = BLOCK_ROWS) -> Generator[Stored]:
     """Every command_audit row in seq order, read in blocks of at most block_rows."""
     query = f"SELECT seq, {SELECTED}, prev_hash, hash FROM {database}.{COMMAND_AUDIT} ORDER BY seq"
     with client.query_row_block_stream(query, settings={"max_block_size": block_rows}) as blocks:
@@ -104,10 +104,3 @@ def run(dsn: str, database: str, out: TextIO) -> int:
         file=out,
     )
     return 1
-
-
-def rfc3339_ns(ns: int) -> str:
-    """UTC time with all nine digits of the nanoseconds, as the column holds it."""
-    seconds, fraction = divmod(ns, 1_000_000_000)
-    at = dt.datetime.fromtimestamp(seconds, dt.UTC)
-    return f"{at:%Y-%m-%dT%H:%M:%S}.{fraction:09d}Z"

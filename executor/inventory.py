@@ -110,8 +110,11 @@ def ping_polling(node: Node) -> Polling:
 
 def upsert_event(entity: Node | Polling | Network, actor: str, time_ns: int) -> InventoryEvent:
     """The event that defines (adds or replaces) one entity."""
-    kind: Kind = "node" if isinstance(entity, Node) else "polling" if isinstance(entity, Polling) else "network"
-    return InventoryEvent(kind=kind, op="upsert", id=entity.id, time_ns=time_ns, actor=actor, **{kind: entity})
+    if isinstance(entity, Node):
+        return InventoryEvent(kind="node", op="upsert", id=entity.id, time_ns=time_ns, actor=actor, node=entity)
+    if isinstance(entity, Polling):
+        return InventoryEvent(kind="polling", op="upsert", id=entity.id, time_ns=time_ns, actor=actor, polling=entity)
+    return InventoryEvent(kind="network", op="upsert", id=entity.id, time_ns=time_ns, actor=actor, network=entity)
 
 
 def node_events(node: Node, actor: str, time_ns: int, existing: Inventory | None = None) -> list[InventoryEvent]:
@@ -148,9 +151,12 @@ def apply(inventory: Inventory, event: InventoryEvent) -> Inventory:
     later sits after its pollings). A node's delete also drops its pollings, for topics written without
     the polling deletes.
     """
-    table: dict[str, Any] = {"node": inventory.nodes, "polling": inventory.pollings, "network": inventory.networks}[
-        event.kind
-    ]
+    tables: dict[str, dict[str, Any]] = {
+        "node": inventory.nodes,
+        "polling": inventory.pollings,
+        "network": inventory.networks,
+    }
+    table = tables[event.kind]
     if event.op == "delete":
         table.pop(event.id, None)
         if event.kind == "node":

@@ -51,17 +51,17 @@ class Executor:
     """State and edges of one executor; run() drives it."""
 
     def __init__(
-        self, actions: ActionsConfig, credentials: Mapping[str, SnmpCredential], bootstrap: str, key: bytes
+        self, settings: ActionsConfig, credentials: Mapping[str, SnmpCredential], bootstrap: str, key: bytes
     ) -> None:
         self._bootstrap = bootstrap
         self._key = key
-        self._group = actions.group_id
-        self.policy = policy.from_config(actions)
+        self._group = settings.group_id
+        self.policy = policy.from_config(settings)
         self.book = Book()
         self.inventory = inv.Inventory()
         self.waiting: dict[str, tuple[Command, int]] = {}
         """Commands pending approval -> (command, its offset in the commands topic)."""
-        self.ctx = actions.Context(self.inventory, credentials, actions, self._publish_inventory, self._publish_event)
+        self.ctx = actions.Context(self.inventory, credentials, settings, self._publish_inventory, self._publish_event)
         self._producer: AIOKafkaProducer | None = None
         self.counts = {"commands": 0, "undecodable": 0, "steps": 0}
 
@@ -282,11 +282,30 @@ class Executor:
                 await self._step(command_id, "timed_out", reason=f"not approved within {seconds:g} s")
 
     async def _step(
-        self, command_id: str, step: str, *, actor: str = EXECUTOR, time_ns: int = 0, **fields: str
+        self,
+        command_id: str,
+        step: str,
+        *,
+        actor: str = EXECUTOR,
+        time_ns: int = 0,
+        client: str = "",
+        tool: str = "",
+        args: str = "",
+        reason: str = "",
+        result: str = "",
     ) -> None:
         """Record a step: acknowledged by the broker, then known to the book."""
-        fields.setdefault("tool", self.book.tool.get(command_id, ""))
-        record = Step(command_id=command_id, step=step, time_ns=time_ns or time.time_ns(), actor=actor, **fields)
+        record = Step(
+            command_id=command_id,
+            step=step,
+            time_ns=time_ns or time.time_ns(),
+            actor=actor,
+            client=client,
+            tool=tool or self.book.tool.get(command_id, ""),
+            args=args,
+            reason=reason,
+            result=result,
+        )
         assert self._producer is not None
         await self._producer.send_and_wait(
             COMMAND_RESULTS, commands.encode(record), key=command_id.encode(), partition=0
@@ -310,7 +329,7 @@ class Executor:
 
 
 async def serve(
-    actions: ActionsConfig,
+    settings: ActionsConfig,
     credentials: Mapping[str, SnmpCredential],
     bootstrap: str,
     stop: asyncio.Event,
@@ -322,6 +341,6 @@ async def serve(
     """Run the executor until stop (the `netobs executor` entry point); key_path holds the command key."""
     await ensure_topics(bootstrap, partitions, replication_factor)
     key = sealing.load_or_create_key(key_path)
-    executor = Executor(actions, credentials, bootstrap, key)
+    executor = Executor(settings, credentials, bootstrap, key)
     await executor.run(stop)
     log.info("executor stopped: %s", executor.counts)

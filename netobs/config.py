@@ -96,7 +96,7 @@ def _build(cls: type, values: Mapping[str, Any], env: Mapping[str, str], prefix:
     for f in dataclasses.fields(cls):
         hint = hints[f.name]
         env_name = f"{prefix}_{f.name.upper()}"
-        if dataclasses.is_dataclass(hint):
+        if isinstance(hint, type) and dataclasses.is_dataclass(hint):
             sub = values.get(f.name, {})
             if not isinstance(sub, Mapping):
                 raise ConfigError(f"[{f.name}] in {origin} must be a table")

@@ -124,13 +124,13 @@ def check(tool: str, args: Mapping[str, Any]) -> dict[str, Any]:
     if tool == "snmpwalk":
         return _snmp_common(args)
     if tool == "snmpset":
-        checked = _snmp_common(args)
+        setting = _snmp_common(args)
         if not _text(args, "type"):
             raise ArgError(f"type: required, one of {', '.join(SET_TYPES)}")
-        checked["type"] = _choice(args, "type", SET_TYPES, "")
-        checked["value"] = _text(args, "value", limit=65535, strip=False)
-        _set_value(checked["type"], checked["value"])
-        return checked
+        setting["type"] = _choice(args, "type", SET_TYPES, "")
+        setting["value"] = _text(args, "value", limit=65535, strip=False)
+        _set_value(setting["type"], setting["value"])
+        return setting
     if tool == "add_node":
         return {
             "name": _text(args, "name", required=True, limit=256),

@@ -255,9 +255,9 @@ async def _follow_inventory(
         held: dict[str, Removal] = {}
         while True:
             if not caught_up.is_set() and await consumer.position(partition) >= end:
-                for removal in held.values():
-                    if removal.id not in (schedule.nodes if removal.kind == "node" else schedule.pollings):
-                        remove(removal)
+                for pending in held.values():
+                    if pending.id not in (schedule.nodes if pending.kind == "node" else schedule.pollings):
+                        remove(pending)
                 caught_up.set()
             batches = await consumer.getmany(partition, timeout_ms=500)
             for record in batches.get(partition, []):

@@ -20,11 +20,12 @@ from mcp.types import TextContent
 from pydantic import Field
 
 from common import sealing
+from common.timefmt import rfc3339
 from query_mcp.auth.caller import caller
 from query_mcp.command_client import CommandClient, new_id
 from query_mcp.store import Store
 from query_mcp.tools.args import required_text
-from query_mcp.tools.results import dumps, rfc3339
+from query_mcp.tools.results import dumps
 from schemas import command_args
 from schemas.commands import Command, Step
 from schemas.scopes import APPROVE

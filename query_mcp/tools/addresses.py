@@ -15,12 +15,13 @@ from mcp.server import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import Field
 
+from common.timefmt import rfc3339
 from query_mcp.sql import address_queries as q
 from query_mcp.store import Store
 from query_mcp.tools import oui
 from query_mcp.tools.args import LIST_CAP, regex_filters, required_text
 from query_mcp.tools.bounds import clamp
-from query_mcp.tools.results import dumps, rfc3339
+from query_mcp.tools.results import dumps
 
 
 def register(server: MCPServer, store: Store) -> None:

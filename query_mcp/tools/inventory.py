@@ -13,11 +13,12 @@ from mcp.server import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import Field
 
+from common.timefmt import rfc3339
 from query_mcp.sql import inventory_queries as q
 from query_mcp.store import Store
 from query_mcp.tools.args import LIST_CAP, regex_filters, required_text
 from query_mcp.tools.bounds import clamp
-from query_mcp.tools.results import dumps, json_object, rfc3339, rfc3339_or_blank
+from query_mcp.tools.results import dumps, json_object, rfc3339_or_blank
 
 STATES = "State names: normal, warn, low, high, repair, unknown."
 NameFilter = Annotated[str, Field(description="Regular expression (RE2) on the name; blank for all.")]

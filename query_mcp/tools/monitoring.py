@@ -11,13 +11,14 @@ from mcp.server import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import Field
 
+from common.timefmt import rfc3339
 from query_mcp.sql import monitoring_queries as q
 from query_mcp.store import Store
 from query_mcp.tools import mib_tree
 from query_mcp.tools.args import LIST_CAP, regex_filters, window
 from query_mcp.tools.bounds import clamp
 from query_mcp.tools.cert_state import certificate_state
-from query_mcp.tools.results import dumps, rfc3339, rfc3339_or_blank
+from query_mcp.tools.results import dumps, rfc3339_or_blank
 from schemas import mib_names
 
 MIN_BUCKET_SECONDS = 60

@@ -1,4 +1,4 @@
-"""How the tools render results: compact JSON, UTC times in RFC 3339 with a Z."""
+"""How the tools render results: compact JSON, blank for times never set (common.timefmt writes the rest)."""
 
 from __future__ import annotations
 
@@ -6,12 +6,9 @@ import json
 from datetime import datetime
 from typing import Any
 
+from common.timefmt import rfc3339
+
 _EPOCH_YEAR = 1970
-
-
-def rfc3339(value: datetime) -> str:
-    """Stored times are UTC; say so with Z whether or not the driver attached a zone."""
-    return value.replace(tzinfo=None).isoformat() + "Z"
 
 
 def rfc3339_or_blank(value: datetime | None) -> str:

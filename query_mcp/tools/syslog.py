@@ -7,11 +7,12 @@ from typing import Annotated, Any
 from mcp.server import MCPServer
 from pydantic import Field
 
+from common.timefmt import rfc3339
 from query_mcp.sql import syslog_queries as q
 from query_mcp.store import Store
 from query_mcp.tools.args import regex_filters, window
 from query_mcp.tools.bounds import clamp
-from query_mcp.tools.results import dumps, rfc3339
+from query_mcp.tools.results import dumps
 
 LEVELS = "Level names: high (severity 0-2), low (3), warn (4), info (5-6), debug (7)."
 LevelFilter = Annotated[str, Field(description=f"Regular expression (RE2) on the level name; blank for all. {LEVELS}")]

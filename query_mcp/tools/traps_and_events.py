@@ -8,11 +8,12 @@ from typing import Annotated, Any
 from mcp.server import MCPServer
 from pydantic import Field
 
+from common.timefmt import rfc3339
 from query_mcp.sql import trap_event_queries as q
 from query_mcp.store import Store
 from query_mcp.tools.args import regex_filters, window
 from query_mcp.tools.bounds import clamp
-from query_mcp.tools.results import dumps, rfc3339
+from query_mcp.tools.results import dumps
 
 StartTime = Annotated[
     str,

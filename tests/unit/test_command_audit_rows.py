@@ -4,7 +4,7 @@ import pytest
 
 from common import audit_chain
 from common.audit_chain import GENESIS, chain_hash, first_broken
-from executor.audit_verify import rfc3339_ns
+from common.timefmt import rfc3339_ns
 from processors.tables import command_audit_rows as car
 from schemas import commands
 from schemas.commands import Step
