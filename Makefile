@@ -17,8 +17,7 @@ venv: $(STAMP)
 run: $(STAMP)
 	$(BIN)/netobs run
 
-test: $(STAMP)
-	$(BIN)/ruff check .
+test: lint
 	$(BIN)/python -m pytest -q -ra
 
 unit: $(STAMP)
@@ -30,6 +29,7 @@ integration: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 bench: $(STAMP)
 	$(BIN)/python bench/patterns.py

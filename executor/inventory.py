@@ -295,7 +295,7 @@ def _seed_polling(table: dict[str, Any], where: str, nodes: dict[str, Node], exi
         interval_s=_bounded(table, "interval_s", int, where, 60, 1, 86_400),
         timeout_s=_bounded(table, "timeout_s", float, where, 3.0, 0.001, 300.0),
         retries=_bounded(table, "retries", int, where, 1, 0, 10),
-        level=level,  # type: ignore[arg-type]
+        level=level,
         thresholds=_thresholds(table, where),
         logging=_get(table, "logging", bool, where, True),
     )
@@ -401,7 +401,7 @@ def _get(table: dict[str, Any], key: str, kind: type, where: str, default: Any =
 
 def _text(table: dict[str, Any], key: str, where: str, default: Any = _MISSING) -> str:
     """A string that must not be blank."""
-    value = _get(table, key, str, where, default)
+    value: str = _get(table, key, str, where, default)
     if not value.strip():
         raise ConfigError(f"{where}: {key} must not be empty")
     return value

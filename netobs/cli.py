@@ -12,8 +12,10 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+from common.config import ConfigError
 from netobs import config as config_mod
 from netobs import logs, signals
+from schemas.scopes import SCOPES
 
 log = logging.getLogger("netobs")
 
@@ -107,7 +109,7 @@ def _parser() -> argparse.ArgumentParser:
         help="named MCP tokens with scopes: add (shown once), list, revoke",
         description="Manage named bearer tokens of the MCP service. Only a SHA-256 digest is stored (in "
         "NETOBS_MCP_TOKENS_FILE, default DATA_DIR/mcp_tokens.toml); the token itself is printed once by add. "
-        f"Scopes: {', '.join(config_mod.SCOPES)}. A running service picks changes up within a second.",
+        f"Scopes: {', '.join(SCOPES)}. A running service picks changes up within a second.",
     )
     token_sub = token.add_subparsers(dest="token_command", required=True, metavar="ACTION")
     add = token_sub.add_parser("add", help="create a token and print it once")
@@ -115,7 +117,7 @@ def _parser() -> argparse.ArgumentParser:
     add.add_argument(
         "--scope",
         action="append",
-        choices=config_mod.SCOPES,
+        choices=SCOPES,
         required=True,
         help="a scope the token holds; repeat for several",
     )
@@ -149,7 +151,7 @@ def main(argv: list[str] | None = None) -> int:
         environ["NETOBS_LOG_LEVEL"] = args.log_level
     try:
         config = config_mod.load(args.config, environ)
-    except config_mod.ConfigError as exc:
+    except ConfigError as exc:
         print(f"netobs: configuration error: {exc}", file=sys.stderr)
         return 2
     logs.setup(config.log_level)
@@ -189,7 +191,7 @@ def _serve_edge(config: config_mod.Config, name: str, serve: Callable[..., Await
         return 2
     try:
         credentials = _credentials(config)
-    except config_mod.ConfigError as exc:
+    except ConfigError as exc:
         print(f"netobs {name}: {exc}", file=sys.stderr)
         return 2
 
@@ -250,7 +252,7 @@ def _inventory(config: config_mod.Config, args: argparse.Namespace) -> int:
         return 2
     try:
         events = asyncio.run(seed(config.kafka.bootstrap, path))
-    except config_mod.ConfigError as exc:
+    except ConfigError as exc:
         print(f"netobs inventory seed: {exc}", file=sys.stderr)
         return 2
     for event in events:
@@ -361,7 +363,7 @@ def _token(config: config_mod.Config, args: argparse.Namespace) -> int:
         elif not tokens.revoke(path, args.name):
             print(f"netobs token: no token named {args.name!r} in {path}", file=sys.stderr)
             return 1
-    except config_mod.ConfigError as exc:
+    except ConfigError as exc:
         print(f"netobs token: {exc}", file=sys.stderr)
         return 2
     return 0
