@@ -8,6 +8,7 @@ imported by nobody (it composes). Imports inside functions count too.
 from __future__ import annotations
 
 import ast
+import tomllib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -68,6 +69,17 @@ def test_no_stage_imports_another_stage_or_netobs() -> None:
 
 def test_folders_hold_a_handful_of_modules() -> None:
     assert crowded(ROOT) == []
+
+
+def test_every_package_is_installed_and_shipped() -> None:
+    """A new top-level package must reach the wheel (pyproject) and the image (Dockerfile), or a stage fails
+    to import only once deployed."""
+    packages = {d.name for d in ROOT.iterdir() if (d / "__init__.py").exists() and d.name != "tests"}
+    assert packages == set(ALLOWED)
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    assert set(pyproject["tool"]["setuptools"]["packages"]["find"]["include"]) == {f"{p}*" for p in packages}
+    copied = {line.split()[1] for line in (ROOT / "Dockerfile").read_text().splitlines() if line.startswith("COPY ")}
+    assert packages <= copied
 
 
 @pytest.mark.parametrize(
