@@ -235,7 +235,7 @@ def _executor(config: config_mod.Config, _: argparse.Namespace) -> int:
 
 
 def _audit(config: config_mod.Config, _: argparse.Namespace) -> int:
-    from executor.audit_verify import run
+    from executor.command_audit_verify import run
 
     return run(config.clickhouse_dsn, config.clickhouse.database, sys.stdout)
 

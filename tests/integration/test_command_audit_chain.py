@@ -25,7 +25,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from common import audit_chain, clickhouse, migrations
 from common.audit_chain import chain_hash
 from common.kafka_admin import ensure_topics
-from executor.audit_verify import verify, walk
+from executor.command_audit_verify import verify, walk
 from processors import clickhouse_writer
 from processors.tables import command_audit_rows
 from processors.tables.projector import COMMAND_AUDIT_ROWS, TableProjector
