@@ -22,7 +22,6 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from pyasn1.type import univ
 from pysnmp.error import PySnmpError
 from pysnmp.hlapi.v3arch.asyncio import (
     CommunityData,
@@ -41,7 +40,7 @@ from pysnmp.hlapi.v3arch.asyncio import (
 from pysnmp.proto import errind, rfc1902, rfc1905
 
 from common.snmp_credentials import SnmpCredential, auth_data
-from common.snmp_text import hex_text, octets_text
+from common.snmp_text import value_text
 from schemas.mib_names import oid_of, short_name
 
 SET_TYPES = ("integer", "string", "oid", "ipaddress", "counter32", "gauge32", "timeticks")
@@ -162,20 +161,6 @@ def row(oid: Any, value: Any) -> dict[str, str]:
     else:
         shown, text = _TYPE_NAMES.get(kind, kind), value_text(value)
     return {"Name": short_name(dotted), "OID": dotted, "Type": shown, "Value": text}
-
-
-def value_text(value: Any) -> str:
-    """Numbers (TimeTicks too) in decimal, addresses and OIDs dotted, printable UTF-8 as is, other bytes in hex."""
-    if isinstance(value, rfc1902.IpAddress):
-        raw = bytes(value.asOctets())
-        return str(ipaddress.IPv4Address(raw)) if len(raw) == 4 else hex_text(raw)
-    if isinstance(value, univ.Integer):
-        return str(int(value))
-    if isinstance(value, univ.OctetString):
-        return octets_text(bytes(value.asOctets()))
-    if isinstance(value, univ.ObjectIdentifier):
-        return str(value)
-    return str(value.prettyPrint())
 
 
 @dataclass

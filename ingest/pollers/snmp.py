@@ -8,7 +8,6 @@ pysnmp and nowhere else.
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any
 
@@ -24,10 +23,9 @@ from pysnmp.hlapi.v3arch.asyncio import (
     get_cmd,
     walk_cmd,
 )
-from pysnmp.proto import rfc1902
 
 from common.snmp_credentials import SnmpCredential, auth_data
-from common.snmp_text import hex_text, octets_text
+from common.snmp_text import hex_text, value_text
 from ingest.pollers.probe import BadParam, Measurement, Unpollable, bool_param, fail, int_param, ok, port_param
 from schemas.mib_names import oid_of, short_name
 
@@ -60,14 +58,8 @@ def store(values: dict[str, float], texts: dict[str, str], oid: str, value: Any)
         texts[key] = name[:1].lower() + name[1:]
     elif isinstance(value, univ.Integer):
         values[key] = float(int(value))
-    elif isinstance(value, rfc1902.IpAddress):
-        texts[key] = str(ipaddress.IPv4Address(bytes(value.asOctets())))
-    elif isinstance(value, univ.OctetString):
-        texts[key] = octets_text(bytes(value.asOctets()))
-    elif isinstance(value, univ.ObjectIdentifier):
-        texts[key] = str(value)
     else:
-        texts[key] = str(value.prettyPrint())
+        texts[key] = value_text(value)
 
 
 def arp_texts(rows: Sequence[tuple[str, bytes]]) -> dict[str, str]:
