@@ -51,17 +51,17 @@ class Executor:
     """State and edges of one executor; run() drives it."""
 
     def __init__(
-        self, actions: ActionsConfig, credentials: Mapping[str, SnmpCredential], bootstrap: str, key: bytes
+        self, config: ActionsConfig, credentials: Mapping[str, SnmpCredential], bootstrap: str, key: bytes
     ) -> None:
         self._bootstrap = bootstrap
         self._key = key
-        self._group = actions.group_id
-        self.policy = policy.from_config(actions)
+        self._group = config.group_id
+        self.policy = policy.from_config(config)
         self.book = Book()
         self.inventory = inv.Inventory()
         self.waiting: dict[str, tuple[Command, int]] = {}
         """Commands pending approval -> (command, its offset in the commands topic)."""
-        self.ctx = actions.Context(self.inventory, credentials, actions, self._publish_inventory, self._publish_event)
+        self.ctx = actions.Context(self.inventory, credentials, config, self._publish_inventory, self._publish_event)
         self._producer: AIOKafkaProducer | None = None
         self.counts = {"commands": 0, "undecodable": 0, "steps": 0}
 
