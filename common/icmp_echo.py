@@ -62,9 +62,9 @@ class EchoSocket:
     """One ICMP socket of one IP version, its reader on the running loop, and the echoes waiting for answers.
 
     shared: the socket serves many callers at once. It gets a large receive buffer, and a receive error
-    (the kernel reports this way an ICMP error about any ICMP packet, not only ours) is logged and reading
-    goes on, since it belongs to no echo in particular. A socket of one caller instead answers its waiting
-    echoes with it.
+    (a raw socket's pending error can come from an ICMP error about anyone's ICMP packet) is logged and
+    reading goes on, since it belongs to no echo in particular. A socket of one caller instead answers its
+    waiting echoes with it.
     """
 
     def __init__(self, version: int, *, shared: bool) -> None:
@@ -97,14 +97,13 @@ class EchoSocket:
         """Send an echo of size data bytes with the given TTL; ICMPLibError if it cannot be sent."""
         n = next(self._counter)
         ident = (self.ident + (n >> 16)) & 0xFFFF if self.privileged else self.ident
-        echo = Echo((ident, n & 0xFFFF), destination, time.time_ns(), self.loop.create_future())
-        self.waiting[echo.key] = echo
+        key = (ident, n & 0xFFFF)
+        echo = Echo(key, destination, time.time_ns(), self.loop.create_future())
+        self.waiting[key] = echo
         try:
-            self.icmp.send(
-                ICMPRequest(destination, ident, n & 0xFFFF, payload=_payload(size) or None, payload_size=size, ttl=ttl)
-            )
+            self.icmp.send(ICMPRequest(destination, *key, payload=_payload(size) or None, payload_size=size, ttl=ttl))
         except ICMPLibError:
-            del self.waiting[echo.key]
+            del self.waiting[key]
             raise
         return echo
 
@@ -142,11 +141,14 @@ class EchoSocket:
         if self.version == 4 and self.privileged and packet and packet[0] >> 4 == 4:
             packet = packet[(packet[0] & 0x0F) * 4 :]  # a raw IPv4 socket hands over the IP header too
         found = answered(packet, self.version)
-        echo = self.waiting.get(found[0]) if found else None
-        if found is None or echo is None:
+        if found is None:
             return
-        if found[1]:
-            _answer(echo, Reply(0, ttl, 0, source, f"{found[1]} from {source}"))
+        key, error = found
+        echo = self.waiting.get(key)
+        if echo is None:
+            return
+        if error:
+            _answer(echo, Reply(0, ttl, 0, source, f"{error} from {source}"))
         elif echo.destination == source:
             _answer(echo, Reply(received_ns - echo.sent_ns, ttl, len(packet) - 8, source))
 
