@@ -1,8 +1,8 @@
 """ICMP wire facts, and the helpers for reading echo replies and errors with recvmsg.
 
-Both the ping poller (ingest) and the do_ping action (processors) read their ICMP replies themselves, to get
-the kernel's receive time and the reply's TTL that icmplib does not return. Stages may not import each
-other, so what they share lives here in netobs/, which every stage may import.
+common.icmp_echo, the echo of the ping poller and of the do_ping action, reads its replies itself to get
+the kernel's receive time and the reply's TTL that icmplib does not return; what it needs to know of the
+bytes and of the control messages is here, free of sockets and state.
 """
 
 from __future__ import annotations
@@ -31,6 +31,22 @@ def quoted_echo(quoted: bytes, version: int) -> tuple[int, int] | None:
         return None
     ident, seq = struct.unpack_from("!HH", quoted, offset + 4)
     return ident, seq
+
+
+def answered(message: bytes, version: int) -> tuple[tuple[int, int], str] | None:
+    """((id, seq), "") for an echo reply, ((id, seq), "time exceeded (code 0)") and the like for an ICMP error
+    quoting an echo request; None for any other ICMP message (given from its ICMP header on).
+    """
+    if len(message) < 8:
+        return None
+    kind, code = message[0], message[1]
+    if kind == ECHO_REPLY[version]:
+        ident, seq = struct.unpack_from("!HH", message, 4)
+        return (ident, seq), ""
+    if kind in ERRORS[version]:
+        quoted = quoted_echo(message[8:], version)
+        return (quoted, f"{ERRORS[version][kind]} (code {code})") if quoted else None
+    return None
 
 
 def ask_for_time_and_ttl(sock: socket.socket, version: int) -> None:

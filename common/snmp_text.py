@@ -1,12 +1,33 @@
-"""How an SNMP OCTET STRING is written as text in every record and result.
+"""How an SNMP OCTET STRING, and any other SNMP value pysnmp decoded, is written as text in every record and result.
 
 Trap varbinds, poll texts and SNMP action results all show octet strings the same way, so a value read
 from one can be compared with, or searched for in, another: that rendering is part of the contract. Trap
 decoding, which knows each varbind's MIB syntax, also writes binary syntaxes (PhysAddress, DateAndTime, ...)
-as hex_text when their bytes happen to be printable.
+as hex_text when their bytes happen to be printable. Poll texts and action results write every value
+pysnmp decoded with value_text.
 """
 
 from __future__ import annotations
+
+import ipaddress
+from typing import Any
+
+from pyasn1.type import univ
+from pysnmp.proto import rfc1902
+
+
+def value_text(value: Any) -> str:
+    """Numbers (TimeTicks too) in decimal, addresses and OIDs dotted, printable UTF-8 as is, other bytes in hex."""
+    if isinstance(value, rfc1902.IpAddress):
+        raw = bytes(value.asOctets())
+        return str(ipaddress.IPv4Address(raw)) if len(raw) == 4 else hex_text(raw)
+    if isinstance(value, univ.Integer):
+        return str(int(value))
+    if isinstance(value, univ.OctetString):
+        return octets_text(bytes(value.asOctets()))
+    if isinstance(value, univ.ObjectIdentifier):
+        return str(value)
+    return str(value.prettyPrint())
 
 
 def octets_text(raw: bytes) -> str:

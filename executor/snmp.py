@@ -10,38 +10,27 @@ name in an engine, so two commands naming the same v3 user with different passwo
 its own) would overwrite each other's keys in a shared engine; and v3 engine-id discovery starts afresh
 each time, so an agent replaced behind the same address is never talked to with a stale engine id.
 
-Messages of ActionFailed and ActionTimeout are meant for an agent to read: they never carry a community
-or a password.
+The requests are common.snmp_session's; this module adds what an action needs around them: the values
+to set, the rows of results, and the messages. Messages of ActionFailed and ActionTimeout are meant for an
+agent to read: they never carry a community or a password.
 """
 
 from __future__ import annotations
 
 import contextlib
 import ipaddress
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from pyasn1.type import univ
 from pysnmp.error import PySnmpError
-from pysnmp.hlapi.v3arch.asyncio import (
-    CommunityData,
-    ContextData,
-    ObjectIdentity,
-    ObjectType,
-    SnmpEngine,
-    Udp6TransportTarget,
-    UdpTransportTarget,
-    UsmUserData,
-    bulk_cmd,
-    get_cmd,
-    next_cmd,
-    set_cmd,
-)
-from pysnmp.proto import errind, rfc1902, rfc1905
+from pysnmp.hlapi.v3arch.asyncio import SnmpEngine
+from pysnmp.proto import errind, rfc1902
 
-from common.snmp_credentials import SnmpCredential, auth_data
-from common.snmp_text import hex_text, octets_text
+from common import snmp_session
+from common.snmp_credentials import SnmpCredential
+from common.snmp_session import NO_SUCH_NAME, Agent, ErrorStatus, NotIncreasing, RequestFailed
+from common.snmp_text import value_text
 from schemas.mib_names import oid_of, short_name
 
 SET_TYPES = ("integer", "string", "oid", "ipaddress", "counter32", "gauge32", "timeticks")
@@ -52,9 +41,6 @@ MIN_PASSWORD = 8
 MAX_STRING = 65535
 INTEGER32 = (-(2**31), 2**31 - 1)
 UNSIGNED32 = (0, 2**32 - 1)
-MAX_REPETITIONS = 25
-NO_SUCH_NAME = 2
-"""SNMPv1's error status at the end of a GETNEXT walk."""
 _UNSIGNED = {"counter32": rfc1902.Counter32, "gauge32": rfc1902.Gauge32, "timeticks": rfc1902.TimeTicks}
 _TYPE_NAMES = {"Integer32": "Integer", "ObjectName": "ObjectIdentifier", "Unsigned32": "Gauge32"}
 """pysnmp class names -> the SNMP type names results show (one name per wire type)."""
@@ -164,61 +150,37 @@ def row(oid: Any, value: Any) -> dict[str, str]:
     return {"Name": short_name(dotted), "OID": dotted, "Type": shown, "Value": text}
 
 
-def value_text(value: Any) -> str:
-    """Numbers (TimeTicks too) in decimal, addresses and OIDs dotted, printable UTF-8 as is, other bytes in hex."""
-    if isinstance(value, rfc1902.IpAddress):
-        raw = bytes(value.asOctets())
-        return str(ipaddress.IPv4Address(raw)) if len(raw) == 4 else hex_text(raw)
-    if isinstance(value, univ.Integer):
-        return str(int(value))
-    if isinstance(value, univ.OctetString):
-        return octets_text(bytes(value.asOctets()))
-    if isinstance(value, univ.ObjectIdentifier):
-        return str(value)
-    return str(value.prettyPrint())
+@dataclass(frozen=True)
+class _Call:
+    """One call's agent, and what its messages may say about it."""
 
-
-@dataclass
-class _Session:
-    """One call's engine, security parameters and target, and what messages say about them."""
-
-    engine: SnmpEngine
+    agent: Agent
     credential: SnmpCredential
-    auth: CommunityData | UsmUserData
-    target: UdpTransportTarget | Udp6TransportTarget
     where: str
     timeout: float
     retries: int
 
-    async def ask(
-        self, op: str, oids: Sequence[str], command: Callable[..., Any], *args: Any, v1_walk: bool = False
-    ) -> list[tuple[Any, Any]]:
-        """Send one request; ActionTimeout when unanswered, ActionFailed on an error indication or status.
-
-        v1_walk: part of a walk, where SNMPv1's noSuchName means "nothing (more) there", not an error.
-        """
+    @contextlib.contextmanager
+    def failures(self, op: str, oids: Sequence[str]) -> Iterator[None]:
+        """Failed requests about oids as ActionTimeout or ActionFailed, messages an agent may read."""
         label = ", ".join(short_name(o) for o in oids[:3]) + (", ..." if len(oids) > 3 else "")
         try:
-            error, status, index, varbinds = await command(
-                self.engine, self.auth, self.target, ContextData(), *args, lookupMib=False
-            )
+            yield
         except PySnmpError as exc:
             raise ActionFailed(self._scrub(f"{op} {label}: {exc}")) from None
-        if isinstance(error, errind.RequestTimedOut):
-            tries = "retry" if self.retries == 1 else "retries"
-            raise ActionTimeout(
-                f"no answer from {self.where} within {self.timeout:g} s ({self.retries} {tries}); "
-                "a wrong community or SNMPv3 privacy password goes unanswered too"
-            )
-        if error:
-            raise ActionFailed(self._scrub(f"{op} {label}: {_INDICATIONS.get(type(error), str(error))}"))
-        if status and v1_walk and int(status) == NO_SUCH_NAME:
-            return []
-        if status:
-            at = int(index or 0) - 1
-            name = short_name(oids[at]) if 0 <= at < len(oids) else label
-            raise ActionFailed(f"{op} {name}: {status.prettyPrint()}")
-        return [(oid, value) for oid, value in varbinds]
+        except RequestFailed as exc:
+            if isinstance(exc.indication, errind.RequestTimedOut):
+                tries = "retry" if self.retries == 1 else "retries"
+                raise ActionTimeout(
+                    f"no answer from {self.where} within {self.timeout:g} s ({self.retries} {tries}); "
+                    "a wrong community or SNMPv3 privacy password goes unanswered too"
+                ) from None
+            said = _INDICATIONS.get(type(exc.indication), str(exc))
+            raise ActionFailed(self._scrub(f"{op} {label}: {said}")) from None
+        except ErrorStatus as exc:
+            raise ActionFailed(f"{op} {label if exc.oid is None else short_name(exc.oid)}: {exc}") from None
+        except NotIncreasing as exc:
+            raise ActionFailed(f"{op} {label}: {exc}") from None
 
     def _scrub(self, text: str) -> str:
         """pysnmp's own words, with any secret of the credential cut out (they are not expected there)."""
@@ -230,19 +192,16 @@ class _Session:
 
 
 @contextlib.asynccontextmanager
-async def _session(
-    ip: str, port: int, credential: SnmpCredential, timeout: float, retries: int
-) -> AsyncIterator[_Session]:
+async def _call(ip: str, port: int, credential: SnmpCredential, timeout: float, retries: int) -> AsyncIterator[_Call]:
     try:
         address = ipaddress.ip_address(ip)
     except ValueError:
         raise ActionFailed(f"not an IP address: {ip!r}") from None
-    kind = Udp6TransportTarget if address.version == 6 else UdpTransportTarget
     engine = SnmpEngine()
     try:
-        target = await kind.create((str(address), port), timeout=timeout, retries=retries)
+        agent = await snmp_session.open_agent(engine, credential, str(address), port, timeout=timeout, retries=retries)
         where = f"[{address}]:{port}" if address.version == 6 else f"{address}:{port}"
-        yield _Session(engine, credential, auth_data(credential), target, where, timeout, retries)
+        yield _Call(agent, credential, where, timeout, retries)
     finally:
         engine.close_dispatcher()
 
@@ -254,17 +213,14 @@ def _oid(op: str, name: str) -> str:
     return oid
 
 
-def _object(oid: str) -> ObjectType:
-    return ObjectType(ObjectIdentity(oid))
-
-
 async def snmp_get(
     ip: str, port: int, credential: SnmpCredential, oids: Sequence[str], *, timeout: float, retries: int
 ) -> list[dict[str, str]]:
     """The values of oids (names or dotted), in order; a missing one is a row of type noSuchObject/Instance."""
     wanted = [_oid("snmpget", o) for o in oids]
-    async with _session(ip, port, credential, timeout, retries) as session:
-        varbinds = await session.ask("snmpget", wanted, get_cmd, *map(_object, wanted))
+    async with _call(ip, port, credential, timeout, retries) as call:
+        with call.failures("snmpget", wanted):
+            varbinds = await snmp_session.get(call.agent, wanted)
     return [row(oid, value) for oid, value in varbinds]
 
 
@@ -273,44 +229,29 @@ async def snmp_walk(
 ) -> tuple[list[dict[str, str]], bool]:
     """The rows under oid (at most max_rows) and whether more were there.
 
-    GETBULK asks for just one row more than still fits, so truncation is known without fetching the rest;
-    v1 credentials walk with GETNEXT. A walk of a single instance (sysContact.0) finds nothing under it and
-    answers with the instance itself, as net-snmp's snmpwalk does.
+    The walk asks for one row more than fits, so truncation is known without fetching the rest. A walk of a
+    single instance (sysContact.0) finds nothing under it and answers with the instance itself, as
+    net-snmp's snmpwalk does.
     """
     if max_rows < 1:
         raise ValueError(f"max_rows is at least 1, got {max_rows}")
     root = _oid("snmpwalk", oid)
-    root_arcs = _arcs(root)
-    found: list[tuple[Any, Any]] = []
-    async with _session(ip, port, credential, timeout, retries) as session:
-        last, more = root_arcs, True
-        while more and len(found) <= max_rows:
-            start = ".".join(map(str, last))
-            if credential.mode == "v1":
-                varbinds = await session.ask("snmpwalk", [root], next_cmd, _object(start), v1_walk=True)
-            else:
-                wanted = min(MAX_REPETITIONS, max_rows + 1 - len(found))
-                varbinds = await session.ask("snmpwalk", [root], bulk_cmd, 0, wanted, _object(start))
-            more = bool(varbinds)
-            for name, value in varbinds:
-                arcs = tuple(name.asTuple())
-                if arcs[: len(root_arcs)] != root_arcs or isinstance(value, rfc1905.EndOfMibView):
-                    more = False
-                    break
-                if arcs <= last:
-                    raise ActionFailed(
-                        f"snmpwalk {short_name(root)}: the agent answered {name} after {start} (not increasing)"
-                    )
-                found.append((name, value))
-                last = arcs
-        if not found:
-            instance = await session.ask("snmpwalk", [root], get_cmd, _object(root), v1_walk=True)
-            found = [(name, value) for name, value in instance if _exists(value)]
+    async with _call(ip, port, credential, timeout, retries) as call:
+        with call.failures("snmpwalk", [root]):
+            found = [r async for r in snmp_session.walk(call.agent, root, max_rows + 1)]
+            if not found:
+                found = [(name, value) for name, value in await _instance(call.agent, root) if _exists(value)]
     return [row(name, value) for name, value in found[:max_rows]], len(found) > max_rows
 
 
-def _arcs(oid: str) -> tuple[int, ...]:
-    return tuple(int(a) for a in oid.split("."))
+async def _instance(agent: Agent, oid: str) -> list[tuple[str, Any]]:
+    """GET of oid itself; SNMPv1's noSuchName means it is not there, as at the end of a walk."""
+    try:
+        return await snmp_session.get(agent, [oid])
+    except ErrorStatus as exc:
+        if exc.status != NO_SUCH_NAME:
+            raise
+        return []
 
 
 def _exists(value: Any) -> bool:
@@ -338,6 +279,7 @@ async def snmp_set(
         typed = set_value(set_type, value)
     except ValueError as exc:
         raise ActionFailed(f"snmpset {short_name(target)}: {exc}") from None
-    async with _session(ip, port, credential, timeout, retries) as session:
-        varbinds = await session.ask("snmpset", [target], set_cmd, ObjectType(ObjectIdentity(target), typed))
+    async with _call(ip, port, credential, timeout, retries) as call:
+        with call.failures("snmpset", [target]):
+            varbinds = await snmp_session.set_object(call.agent, target, typed)
     return [row(name, value) for name, value in varbinds]

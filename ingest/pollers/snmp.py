@@ -3,31 +3,22 @@
 Keys are MIB names without their module (schemas.mib_names: "sysUpTime.0", "ifOperStatus.2"), dotted
 OIDs where the table knows no name. Numeric types (integers, counters, gauges, time ticks) go to values,
 everything else to texts. The credential is looked up by the name the node gives; its secrets go to
-pysnmp and nowhere else.
+pysnmp and nowhere else. The requests themselves are common.snmp_session's; this module makes a poll of
+their answers.
 """
 
 from __future__ import annotations
 
-import ipaddress
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from pyasn1.type import univ
-from pysnmp.hlapi.v3arch.asyncio import (
-    ContextData,
-    ObjectIdentity,
-    ObjectType,
-    SnmpEngine,
-    Udp6TransportTarget,
-    UdpTransportTarget,
-    bulk_walk_cmd,
-    get_cmd,
-    walk_cmd,
-)
-from pysnmp.proto import rfc1902
+from pysnmp.hlapi.v3arch.asyncio import SnmpEngine
 
-from common.snmp_credentials import SnmpCredential, auth_data
-from common.snmp_text import hex_text, octets_text
+from common import snmp_session
+from common.snmp_credentials import SnmpCredential
+from common.snmp_session import Agent, ErrorStatus, SnmpError
+from common.snmp_text import hex_text, value_text
 from ingest.pollers.probe import BadParam, Measurement, Unpollable, bool_param, fail, int_param, ok, port_param
 from schemas.mib_names import oid_of, short_name
 
@@ -37,11 +28,6 @@ HR_STORAGE_TYPE = "1.3.6.1.2.1.25.2.3.1.2"
 HR_STORAGE_RAM = "1.3.6.1.2.1.25.2.1.2"
 HR_STORAGE_UNITS, HR_STORAGE_SIZE, HR_STORAGE_USED = (f"1.3.6.1.2.1.25.2.3.1.{n}" for n in (4, 5, 6))
 IP_NET_TO_MEDIA_PHYS = "1.3.6.1.2.1.4.22.1.2"
-MAX_REPETITIONS = 25
-
-
-class SnmpFailed(Exception):
-    """The agent did not answer, or answered with an error: the poll fails."""
 
 
 def resolve(name: str) -> str:
@@ -60,14 +46,8 @@ def store(values: dict[str, float], texts: dict[str, str], oid: str, value: Any)
         texts[key] = name[:1].lower() + name[1:]
     elif isinstance(value, univ.Integer):
         values[key] = float(int(value))
-    elif isinstance(value, rfc1902.IpAddress):
-        texts[key] = str(ipaddress.IPv4Address(bytes(value.asOctets())))
-    elif isinstance(value, univ.OctetString):
-        texts[key] = octets_text(bytes(value.asOctets()))
-    elif isinstance(value, univ.ObjectIdentifier):
-        texts[key] = str(value)
     else:
-        texts[key] = str(value.prettyPrint())
+        texts[key] = value_text(value)
 
 
 def arp_texts(rows: Sequence[tuple[str, bytes]]) -> dict[str, str]:
@@ -116,29 +96,34 @@ class SnmpProber:
         subtree = resolve(walk) if walk else ""
         max_rows = int_param(params, "max_rows", 1000, 1, 100_000)
         resources, arp = bool_param(params, "resources", False), bool_param(params, "arp", False)
-        session = _Session(self._engine_now(), self.credentials[credential], ip, port_param(params, 161), timeout)
+        port = port_param(params, 161)
+        try:
+            agent = await snmp_session.open_agent(
+                self._engine_now(), self.credentials[credential], ip, port, timeout=timeout, retries=0
+            )
+        except Exception as exc:
+            raise Unpollable(f"bad SNMP address {ip}:{port}: {exc}") from None
         values: dict[str, float] = {}
         texts: dict[str, str] = {}
         try:
-            await session.transport()
-            for oid, value in await session.get(list(dict.fromkeys(oids))):
+            for oid, value in await snmp_session.get(agent, list(dict.fromkeys(oids))):
                 store(values, texts, oid, value)
             if subtree:
-                async for oid, value in session.walk(subtree, max_rows):
+                async for oid, value in snmp_session.walk(agent, subtree, max_rows):
                     store(values, texts, oid, value)
             if resources:
-                values.update(await _resources(session, max_rows))
+                values.update(await _resources(agent, max_rows))
             if arp:
                 rows = [
                     (oid, bytes(v.asOctets()))
-                    async for oid, v in session.walk(IP_NET_TO_MEDIA_PHYS, max_rows)
+                    async for oid, v in snmp_session.walk(agent, IP_NET_TO_MEDIA_PHYS, max_rows)
                     if isinstance(v, univ.OctetString) and not isinstance(v, univ.Null)
                 ]
                 table = arp_texts(rows)
                 texts.update(table)
                 values["arp_entries"] = float(len(table))
-        except SnmpFailed as exc:
-            return fail(str(exc), values, texts)
+        except SnmpError as exc:
+            return fail(failure_text(ip, port, exc), values, texts)
         uptime = values.get(short_name(SYS_UPTIME))
         if uptime is not None:
             values["uptime_s"] = uptime / 100
@@ -156,80 +141,30 @@ class SnmpProber:
             self._engine = None
 
 
-class _Session:
-    """The requests of one poll to one agent."""
-
-    def __init__(self, engine: SnmpEngine, credential: SnmpCredential, ip: str, port: int, timeout: float) -> None:
-        self.engine = engine
-        self.credential = credential
-        self.auth = auth_data(credential)
-        self.ip, self.port, self.timeout = ip, port, timeout
-        self.target: UdpTransportTarget | Udp6TransportTarget | None = None
-
-    async def transport(self) -> None:
-        kind = Udp6TransportTarget if ":" in self.ip else UdpTransportTarget
-        try:
-            self.target = await kind.create((self.ip, self.port), timeout=self.timeout, retries=0)
-        except Exception as exc:
-            raise Unpollable(f"bad SNMP address {self.ip}:{self.port}: {exc}") from None
-
-    async def get(self, oids: list[str]) -> list[tuple[str, Any]]:
-        error, status, index, varbinds = await get_cmd(
-            self.engine, self.auth, self.target, ContextData(), *map(_object, oids), lookupMib=False
-        )
-        self._check(error, status, index, oids)
-        return [(str(oid), value) for oid, value in varbinds]
-
-    async def walk(self, subtree: str, max_rows: int) -> AsyncIterator[tuple[str, Any]]:
-        """The rows under subtree, at most max_rows; v1 walks with GETNEXT, later versions with GETBULK."""
-        if self.credential.mode == "v1":
-            rows = walk_cmd(self.engine, self.auth, self.target, ContextData(), _object(subtree), **_WALK)
-        else:
-            rows = bulk_walk_cmd(
-                self.engine, self.auth, self.target, ContextData(), 0, MAX_REPETITIONS, _object(subtree), **_WALK
-            )
-        seen = 0
-        async for error, status, index, varbinds in rows:
-            self._check(error, status, index, [subtree])
-            for oid, value in varbinds:
-                if seen >= max_rows:
-                    return
-                seen += 1
-                yield str(oid), value
-
-    def _check(self, error: object, status: object, index: object, oids: Sequence[str]) -> None:
-        if error:
-            raise SnmpFailed(f"{self.ip}:{self.port}: {error}")
-        if status:
-            at = int(str(index or 0)) - 1
-            where = f" at {short_name(oids[at])}" if 0 <= at < len(oids) else ""
-            text = status.prettyPrint() if hasattr(status, "prettyPrint") else str(status)
-            raise SnmpFailed(f"{self.ip}:{self.port}: {text}{where}")
+def failure_text(ip: str, port: int, exc: SnmpError) -> str:
+    """The error of a failed poll: the agent, what went wrong, and at which requested object if the agent said."""
+    where = f" at {short_name(exc.oid)}" if isinstance(exc, ErrorStatus) and exc.oid is not None else ""
+    return f"{ip}:{port}: {exc}{where}"
 
 
-_WALK = {"lookupMib": False, "lexicographicMode": False}
-
-
-def _object(oid: str) -> ObjectType:
-    return ObjectType(ObjectIdentity(oid))
-
-
-async def _resources(session: _Session, max_rows: int) -> dict[str, float]:
+async def _resources(agent: Agent, max_rows: int) -> dict[str, float]:
     """cpu_load_pct (hrProcessorLoad averaged over processors) and mem_* (hrStorage RAM), where the agent has them."""
     values: dict[str, float] = {}
-    loads = [int(v) async for _, v in session.walk(HR_PROCESSOR_LOAD, max_rows) if isinstance(v, univ.Integer)]
+    loads = [
+        int(v) async for _, v in snmp_session.walk(agent, HR_PROCESSOR_LOAD, max_rows) if isinstance(v, univ.Integer)
+    ]
     if loads:
         values["cpu_load_pct"] = round(sum(loads) / len(loads), 2)
         values["cpu_count"] = float(len(loads))
     ram = [
         oid.rpartition(".")[2]
-        async for oid, v in session.walk(HR_STORAGE_TYPE, max_rows)
+        async for oid, v in snmp_session.walk(agent, HR_STORAGE_TYPE, max_rows)
         if isinstance(v, univ.ObjectIdentifier) and str(v) == HR_STORAGE_RAM
     ]
     if ram:
         columns = {"units": HR_STORAGE_UNITS, "size": HR_STORAGE_SIZE, "used": HR_STORAGE_USED}
         oids = [f"{column}.{index}" for index in ram for column in columns.values()]
-        got = dict(await session.get(oids))
+        got = dict(await snmp_session.get(agent, oids))
         storage = {
             index: {name: int(got[f"{column}.{index}"]) for name, column in columns.items()}
             for index in ram

@@ -1,5 +1,6 @@
-"""common.icmp: the echo an ICMP error quotes (bytes built here by hand, per RFC 791/792 and RFC 8200/4443),
-and the receive time and TTL read from control messages the kernel itself attached to datagrams on loopback.
+"""common.icmp: the echo an ICMP error quotes and the echo a reply or error answers (bytes built here by hand,
+per RFC 791/792 and RFC 8200/4443), and the receive time and TTL read from control messages the kernel itself
+attached to datagrams on loopback.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import time
 
 import pytest
 
-from common.icmp import SO_TIMESTAMPNS, ask_for_time_and_ttl, quoted_echo, receive_time_and_ttl
+from common.icmp import SO_TIMESTAMPNS, answered, ask_for_time_and_ttl, quoted_echo, receive_time_and_ttl
 
 
 def _ipv4_header(options: bytes = b"", protocol: int = socket.IPPROTO_ICMP) -> bytes:
@@ -51,6 +52,32 @@ def test_the_echo_quoted_by_an_icmpv6_error_is_found_past_the_fixed_header() -> 
 )
 def test_anything_but_a_whole_quoted_echo_request_is_none(quoted: bytes, version: int) -> None:
     assert quoted_echo(quoted, version) is None
+
+
+def test_an_echo_reply_answers_its_own_echo() -> None:
+    assert answered(_echo(0, 0x1234, 0xBEEF), 4) == ((0x1234, 0xBEEF), "")
+    assert answered(_echo(129, 7, 8), 6) == ((7, 8), "")
+
+
+def test_an_icmp_error_answers_the_echo_it_quotes_and_says_what_it_is() -> None:
+    time_exceeded = struct.pack("!BBHI", 11, 0, 0, 0) + _ipv4_header() + _echo(8, 1, 2)
+    assert answered(time_exceeded, 4) == ((1, 2), "time exceeded (code 0)")
+    unreachable = struct.pack("!BBHI", 1, 3, 0, 0) + _ipv6_header() + _echo(128, 3, 4)
+    assert answered(unreachable, 6) == ((3, 4), "destination unreachable (code 3)")
+
+
+@pytest.mark.parametrize(
+    ("message", "version"),
+    [
+        (_echo(0, 1, 2)[:7], 4),
+        (_echo(8, 1, 2), 4),
+        (_echo(0, 1, 2), 6),
+        (struct.pack("!BBHI", 3, 1, 0, 0) + _ipv4_header() + _echo(0, 1, 2), 4),
+        (struct.pack("!BBHI", 5, 0, 0, 0) + _ipv4_header() + _echo(8, 1, 2), 4),
+    ],
+)
+def test_anything_else_answers_no_echo(message: bytes, version: int) -> None:
+    assert answered(message, version) is None
 
 
 @pytest.mark.parametrize(

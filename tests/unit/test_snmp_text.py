@@ -12,7 +12,7 @@ from pysnmp.proto import rfc1902
 from pysnmp.proto.api import v2c
 
 from common.snmp_text import hex_text, octets_text
-from executor.snmp import value_text
+from executor.snmp import row
 from ingest.pollers.snmp import store
 from ingest.traps.decode import Accepted, decode
 
@@ -62,7 +62,7 @@ def test_traps_polls_and_actions_render_an_octet_string_alike(raw: bytes) -> Non
     texts: dict[str, str] = {}
     store({}, texts, UNNAMED, rfc1902.OctetString(raw))
     assert list(texts.values()) == [octets_text(raw)]
-    assert value_text(rfc1902.OctetString(raw)) == octets_text(raw)
+    assert row(UNNAMED, rfc1902.OctetString(raw))["Value"] == octets_text(raw)
     result = decode(_trap_with(raw), "192.0.2.7", 1, frozenset({b"public"}))
     assert isinstance(result, Accepted), result
     assert result.trap.varbinds[0].value == octets_text(raw)
