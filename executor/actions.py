@@ -101,19 +101,27 @@ async def perform(
         return await ping.ping(review.ip, size=args["size"], ttl=args["ttl"], timeout=args["timeout"])
     if tool in ("snmpwalk", "snmpset"):
         cred = credential(args, secrets, review, ctx)
-        timing = {"timeout": s.snmp_timeout_s, "retries": s.snmp_retries}
+        timeout, retries = s.snmp_timeout_s, s.snmp_retries
         if tool == "snmpwalk":
             rows, truncated = await snmp.snmp_walk(
-                review.ip, s.snmp_port, cred, args["oid"], max_rows=s.walk_max_rows, **timing
+                review.ip, s.snmp_port, cred, args["oid"], timeout=timeout, retries=retries, max_rows=s.walk_max_rows
             )
             return {"rows": rows, "truncated": truncated}
         if recovering:
-            current = await snmp.snmp_get(review.ip, s.snmp_port, cred, [args["oid"]], **timing)
+            current = await snmp.snmp_get(review.ip, s.snmp_port, cred, [args["oid"]], timeout=timeout, retries=retries)
             if current and same_value(current[0]["Value"], args["type"], args["value"]):
                 return {"rows": current, "recovered": True}
         # Sent once: a retried set whose answer was lost would act twice, so the retries' time goes to one wait.
-        once = {"timeout": s.snmp_timeout_s * (1 + s.snmp_retries), "retries": 0}
-        rows = await snmp.snmp_set(review.ip, s.snmp_port, cred, args["oid"], args["type"], args["value"], **once)
+        rows = await snmp.snmp_set(
+            review.ip,
+            s.snmp_port,
+            cred,
+            args["oid"],
+            args["type"],
+            args["value"],
+            timeout=timeout * (1 + retries),
+            retries=0,
+        )
         return {"rows": rows}
     if tool == "add_node":
         return await _add_node(command, args, ctx, recovering)

@@ -9,12 +9,12 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import time
-from datetime import UTC, datetime
 from typing import Any
 
 from icmplib.exceptions import ICMPLibError, SocketPermissionError
 
 from common.icmp_echo import EchoSocket
+from common.timefmt import rfc3339_ns
 
 
 async def ping(ip: str, *, size: int, ttl: int, timeout: float) -> dict[str, Any]:
@@ -59,18 +59,12 @@ def _result(outcome: str, sent_ns: int, rtt_ns: int = 0, **fields: Any) -> dict[
     base = {"Size": 0, "TTL": 0, "ResponseFrom": ""}
     return {
         "Result": outcome,
-        "Time": rfc3339(sent_ns),
+        "Time": rfc3339_ns(sent_ns, 6),
         "RTT": go_duration(rtt_ns),
         "RTTNano": rtt_ns,
         **base,
         **fields,
     }
-
-
-def rfc3339(time_ns: int) -> str:
-    """UTC with microseconds and Z, as the MCP service writes times."""
-    moment = datetime.fromtimestamp(time_ns // 1_000_000_000, UTC).replace(microsecond=time_ns // 1000 % 1_000_000)
-    return moment.replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
 def go_duration(ns: int) -> str:
