@@ -5,7 +5,8 @@ address allowlist (403, after trusted-proxy X-Forwarded-For resolution) -> per-c
 Retry-After) -> bearer credential (401 + WWW-Authenticate naming the RFC 9728 metadata) -> body size
 (413) -> the JSON-RPC message: a tools/call outside the credential's scopes (403 insufficient_scope),
 per-tool rate (429). /healthz and the protected-resource metadata are open (behind the allowlist);
-/metrics follows its own exposure setting. The credential is never logged or passed on.
+/metrics follows its own exposure setting (the app serves the metadata and /metrics). The credential is
+never logged or passed on.
 """
 
 from __future__ import annotations
@@ -33,6 +34,17 @@ METADATA_PATH = "/.well-known/oauth-protected-resource"
 MAX_SSE_SESSIONS = 10_000
 
 
+def protected_resource_metadata(resource_url: str, authorization_servers: tuple[str, ...]) -> dict[str, Any]:
+    """RFC 9728 protected-resource metadata of the MCP endpoint."""
+    return {
+        "resource": resource_url,
+        "authorization_servers": list(authorization_servers),
+        "bearer_methods_supported": ["header"],
+        "scopes_supported": sorted(scopes.ALL_SCOPES),
+        "resource_name": "netobs MCP",
+    }
+
+
 @dataclass(frozen=True)
 class GateSettings:
     allow_from: tuple[access.Network, ...]
@@ -42,7 +54,6 @@ class GateSettings:
     rate_per_tool: float
     metrics_access: str
     resource_url: str
-    authorization_servers: tuple[str, ...]
     mcp_paths: tuple[str, ...] = ("/mcp", "/messages/")
     sse_path: str = "/sse"
 
@@ -77,17 +88,6 @@ class Gate:
         self._per_tool = RateLimiter(settings.rate_per_tool, max(1.0, 2 * settings.rate_per_tool))
         self._sse_owner: dict[str, str] = {}
 
-    @property
-    def metadata(self) -> dict[str, Any]:
-        """RFC 9728 protected-resource metadata."""
-        return {
-            "resource": self._s.resource_url,
-            "authorization_servers": list(self._s.authorization_servers),
-            "bearer_methods_supported": ["header"],
-            "scopes_supported": sorted(scopes.ALL_SCOPES),
-            "resource_name": "netobs MCP",
-        }
-
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
@@ -106,7 +106,7 @@ class Gate:
                 await self.app(scope, receive, send)
                 return
             if path.startswith(METADATA_PATH):
-                await _json(send, 200, self.metadata)
+                await self.app(scope, receive, send)
                 return
             wait = self._per_client.take(client, self._clock())
             if wait:
@@ -114,14 +114,14 @@ class Gate:
             if path == "/metrics" and self._s.metrics_access != "token":
                 if self._s.metrics_access == "off":
                     raise Refusal(404, "not_found", "metrics are off (NETOBS_MCP_METRICS)")
-                await _text(send, self._metrics.render())
+                await self.app(scope, receive, send)
                 return
             principal = self._principal(headers.get("authorization"))
             who = principal.name
             if path == "/metrics":
                 if not principal.may(METRICS):
                     raise _insufficient(METRICS, "/metrics needs the metrics scope")
-                await _text(send, self._metrics.render())
+                await self.app(scope, receive, send)
                 return
             if path == "/tool-digests":
                 await self.app(dict(scope, **{PRINCIPAL_KEY: principal, CLIENT_KEY: client}), receive, send)
@@ -307,11 +307,4 @@ async def _json(send: Any, status: int, payload: dict[str, Any], extra: dict[str
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
     headers += [(k.lower().encode(), v.encode()) for k, v in (extra or {}).items()]
     await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
-
-
-async def _text(send: Any, text: str) -> None:
-    body = text.encode()
-    headers = [(b"content-type", b"text/plain; version=0.0.4"), (b"content-length", str(len(body)).encode())]
-    await send({"type": "http.response.start", "status": 200, "headers": headers})
     await send({"type": "http.response.body", "body": body})
