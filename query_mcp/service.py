@@ -19,15 +19,17 @@ from mcp.server import MCPServer
 from mcp.server.transport_security import TransportSecuritySettings
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
-from starlette.types import Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from common.clickhouse import connect
 from common.config import ActionsConfig, McpConfig
 from common.sealing import load_or_create_key
 from query_mcp.auth import access, mcp_audit, scopes
 from query_mcp.auth.credentials import Authenticator
-from query_mcp.auth.gate import METADATA_PATH, Authenticate, Gate, GateSettings, protected_resource_metadata
-from query_mcp.auth.mcp_guard import PRINCIPAL_KEY, GuardSettings, McpGuard, tool_digest
+from query_mcp.auth.gate.authentication import Authenticate, protected_resource_metadata
+from query_mcp.auth.gate.chain import GateSettings, behind_gate
+from query_mcp.auth.gate.state import METADATA_PATH, state_of
+from query_mcp.auth.mcp_guard import GuardSettings, McpGuard, tool_digest
 from query_mcp.command_client import CommandClient
 from query_mcp.metrics import Metrics
 from query_mcp.sql import tools as sql_tools
@@ -97,7 +99,7 @@ class AnyMethod:
 
 def build_http_app(
     server: MCPServer, mcp: McpConfig, authenticate: Authenticate, trail: mcp_audit.AuditTrail | None, metrics: Metrics
-) -> Gate:
+) -> ASGIApp:
     """The whole HTTP surface: FastAPI with /healthz, the RFC 9728 metadata, /metrics, /tool-digests and the MCP
     transports, behind the gate (which decides who reaches which)."""
     security = TransportSecuritySettings(
@@ -139,9 +141,9 @@ def build_http_app(
     @app.get("/tool-digests")
     async def tool_digests(request: Request) -> dict[str, Any]:
         """SHA-256 of each tool this credential may call, as listed: a client can pin them."""
-        principal = request.scope[PRINCIPAL_KEY]
+        principal = state_of(request.scope).principal
         listed = [t.model_dump(by_alias=True, exclude_none=True) for t in await server.list_tools()]
-        return {t["name"]: tool_digest(t) for t in listed if scopes.may_call(principal, t["name"])}
+        return {t["name"]: tool_digest(t) for t in listed if principal and scopes.may_call(principal, t["name"])}
 
     # The SDK's apps add no middleware without SDK auth, so their routes join ours directly.
     app.router.routes.extend(mcp_app.routes)
@@ -157,7 +159,7 @@ def build_http_app(
         metrics_access=mcp.metrics,
         resource_url=resource_url(mcp),
     )
-    return Gate(app, settings, authenticate, trail, metrics)
+    return behind_gate(app, settings, authenticate, trail, metrics)
 
 
 def tls_context(cert: str, key: str) -> ssl.SSLContext:
