@@ -9,7 +9,7 @@ import contextlib
 import ipaddress
 import logging
 import ssl
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -17,14 +17,19 @@ import uvicorn
 from fastapi import FastAPI, Request
 from mcp.server import MCPServer
 from mcp.server.transport_security import TransportSecuritySettings
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from common.clickhouse import connect
 from common.config import ActionsConfig, McpConfig
 from common.sealing import load_or_create_key
 from query_mcp.auth import access, mcp_audit, scopes
 from query_mcp.auth.credentials import Authenticator
-from query_mcp.auth.gate import Authenticate, Gate, GateSettings
-from query_mcp.auth.mcp_guard import PRINCIPAL_KEY, GuardSettings, McpGuard, tool_digest
+from query_mcp.auth.gate.authentication import Authenticate, protected_resource_metadata
+from query_mcp.auth.gate.chain import GateSettings, behind_gate
+from query_mcp.auth.gate.state import METADATA_PATH, state_of
+from query_mcp.auth.mcp_guard import GuardSettings, McpGuard, tool_digest
 from query_mcp.command_client import CommandClient
 from query_mcp.metrics import Metrics
 from query_mcp.sql import tools as sql_tools
@@ -81,10 +86,22 @@ def default_hosts(bind: str, port: int) -> list[str]:
     return sorted(set(hosts))
 
 
+class AnyMethod:
+    """An ASGI endpoint answering every method with a fresh response: Starlette routes a plain function to GET
+    only, and the metadata and /metrics answer whatever reaches them (the gate decides what does)."""
+
+    def __init__(self, respond: Callable[[], Response]) -> None:
+        self._respond = respond
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self._respond()(scope, receive, send)
+
+
 def build_http_app(
     server: MCPServer, mcp: McpConfig, authenticate: Authenticate, trail: mcp_audit.AuditTrail | None, metrics: Metrics
-) -> Gate:
-    """The whole HTTP surface: FastAPI with /healthz, /tool-digests and the MCP transports, behind the gate."""
+) -> ASGIApp:
+    """The whole HTTP surface: FastAPI with /healthz, the RFC 9728 metadata, /metrics, /tool-digests and the MCP
+    transports, behind the gate (which decides who reaches which)."""
     security = TransportSecuritySettings(
         enable_dns_rebinding_protection=True,
         allowed_hosts=list(mcp.allowed_hosts) or default_hosts(mcp.bind, mcp.port),
@@ -104,17 +121,29 @@ def build_http_app(
             yield
 
     app = FastAPI(title="netobs MCP", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
+    metadata = protected_resource_metadata(resource_url(mcp), mcp.authorization_servers)
 
     @app.get("/healthz")
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
+    def exposition() -> Response:
+        return PlainTextResponse(metrics.render(), media_type="text/plain; version=0.0.4")
+
+    # The metadata of /mcp is at METADATA_PATH + "/mcp" (RFC 9728).
+    app.router.routes.extend(
+        [
+            Route(METADATA_PATH + "{resource:path}", AnyMethod(lambda: JSONResponse(metadata))),
+            Route("/metrics", AnyMethod(exposition)),
+        ]
+    )
+
     @app.get("/tool-digests")
     async def tool_digests(request: Request) -> dict[str, Any]:
         """SHA-256 of each tool this credential may call, as listed: a client can pin them."""
-        principal = request.scope[PRINCIPAL_KEY]
+        principal = state_of(request.scope).principal
         listed = [t.model_dump(by_alias=True, exclude_none=True) for t in await server.list_tools()]
-        return {t["name"]: tool_digest(t) for t in listed if scopes.may_call(principal, t["name"])}
+        return {t["name"]: tool_digest(t) for t in listed if principal and scopes.may_call(principal, t["name"])}
 
     # The SDK's apps add no middleware without SDK auth, so their routes join ours directly.
     app.router.routes.extend(mcp_app.routes)
@@ -129,9 +158,8 @@ def build_http_app(
         rate_per_tool=mcp.rate_per_tool,
         metrics_access=mcp.metrics,
         resource_url=resource_url(mcp),
-        authorization_servers=mcp.authorization_servers,
     )
-    return Gate(app, settings, authenticate, trail, metrics)
+    return behind_gate(app, settings, authenticate, trail, metrics)
 
 
 def tls_context(cert: str, key: str) -> ssl.SSLContext:

@@ -1,5 +1,6 @@
 """Network-level checks of the MCP service: which addresses may talk, who the client really is, and how
-the bearer credential is read from the request. Pure functions; the ASGI gate (query_mcp.auth.gate) uses them.
+the bearer credential is read from the request. Pure functions; the gate's allowlist and authentication
+middlewares (query_mcp.auth.gate) use them.
 """
 
 from __future__ import annotations

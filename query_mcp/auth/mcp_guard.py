@@ -20,13 +20,11 @@ from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from mcp.shared.exceptions import MCPError
 
 from query_mcp.auth import caller, scopes
+from query_mcp.auth.gate.state import STATE_KEY, GateState
 from query_mcp.auth.mcp_audit import AuditTrail, make_record
 from query_mcp.auth.scopes import Principal
 from query_mcp.metrics import Metrics
 
-PRINCIPAL_KEY = "netobs.principal"
-CLIENT_KEY = "netobs.client"
-TRANSPORT_KEY = "netobs.transport"
 DIGEST_META = "netobs/sha256"
 TRUNCATION_NOTE = (
     "[netobs: result truncated from {total} to {kept} bytes (limit {limit}); narrow the time window or "
@@ -112,11 +110,14 @@ class McpGuard:
                 )
 
     def _who(self, ctx: ServerRequestContext[Any, Any]) -> tuple[Principal | None, str, str]:
-        request = ctx.request
-        scope = getattr(request, "scope", None)
-        if isinstance(scope, dict):
-            return scope.get(PRINCIPAL_KEY), str(scope.get(CLIENT_KEY, "-")), str(scope.get(TRANSPORT_KEY, "http"))
-        return self._settings.stdio_principal, "stdio", "stdio"
+        """From the gate's state of the HTTP request that carried the message; with no request, stdio."""
+        scope = getattr(ctx.request, "scope", None)
+        if not isinstance(scope, dict):
+            return self._settings.stdio_principal, "stdio", "stdio"
+        gate = scope.get(STATE_KEY)
+        if not isinstance(gate, GateState):
+            return None, "-", "http"
+        return gate.principal, gate.client or "-", gate.transport
 
     async def _call(
         self, ctx: ServerRequestContext[Any, Any], call_next: CallNext, principal: Principal, tool: str
