@@ -98,7 +98,8 @@ class Authorization:
         for message in messages(state.body):
             if message.get("method") != "tools/call":
                 continue
-            params = message.get("params") if isinstance(message.get("params"), dict) else {}
+            raw = message.get("params")
+            params: dict[str, Any] = raw if isinstance(raw, dict) else {}
             state.method = "tools/call"
             state.tool, state.arguments = str(params.get("name", "")), params.get("arguments")
             refused = self._tool_check(principal, state.tool)
