@@ -28,7 +28,7 @@ from processors import clickhouse_writer
 from processors.monitoring import poll_rows
 from processors.monitoring.state_machine import StateMachine
 from processors.monitoring.thresholds import evaluate
-from processors.syslog.projector import Record
+from processors.projector import Record
 from processors.tables.event_rows import undecodable_event
 from processors.tables.projector import widen_range
 from schemas import polls

@@ -17,13 +17,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from processors import clickhouse_writer
+from processors.projector import Record
 from processors.syslog.miner import Miner
 from processors.syslog.rows import Row, record_rows
 
 log = logging.getLogger(__name__)
-
-Record = tuple[int, int, int, bytes]
-"""(partition, offset, Kafka timestamp in ns, value) of one raw-topic record."""
 
 
 @dataclass
@@ -50,7 +48,7 @@ class SyslogProjector:
         self._partitions: dict[int, PartitionState] = {}
         self._lock = threading.Lock()
         self._last_snapshot = time.monotonic()
-        self.lines_stored = 0
+        self.rows_stored = 0
         self.records_skipped = 0
 
     def process(self, records: Sequence[Record]) -> int:
@@ -81,7 +79,7 @@ class SyslogProjector:
                 state = self._partitions[partition]
                 state.mined_offset = offset
                 state.stored_offset = max(state.stored_offset, offset)
-            self.lines_stored += len(rows)
+            self.rows_stored += len(rows)
             if time.monotonic() - self._last_snapshot >= self._snapshot_seconds:
                 self._save(self._partitions)
             return len(rows)

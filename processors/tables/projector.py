@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from processors import clickhouse_writer
-from processors.syslog.projector import Record
+from processors.projector import Record
 from processors.tables import command_audit_rows, event_rows, inventory_rows, mcp_audit_rows, trap_rows
 from schemas.tables import COMMAND_AUDIT, EVENT_LOG, MCP_AUDIT, SNMP_TRAPS
 from schemas.topics import COMMAND_RESULTS, EVENTS, INVENTORY
@@ -111,6 +111,10 @@ class TableProjector:
             for partition in partitions:
                 self._stored.pop(partition, None)
                 self._seen.pop(partition, None)
+
+    def release_all(self) -> None:
+        """Forget every partition (shutdown)."""
+        self.release(list(self._stored))
 
     def _stored_offsets(self, partition: int) -> dict[str, int]:
         stored = self._stored.get(partition)
