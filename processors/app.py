@@ -178,7 +178,6 @@ def make_app(
                 monitor_client,
                 database,
                 RESOURCE_MONITOR,
-                resource_monitor.COLUMNS,
                 [row],
                 f"resource:{monitor.host}:{monitor.process}:{time.time_ns()}",
             )

@@ -1,4 +1,5 @@
-"""What every projector shares: the record it reads and the calls the app makes on it whatever its topic.
+"""What every projector shares: the record it reads, the row it builds, and the calls the app makes on it
+whatever its topic.
 
 How a batch goes in differs (syslog and tables: process; poll results: prepare, publish, commit), so the app's
 agents call that on the concrete projector; offsets, rebalances and shutdown go through this protocol.
@@ -7,10 +8,13 @@ agents call that on the concrete projector; offsets, rebalances and shutdown go 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Protocol
+from typing import Any, Protocol
 
 Record = tuple[int, int, int, bytes]
 """(partition, offset, Kafka timestamp in ns, value) of one topic record."""
+
+Row = dict[str, Any]
+"""One table row, values by column name: the insert orders them (schemas.tables.COLUMNS)."""
 
 
 class Projector(Protocol):

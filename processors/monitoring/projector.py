@@ -28,7 +28,7 @@ from processors import clickhouse_writer
 from processors.monitoring import poll_rows
 from processors.monitoring.state_machine import StateMachine
 from processors.monitoring.thresholds import evaluate
-from processors.projector import Record
+from processors.projector import Record, Row
 from processors.tables.event_rows import undecodable_event
 from processors.tables.projector import widen_range
 from schemas import polls
@@ -39,15 +39,7 @@ from schemas.topics import POLL_RESULTS
 
 log = logging.getLogger(__name__)
 
-Row = tuple[Any, ...]
-
-COLUMNS = {
-    POLLING_LOG: poll_rows.POLLING_LOG_COLUMNS,
-    POLLING_STATE: poll_rows.POLLING_STATE_COLUMNS,
-    NODE_STATE: poll_rows.NODE_STATE_COLUMNS,
-    IP_ADDRESS: poll_rows.IP_ADDRESS_COLUMNS,
-    CERTIFICATES: poll_rows.CERTIFICATE_COLUMNS,
-}
+TABLES = (POLLING_LOG, POLLING_STATE, NODE_STATE, IP_ADDRESS, CERTIFICATES)
 SAVED_VERSION = 1
 
 
@@ -77,7 +69,7 @@ class Pending:
     """A prepared batch: events to publish, then rows to insert and machines to save."""
 
     events: list[Event] = field(default_factory=list)
-    rows: dict[str, list[Row]] = field(default_factory=lambda: {table: [] for table in COLUMNS})
+    rows: dict[str, list[Row]] = field(default_factory=lambda: {table: [] for table in TABLES})
     log_ranges: dict[int, tuple[int, int]] = field(default_factory=dict)
     ranges: dict[int, tuple[int, int]] = field(default_factory=dict)
     """Offsets applied per partition; the last one is where each machine is saved."""
@@ -120,15 +112,10 @@ class StateProjector:
         """
         with self._lock:
             rows = pending.rows
-            for table, columns in COLUMNS.items():
+            for table in TABLES:
                 ranges = pending.log_ranges if table == POLLING_LOG else pending.ranges
                 clickhouse_writer.insert_rows(
-                    self._client,
-                    self._db,
-                    table,
-                    columns,
-                    rows[table],
-                    clickhouse_writer.dedup_token(POLL_RESULTS, ranges),
+                    self._client, self._db, table, rows[table], clickhouse_writer.dedup_token(POLL_RESULTS, ranges)
                 )
             for partition, (_, high) in pending.log_ranges.items():
                 state = self._partitions.get(partition)

@@ -19,7 +19,8 @@ from typing import Any
 from processors import clickhouse_writer
 from processors.projector import Record
 from processors.syslog.miner import Miner
-from processors.syslog.rows import Row, record_rows
+from processors.syslog.rows import Columns, record_columns
+from schemas.tables import SYSLOG, SYSLOG_COLUMNS
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +55,7 @@ class SyslogProjector:
     def process(self, records: Sequence[Record]) -> int:
         """Parse, mine and store a batch; returns the number of rows inserted. Raises if the insert fails."""
         with self._lock:
-            rows: list[Row] = []
+            rows: Columns = {name: [] for name in SYSLOG_COLUMNS}
             ranges: dict[int, tuple[int, int]] = {}
             touched: dict[int, int] = {}
             for partition, offset, record_ns, value in records:
@@ -62,27 +63,29 @@ class SyslogProjector:
                 if offset <= state.mined_offset:
                     self.records_skipped += 1
                     continue
-                new_rows = record_rows(value, partition, offset, record_ns, state.miner)
+                built = record_columns(value, partition, offset, record_ns, state.miner)
                 touched[partition] = offset
                 if offset <= state.stored_offset:
                     self.records_skipped += 1
                     continue
-                rows.extend(new_rows)
+                for name, values in built.items():
+                    rows[name].extend(values)
                 low, _ = ranges.get(partition, (offset, offset))
                 ranges[partition] = (low, offset)
             changes = [c for p in touched for c in self._partitions[p].miner.changes()]
             clickhouse_writer.insert_patterns(self._client, self._db, changes)
-            clickhouse_writer.insert_syslog(
-                self._client, self._db, rows, clickhouse_writer.dedup_token(self._topic, ranges)
+            clickhouse_writer.insert_columns(
+                self._client, self._db, SYSLOG, rows, clickhouse_writer.dedup_token(self._topic, ranges)
             )
             for partition, offset in touched.items():
                 state = self._partitions[partition]
                 state.mined_offset = offset
                 state.stored_offset = max(state.stored_offset, offset)
-            self.rows_stored += len(rows)
+            count = len(rows["kafka_offset"])
+            self.rows_stored += count
             if time.monotonic() - self._last_snapshot >= self._snapshot_seconds:
                 self._save(self._partitions)
-            return len(rows)
+            return count
 
     def stored_offsets(self) -> dict[int, int]:
         """Highest stored offset per partition this worker holds."""
