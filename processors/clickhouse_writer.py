@@ -1,4 +1,5 @@
-"""The ClickHouse edge of the worker: columnar inserts with deduplication tokens, and the miner's state.
+"""The ClickHouse edge of the worker: columnar inserts with deduplication tokens, and the processors' saved
+states (processor_state).
 
 Only this module talks to ClickHouse on the write side; what it writes is described in schemas/.
 """
@@ -13,7 +14,7 @@ from typing import Any
 
 from processors.projector import Row
 from processors.syslog.miner import PatternChange
-from schemas.tables import COLUMNS, MINER_STATE, SYSLOG, SYSLOG_PATTERNS
+from schemas.tables import COLUMNS, PROCESSOR_STATE, SYSLOG, SYSLOG_PATTERNS
 
 
 def dedup_token(topic: str, ranges: dict[int, tuple[int, int]]) -> str:
@@ -79,9 +80,10 @@ def pattern_rows(changes: Sequence[PatternChange], now_us: int) -> list[Row]:
     ]
 
 
-def save_miner_state(client: Any, db: str, topic: str, partition: int, offset: int, state: bytes) -> None:
-    """Keep the miner of a partition, with the last offset it has seen."""
-    insert_rows(client, db, MINER_STATE, [state_row(topic, partition, offset, time.time_ns() // 1000, state)])
+def save_state(client: Any, db: str, topic: str, partition: int, offset: int, state: bytes) -> None:
+    """Keep the state of a partition's processor (template miner, state machine), with the last offset it has
+    seen."""
+    insert_rows(client, db, PROCESSOR_STATE, [state_row(topic, partition, offset, time.time_ns() // 1000, state)])
 
 
 def state_row(topic: str, partition: int, offset: int, saved_us: int, state: bytes) -> Row:
@@ -95,10 +97,10 @@ def state_row(topic: str, partition: int, offset: int, saved_us: int, state: byt
     }
 
 
-def load_miner_state(client: Any, db: str, topic: str, partition: int) -> tuple[int, bytes] | None:
-    """The newest saved miner of a partition and its offset, or None."""
+def load_state(client: Any, db: str, topic: str, partition: int) -> tuple[int, bytes] | None:
+    """The newest saved state of a partition's processor and its offset, or None."""
     rows = client.query(
-        f"SELECT offset, state FROM {db}.{MINER_STATE} WHERE topic = {{t:String}} AND partition = {{p:UInt32}} "
+        f"SELECT offset, state FROM {db}.{PROCESSOR_STATE} WHERE topic = {{t:String}} AND partition = {{p:UInt32}} "
         "ORDER BY saved_at DESC LIMIT 1",
         parameters={"t": topic, "p": partition},
     ).result_rows
@@ -161,8 +163,8 @@ def ledger_high(client: Any, db: str) -> int:
     tables = client.query(
         "SELECT table, name FROM system.columns WHERE database = {db:String} "
         "AND (name = 'kafka_offset' OR (name = 'version' AND table IN ('nodes', 'pollings', 'networks')) "
-        "OR (name = 'offset' AND table = {miner:String}))",
-        parameters={"db": db, "miner": MINER_STATE},
+        "OR (name = 'offset' AND table = {state:String}))",
+        parameters={"db": db, "state": PROCESSOR_STATE},
     ).result_rows
     high = -1
     for table, column in tables:
@@ -181,6 +183,6 @@ def truncate(client: Any, db: str, tables: Sequence[str]) -> None:
 def forget_states(client: Any, db: str, topics: Sequence[str]) -> None:
     """Drop the saved per-partition processor states of topics, so a replay starts them afresh."""
     client.command(
-        f"DELETE FROM {db}.{MINER_STATE} WHERE topic IN {{topics:Array(String)}}",
+        f"DELETE FROM {db}.{PROCESSOR_STATE} WHERE topic IN {{topics:Array(String)}}",
         parameters={"topics": list(topics)},
     )

@@ -6,7 +6,9 @@ puts them in these orders (COLUMNS, by table).
 
 SYSLOG = "syslog"
 SYSLOG_PATTERNS = "syslog_patterns"
-MINER_STATE = "miner_state"
+PROCESSOR_STATE = "processor_state"
+MINER_STATE = PROCESSOR_STATE
+"""The name before schemas/sql/0005; query_mcp.sql.tools still reads it."""
 SCHEMA_MIGRATIONS = "schema_migrations"
 SNMP_TRAPS = "snmp_traps"
 POLLING_LOG = "polling_log"
@@ -84,7 +86,7 @@ SYSLOG_COLUMNS = (
 
 SYSLOG_PATTERN_COLUMNS = ("template_id", "template", "current_id", "first_seen", "updated_at")
 
-MINER_STATE_COLUMNS = ("topic", "partition", "offset", "saved_at", "state")
+PROCESSOR_STATE_COLUMNS = ("topic", "partition", "offset", "saved_at", "state")
 
 SNMP_TRAP_COLUMNS = (
     "received_at",
@@ -220,7 +222,7 @@ RESOURCE_MONITOR_COLUMNS = (
 COLUMNS = {
     SYSLOG: SYSLOG_COLUMNS,
     SYSLOG_PATTERNS: SYSLOG_PATTERN_COLUMNS,
-    MINER_STATE: MINER_STATE_COLUMNS,
+    PROCESSOR_STATE: PROCESSOR_STATE_COLUMNS,
     SNMP_TRAPS: SNMP_TRAP_COLUMNS,
     POLLING_LOG: POLLING_LOG_COLUMNS,
     POLLING_STATE: POLLING_STATE_COLUMNS,

@@ -5,7 +5,7 @@ one machine). A batch is handled in three steps, in this order, so nothing is lo
 
 1. prepare: apply the records to the machines and build the rows and events (no writes);
 2. the caller publishes the events to the events topic and waits until the broker has them;
-3. commit: insert the rows, then save each touched machine in miner_state at the batch's last offset.
+3. commit: insert the rows, then save each touched machine in processor_state at the batch's last offset.
 
 Faust commits the poll offsets only after commit returned, so the saved machine is never older than the
 committed offset: a worker that takes the partition restores it and goes on from exactly there. Work
@@ -44,7 +44,7 @@ SAVED_VERSION = 1
 
 
 class _Saved(msgspec.Struct, array_like=True):
-    """What miner_state keeps for a poll-topic partition: the machine and the partition's watermark."""
+    """What processor_state keeps for a poll-topic partition: the machine and the partition's watermark."""
 
     version: int
     watermark_ns: int
@@ -126,7 +126,7 @@ class StateProjector:
                 # A partition revoked (and perhaps taken again) since prepare is not this batch's to save.
                 if state is not None and state.applied_offset == high:
                     saved = _Saved(SAVED_VERSION, state.watermark_ns, state.machine.snapshot())
-                    clickhouse_writer.save_miner_state(
+                    clickhouse_writer.save_state(
                         self._client, self._db, POLL_RESULTS, partition, high, msgspec.msgpack.encode(saved)
                     )
             count = sum(len(r) for r in rows.values())
@@ -236,7 +236,7 @@ class StateProjector:
         if state is not None:
             return state
         logged = clickhouse_writer.high_offsets(self._client, self._db, POLLING_LOG).get(partition, -1)
-        saved = clickhouse_writer.load_miner_state(self._client, self._db, POLL_RESULTS, partition)
+        saved = clickhouse_writer.load_state(self._client, self._db, POLL_RESULTS, partition)
         if saved is None:
             state = PartitionState(StateMachine(), 0, -1, logged)
             log.info("poll partition %d: new state machine; polling_log up to offset %d", partition, logged)

@@ -3,8 +3,8 @@
 Offsets are committed by Faust only after `process` returned, i.e. after the insert succeeded. After a
 crash the same records come again: records at or below the highest offset stored for their partition are
 skipped (the table itself is the ledger), and each insert carries a deduplication token naming its offsets.
-Miner state is kept per partition in ClickHouse, so it survives restarts and follows a partition to
-whichever worker takes it.
+Miner state is kept per partition in ClickHouse (processor_state), so it survives restarts and follows a
+partition to whichever worker takes it.
 """
 
 from __future__ import annotations
@@ -106,7 +106,7 @@ class SyslogProjector:
         state = self._partitions.get(partition)
         if state is None:
             stored = clickhouse_writer.stored_high_offsets(self._client, self._db).get(partition, -1)
-            saved = clickhouse_writer.load_miner_state(self._client, self._db, self._topic, partition)
+            saved = clickhouse_writer.load_state(self._client, self._db, self._topic, partition)
             if saved is not None:
                 offset, blob = saved
                 miner = Miner.restore(blob)
@@ -127,7 +127,7 @@ class SyslogProjector:
     def _save(self, partitions: dict[int, PartitionState]) -> None:
         for partition, state in partitions.items():
             if state.mined_offset > state.saved_offset:
-                clickhouse_writer.save_miner_state(
+                clickhouse_writer.save_state(
                     self._client, self._db, self._topic, partition, state.mined_offset, state.miner.snapshot()
                 )
                 state.saved_offset = state.mined_offset

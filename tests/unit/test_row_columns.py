@@ -65,7 +65,7 @@ def _rows() -> list[tuple[str, dict[str, Any]]]:
     [unstamped] = command_audit_rows.record_rows(step, 0, 1)
     built = [
         (tables.SYSLOG_PATTERNS, clickhouse_writer.pattern_rows([PatternChange(1, "a <*>", 0, T)], 5)[0]),
-        (tables.MINER_STATE, clickhouse_writer.state_row("topic", 0, 1, 5, b"state")),
+        (tables.PROCESSOR_STATE, clickhouse_writer.state_row("topic", 0, 1, 5, b"state")),
         (tables.POLLING_LOG, poll_rows.log_row(_result(), "normal", "ok", 0, 1, 0)),
         (
             tables.POLLING_STATE,
