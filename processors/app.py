@@ -152,12 +152,14 @@ def make_app(
     async def report() -> None:
         log.info(
             "worker: %d syslog lines, %d trap/inventory/event rows, %d poll results (%d state rows) stored; "
-            "%d undecodable records skipped",
+            "%d undecodable records skipped, %d poll results rejected, %d redelivered records skipped",
             projector.rows_stored,
             sum(t.rows_stored for t in tables.values()),
             states.results_applied,
             states.rows_stored,
             sum(t.records_undecodable for t in tables.values()) + states.records_undecodable,
+            states.results_rejected,
+            projector.records_skipped + states.records_skipped + sum(t.records_skipped for t in tables.values()),
         )
 
     monitor = resource_monitor.Sampler(
