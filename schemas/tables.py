@@ -1,7 +1,8 @@
 """Table names and insert column orders, shared by the writers (processors) and readers (query_mcp).
 
-The only place a column order is written down: the processors build rows by column name and the insert
-puts them in these orders (COLUMNS, by table).
+The processors build rows by column name and their insert puts the values in these orders (COLUMNS, by
+table), so a column order is written down here and nowhere else; schemas.mcp_audit.row alone, shared with
+the stdio MCP service, still gives its values by position.
 """
 
 SYSLOG = "syslog"
