@@ -24,7 +24,7 @@ from executor import inventory_seed
 from netobs import broker, children, mcp_service, signals
 from netobs.config import Config
 from netobs.worker_thread import WorkerThread
-from processors.app import make_app
+from processors.app import Worker, make_app
 from query_mcp import service as mcp_http
 from query_mcp.auth.credentials import load_or_create_token
 from schemas.topics import SYSLOG_RAW
@@ -63,7 +63,7 @@ async def run(config: Config) -> int:
     config.data_dir.mkdir(parents=True, exist_ok=True)
     broker_proc = None
     edges: dict[str, subprocess.Popen[bytes]] = {}
-    worker = None
+    thread = None
     status = 0
     try:
         bootstrap = config.kafka.bootstrap
@@ -95,7 +95,7 @@ async def run(config: Config) -> int:
         for name, wanted in wanted_edges:
             if wanted:
                 edges[name] = children.spawn([sys.executable, "-m", "netobs", name], env=env)
-        worker = WorkerThread(
+        thread = WorkerThread(
             make_app(
                 bootstrap,
                 config.kafka.partitions,
@@ -106,11 +106,11 @@ async def run(config: Config) -> int:
                 offset_base=base,
             )
         )
-        worker.start()
-        await asyncio.to_thread(worker.started.wait)
-        if worker.error:
-            raise RuntimeError(f"worker failed to start: {worker.error}")
-        tasks = [asyncio.create_task(_watch(edges, worker, stop))]
+        thread.start()
+        await asyncio.to_thread(thread.started.wait)
+        if thread.error:
+            raise RuntimeError(f"worker failed to start: {thread.error}")
+        tasks = [asyncio.create_task(_watch(edges, thread, stop))]
         if config.mcp.transport == "http":
             token = load_or_create_token(config.mcp.token, config.data_dir)
             store = mcp_service.open_store(config)
@@ -122,38 +122,38 @@ async def run(config: Config) -> int:
         log.info("stopping: receivers first, then the worker once it has stored what they sent")
         for proc in edges.values():
             children.stop(proc)
-        await _drain(bootstrap, worker)
+        await _drain(bootstrap, thread.worker)
         await asyncio.gather(*tasks, return_exceptions=True)
         failed = [name for name, proc in edges.items() if proc.returncode not in (0, -signal.SIGTERM)]
-        status = 1 if worker.error or failed else 0
+        status = 1 if thread.error or failed else 0
     except Exception as exc:
         log.error("%s", exc)
         status = 1
     finally:
         for proc in edges.values():
             children.stop(proc)
-        if worker is not None:
-            await asyncio.to_thread(worker.stop)
+        if thread is not None:
+            await asyncio.to_thread(thread.stop)
         if broker_proc is not None:
             children.stop(broker_proc)
         log.info("netobs stopped")
     return status
 
 
-async def _watch(edges: dict[str, subprocess.Popen[bytes]], worker: WorkerThread, stop: asyncio.Event) -> None:
+async def _watch(edges: dict[str, subprocess.Popen[bytes]], thread: WorkerThread, stop: asyncio.Event) -> None:
     """Stop the node when a part dies, rather than run half-blind."""
     while not stop.is_set():
         dead = [(name, proc.returncode) for name, proc in edges.items() if proc.poll() is not None]
         if dead:
             log.error("%s exited with %s; stopping", dead[0][0], dead[0][1])
             stop.set()
-        elif not worker.is_alive():
+        elif not thread.is_alive():
             log.error("worker stopped unexpectedly; stopping")
             stop.set()
         await asyncio.sleep(0.5)
 
 
-async def _drain(bootstrap: str, worker: WorkerThread) -> None:
+async def _drain(bootstrap: str, worker: Worker) -> None:
     """Wait (bounded) until the worker has stored everything in the raw topic: in-memory topics end with us."""
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap)
     try:
@@ -166,10 +166,9 @@ async def _drain(bootstrap: str, worker: WorkerThread) -> None:
         # up" also needs a quiet second with nothing new stored.
         quiet_since, last_count = time.monotonic(), -1
         while time.monotonic() < deadline:
-            base = worker.app.offset_base
-            stored = {p: o - base for p, o in worker.app.projector.stored_offsets().items()}
+            stored = worker.stored_offsets(SYSLOG_RAW)
             behind = {tp.partition: end - 1 - stored.get(tp.partition, -1) for tp, end in ends.items()}
-            count = worker.app.projector.lines_stored
+            count = worker.rows_stored(SYSLOG_RAW)
             if count != last_count:
                 quiet_since, last_count = time.monotonic(), count
             if all(n <= 0 for n in behind.values()) and time.monotonic() - quiet_since >= 1.0:

@@ -6,17 +6,20 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from processors.app import Worker
 
 log = logging.getLogger(__name__)
 
 
 class WorkerThread(threading.Thread):
-    """A thread that starts a Faust app, runs it until stop(), then stops it cleanly."""
+    """A thread that starts a worker's Faust app, runs it until stop(), then stops it cleanly."""
 
-    def __init__(self, app: Any) -> None:
+    def __init__(self, worker: Worker) -> None:
         super().__init__(name="faust-worker", daemon=True)
-        self.app = app
+        self.worker = worker
         self.error: BaseException | None = None
         self.started = threading.Event()
         self._loop = asyncio.new_event_loop()
@@ -35,14 +38,15 @@ class WorkerThread(threading.Thread):
 
     async def _main(self) -> None:
         self._stop_requested = asyncio.Event()
-        self.app.loop = self._loop
-        await self.app.start()
+        app = self.worker.app
+        app.loop = self._loop
+        await app.start()
         self.started.set()
         try:
             await self._stop_requested.wait()
         finally:
-            await self.app.stop()
-            self.app.projector.release_all()
+            await app.stop()
+            self.worker.release()
 
     def stop(self, timeout: float = 30.0) -> None:
         """Ask the app to stop and wait for it."""

@@ -15,6 +15,7 @@ import socket
 import tempfile
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -25,7 +26,8 @@ from common.config import WorkerConfig
 from processors import clickhouse_writer
 from processors.monitoring import resource_monitor
 from processors.monitoring.projector import StateProjector
-from processors.syslog.projector import Record, SyslogProjector
+from processors.projector import Projector, Record
+from processors.syslog.projector import SyslogProjector
 from processors.tables.projector import (
     COMMAND_AUDIT_ROWS,
     EVENT_LOG_ROWS,
@@ -45,18 +47,41 @@ RETRY_SECONDS = (0.5, 1, 2, 5, 10)
 T = TypeVar("T")
 
 
+@dataclass(frozen=True)
+class Worker:
+    """The Faust app and the projectors its agents feed, by topic: what runs it and watches it needs."""
+
+    app: faust.App
+    projectors: dict[str, Projector]
+    offset_base: int
+    """Added to every record's offset before the projectors see it (see make_app)."""
+
+    def stored_offsets(self, topic: str) -> dict[int, int]:
+        """Highest offset handled per partition of topic this worker holds, counted as the broker counts."""
+        return {p: o - self.offset_base for p, o in self.projectors[topic].stored_offsets().items()}
+
+    def rows_stored(self, topic: str) -> int:
+        """Rows the projector of topic inserted since start."""
+        return self.projectors[topic].rows_stored
+
+    def release(self) -> None:
+        """Let go of every partition once the app has stopped: the syslog miners are saved."""
+        for projector in self.projectors.values():
+            projector.release_all()
+
+
 def make_app(
     bootstrap: str,
     partitions: int,
-    worker: WorkerConfig,
+    settings: WorkerConfig,
     dsn: str,
     database: str,
     *,
     resource_seconds: float = 60.0,
     data_dir: str | None = None,
     offset_base: int = 0,
-) -> faust.App:
-    """A Faust app wired to every topic and the ClickHouse sink; worker.group_id names its group.
+) -> Worker:
+    """A Faust app wired to every topic and the ClickHouse sink; settings.group_id names its group.
 
     resource_seconds is how often the worker writes its resource_monitor row; data_dir is the directory
     whose disk use it reports (default: the embedded ClickHouse path, else the working directory) and that
@@ -65,7 +90,7 @@ def make_app(
     broker starts its topics at 0 again on every start, and the ledgers must go on counting upwards.
     """
     app = faust.App(
-        worker.group_id,
+        settings.group_id,
         datadir=str(Path(data_dir) / "faust") if data_dir else tempfile.mkdtemp(prefix="netobs-faust-"),
         broker=f"kafka://{bootstrap}",
         store="memory://",
@@ -90,16 +115,14 @@ def make_app(
         )
         for spec in TOPICS
     }
-    projector = SyslogProjector(clickhouse.connect(dsn), database, SYSLOG_RAW, worker.snapshot_seconds)
-    app.projector = projector  # type: ignore[attr-defined]
+    projector = SyslogProjector(clickhouse.connect(dsn), database, SYSLOG_RAW, settings.snapshot_seconds)
     tables = {
         p.topic: TableProjector(clickhouse.connect(dsn), database, p)
         for p in (TRAPS, INVENTORY_TABLES, EVENT_LOG_ROWS, MCP_AUDIT_ROWS, COMMAND_AUDIT_ROWS)
     }
     states = StateProjector(clickhouse.connect(dsn), database)
-    app.projectors = {SYSLOG_RAW: projector, POLL_RESULTS: states, **tables}  # type: ignore[attr-defined]
-    app.offset_base = offset_base  # type: ignore[attr-defined]
-    batches = functools.partial(record_batches, worker=worker, offset_base=offset_base)
+    worker = Worker(app, {SYSLOG_RAW: projector, POLL_RESULTS: states, **tables}, offset_base)
+    batches = functools.partial(record_batches, worker=settings, offset_base=offset_base)
 
     @app.agent(topics[SYSLOG_RAW], name="syslog-projector")
     async def project_syslog(stream: faust.StreamT) -> None:
@@ -120,7 +143,7 @@ def make_app(
 
     @app.on_partitions_revoked.connect
     async def on_revoked(app: faust.App, revoked: set[Any], **_: Any) -> None:
-        for topic, owner in app.projectors.items():
+        for topic, owner in worker.projectors.items():
             gone = [tp.partition for tp in revoked if tp.topic == topic]
             if gone:
                 await asyncio.to_thread(owner.release, gone)
@@ -129,12 +152,14 @@ def make_app(
     async def report() -> None:
         log.info(
             "worker: %d syslog lines, %d trap/inventory/event rows, %d poll results (%d state rows) stored; "
-            "%d undecodable records skipped",
-            projector.lines_stored,
+            "%d undecodable records skipped, %d poll results rejected, %d redelivered records skipped",
+            projector.rows_stored,
             sum(t.rows_stored for t in tables.values()),
             states.results_applied,
             states.rows_stored,
             sum(t.records_undecodable for t in tables.values()) + states.records_undecodable,
+            states.results_rejected,
+            projector.records_skipped + states.records_skipped + sum(t.records_skipped for t in tables.values()),
         )
 
     monitor = resource_monitor.Sampler(
@@ -146,8 +171,8 @@ def make_app(
 
     @app.timer(resource_seconds)
     async def watch_resources() -> None:
-        lag = consumer_lag(app)
-        stored = projector.lines_stored + states.rows_stored + sum(t.rows_stored for t in tables.values())
+        lag = consumer_lag(worker)
+        stored = sum(p.rows_stored for p in worker.projectors.values())
         row = monitor.sample(stored, lag)
         try:
             await asyncio.to_thread(
@@ -155,14 +180,13 @@ def make_app(
                 monitor_client,
                 database,
                 RESOURCE_MONITOR,
-                resource_monitor.COLUMNS,
                 [row],
                 f"resource:{monitor.host}:{monitor.process}:{time.time_ns()}",
             )
         except Exception:
             log.exception("resource_monitor row not stored")
 
-    return app
+    return worker
 
 
 async def record_batches(
@@ -227,18 +251,18 @@ async def retry_async(what: str, fn: Callable[..., Any], *args: Any) -> Any:
             await asyncio.sleep(delay)
 
 
-def consumer_lag(app: faust.App) -> int:
+def consumer_lag(worker: Worker) -> int:
     """Records not yet handled in the partitions this worker holds (from fetched high watermarks); -1
     when the consumer has not fetched yet."""
     try:
-        assigned = app.consumer.assignment()
-        highwaters = {(tp.topic, tp.partition): app.consumer.highwater(tp) for tp in assigned}
+        consumer = worker.app.consumer
+        assigned = consumer.assignment()
+        highwaters = {(tp.topic, tp.partition): consumer.highwater(tp) for tp in assigned}
     except Exception:
         return -1
-    base = app.offset_base  # type: ignore[attr-defined]
     done = {
-        (topic, partition): offset - base
-        for topic, owner in app.projectors.items()  # type: ignore[attr-defined]
-        for partition, offset in owner.stored_offsets().items()
+        (topic, partition): offset
+        for topic in worker.projectors
+        for partition, offset in worker.stored_offsets(topic).items()
     }
     return resource_monitor.consumer_lag(highwaters, done)

@@ -1,4 +1,5 @@
-"""The ClickHouse edge of the worker: columnar inserts with deduplication tokens, and the miner's state.
+"""The ClickHouse edge of the worker: columnar inserts with deduplication tokens, and the processors' saved
+states (processor_state).
 
 Only this module talks to ClickHouse on the write side; what it writes is described in schemas/.
 """
@@ -8,18 +9,12 @@ from __future__ import annotations
 import base64
 import hashlib
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
+from processors.projector import Row
 from processors.syslog.miner import PatternChange
-from schemas.tables import (
-    MINER_STATE,
-    MINER_STATE_COLUMNS,
-    SYSLOG,
-    SYSLOG_COLUMNS,
-    SYSLOG_PATTERN_COLUMNS,
-    SYSLOG_PATTERNS,
-)
+from schemas.tables import COLUMNS, PROCESSOR_STATE, SYSLOG, SYSLOG_PATTERNS
 
 
 def dedup_token(topic: str, ranges: dict[int, tuple[int, int]]) -> str:
@@ -34,39 +29,78 @@ def stored_high_offsets(client: Any, db: str) -> dict[int, int]:
     return {int(p): int(o) for p, o in rows.result_rows}
 
 
-def insert_syslog(client: Any, db: str, rows: Sequence[tuple[Any, ...]], token: str) -> None:
-    """One columnar insert of many rows, deduplicated by token."""
-    if not rows:
+def insert_columns(client: Any, db: str, table: str, values: Mapping[str, Sequence[Any]], token: str = "") -> None:
+    """One columnar insert of rows given column by column, by name, deduplicated by token if one is given
+    (where the table keeps a window). Raises ValueError when the names are not the table's insert columns or
+    the columns differ in length: a builder and schemas.tables that disagree never store shifted values.
+    """
+    names = COLUMNS[table]
+    if values.keys() != set(names):
+        raise ValueError(f"{table}: columns {sorted(values.keys() ^ set(names))} are not the table's insert columns")
+    columns = [values[name] for name in names]
+    if len({len(c) for c in columns}) != 1:
+        raise ValueError(f"{table}: columns of different lengths")
+    if not columns[0]:
         return
-    columns = [list(c) for c in zip(*rows, strict=True)]
     client.insert(
-        f"{db}.{SYSLOG}",
+        f"{db}.{table}",
         columns,
-        column_names=list(SYSLOG_COLUMNS),
+        column_names=list(names),
         column_oriented=True,
-        settings={"insert_deduplication_token": token},
+        settings={"insert_deduplication_token": token} if token else None,
     )
+
+
+def column_values(rows: Sequence[Row], names: Sequence[str]) -> dict[str, list[Any]]:
+    """Rows (values by column name) as columns; raises when a row's names are not exactly names."""
+    width = len(names)
+    if any(len(row) != width for row in rows):
+        raise ValueError(f"rows whose names are not the columns {list(names)}")
+    return {name: [row[name] for row in rows] for name in names}
 
 
 def insert_patterns(client: Any, db: str, changes: Sequence[PatternChange]) -> None:
     """Record new and re-pointed templates; the newest row per template id wins."""
     if not changes:
         return
-    now_us = time.time_ns() // 1000
-    rows = [[c.template_id, c.template, c.current_id, c.first_seen_ns // 1000, now_us] for c in changes]
-    client.insert(f"{db}.{SYSLOG_PATTERNS}", rows, column_names=list(SYSLOG_PATTERN_COLUMNS))
+    insert_rows(client, db, SYSLOG_PATTERNS, pattern_rows(changes, time.time_ns() // 1000))
 
 
-def save_miner_state(client: Any, db: str, topic: str, partition: int, offset: int, state: bytes) -> None:
-    """Keep the miner of a partition, with the last offset it has seen."""
-    row = [topic, partition, offset, time.time_ns() // 1000, base64.b64encode(state).decode()]
-    client.insert(f"{db}.{MINER_STATE}", [row], column_names=list(MINER_STATE_COLUMNS))
+def pattern_rows(changes: Sequence[PatternChange], now_us: int) -> list[Row]:
+    """The syslog_patterns rows of template changes, versioned now_us."""
+    return [
+        {
+            "template_id": c.template_id,
+            "template": c.template,
+            "current_id": c.current_id,
+            "first_seen": c.first_seen_ns // 1000,
+            "updated_at": now_us,
+        }
+        for c in changes
+    ]
 
 
-def load_miner_state(client: Any, db: str, topic: str, partition: int) -> tuple[int, bytes] | None:
-    """The newest saved miner of a partition and its offset, or None."""
+def save_state(client: Any, db: str, topic: str, partition: int, offset: int, state: bytes) -> None:
+    """Keep the state of a partition's processor (template miner, state machine), with the last offset it has
+    seen."""
+    insert_rows(client, db, PROCESSOR_STATE, [state_row(topic, partition, offset, time.time_ns() // 1000, state)])
+
+
+def state_row(topic: str, partition: int, offset: int, saved_us: int, state: bytes) -> Row:
+    """The saved state of a partition's processor as a row."""
+    return {
+        "topic": topic,
+        "partition": partition,
+        "offset": offset,
+        "saved_at": saved_us,
+        "state": base64.b64encode(state).decode(),
+    }
+
+
+def load_state(client: Any, db: str, topic: str, partition: int) -> tuple[int, bytes] | None:
+    """The newest saved state of a partition's processor and its offset, or None."""
     rows = client.query(
-        f"SELECT offset, state FROM {db}.{MINER_STATE} WHERE topic = {{t:String}} AND partition = {{p:UInt32}} "
+        f"SELECT offset, state FROM {db}.{PROCESSOR_STATE} WHERE topic = {{t:String}} AND partition = {{p:UInt32}} "
         "ORDER BY saved_at DESC LIMIT 1",
         parameters={"t": topic, "p": partition},
     ).result_rows
@@ -76,43 +110,33 @@ def load_miner_state(client: Any, db: str, topic: str, partition: int) -> tuple[
     return int(offset), base64.b64decode(state)
 
 
-def insert_rows(
-    client: Any, db: str, table: str, columns: Sequence[str], rows: Sequence[tuple[Any, ...]], token: str
-) -> None:
-    """One columnar insert into any projection table, deduplicated by token (where the table keeps a window)."""
-    if not rows:
-        return
-    client.insert(
-        f"{db}.{table}",
-        [list(c) for c in zip(*rows, strict=True)],
-        column_names=list(columns),
-        column_oriented=True,
-        settings={"insert_deduplication_token": token},
-    )
+def insert_rows(client: Any, db: str, table: str, rows: Sequence[Row], token: str = "") -> None:
+    """One columnar insert of rows (values by column name), deduplicated by token if one is given (where the
+    table keeps a window)."""
+    if rows:
+        insert_columns(client, db, table, column_values(rows, COLUMNS[table]), token)
 
 
-def insert_new_events(
-    client: Any, db: str, table: str, columns: Sequence[str], rows: Sequence[tuple[Any, ...]], token: str
-) -> None:
+def insert_new_events(client: Any, db: str, table: str, rows: Sequence[Row], token: str) -> None:
     """Insert event_log rows whose id is not stored yet, the first of each id winning.
 
     Event ids are deterministic, so the copies a replay or a re-applied batch publishes again are
     dropped here and each event keeps the topic position of its first copy: a rebuilt event_log equals
     the original row for row. The look-up is bounded by the batch's time range (event_log's key).
     """
-    first: dict[str, tuple[Any, ...]] = {}
+    first: dict[str, Row] = {}
     for row in rows:
-        first.setdefault(row[0], row)
+        first.setdefault(row["id"], row)
     if not first:
         return
-    times = [row[1] for row in first.values()]
+    times = [row["time"] for row in first.values()]
     stored = client.query(
         f"SELECT DISTINCT id FROM {db}.{table} WHERE time BETWEEN fromUnixTimestamp64Micro({{lo:Int64}}, 'UTC') "
         "AND fromUnixTimestamp64Micro({hi:Int64}, 'UTC') AND id IN {ids:Array(String)}",
         parameters={"lo": min(times), "hi": max(times), "ids": list(first)},
     ).result_rows
     known = {r[0] for r in stored}
-    insert_rows(client, db, table, columns, [r for i, r in first.items() if i not in known], token)
+    insert_rows(client, db, table, [r for i, r in first.items() if i not in known], token)
 
 
 def high_offsets(client: Any, db: str, table: str) -> dict[int, int]:
@@ -139,8 +163,8 @@ def ledger_high(client: Any, db: str) -> int:
     tables = client.query(
         "SELECT table, name FROM system.columns WHERE database = {db:String} "
         "AND (name = 'kafka_offset' OR (name = 'version' AND table IN ('nodes', 'pollings', 'networks')) "
-        "OR (name = 'offset' AND table = {miner:String}))",
-        parameters={"db": db, "miner": MINER_STATE},
+        "OR (name = 'offset' AND table = {state:String}))",
+        parameters={"db": db, "state": PROCESSOR_STATE},
     ).result_rows
     high = -1
     for table, column in tables:
@@ -159,6 +183,6 @@ def truncate(client: Any, db: str, tables: Sequence[str]) -> None:
 def forget_states(client: Any, db: str, topics: Sequence[str]) -> None:
     """Drop the saved per-partition processor states of topics, so a replay starts them afresh."""
     client.command(
-        f"DELETE FROM {db}.{MINER_STATE} WHERE topic IN {{topics:Array(String)}}",
+        f"DELETE FROM {db}.{PROCESSOR_STATE} WHERE topic IN {{topics:Array(String)}}",
         parameters={"topics": list(topics)},
     )

@@ -1,8 +1,15 @@
-"""Table names and insert column orders, shared by the writers (processors) and readers (query_mcp)."""
+"""Table names and insert column orders, shared by the writers (processors) and readers (query_mcp).
+
+The processors build rows by column name and their insert puts the values in these orders (COLUMNS, by
+table), so a column order is written down here and nowhere else; schemas.mcp_audit.row alone, shared with
+the stdio MCP service, still gives its values by position.
+"""
 
 SYSLOG = "syslog"
 SYSLOG_PATTERNS = "syslog_patterns"
-MINER_STATE = "miner_state"
+PROCESSOR_STATE = "processor_state"
+MINER_STATE = PROCESSOR_STATE
+"""The name before schemas/sql/0005; query_mcp.sql.tools still reads it."""
 SCHEMA_MIGRATIONS = "schema_migrations"
 SNMP_TRAPS = "snmp_traps"
 POLLING_LOG = "polling_log"
@@ -80,4 +87,155 @@ SYSLOG_COLUMNS = (
 
 SYSLOG_PATTERN_COLUMNS = ("template_id", "template", "current_id", "first_seen", "updated_at")
 
-MINER_STATE_COLUMNS = ("topic", "partition", "offset", "saved_at", "state")
+PROCESSOR_STATE_COLUMNS = ("topic", "partition", "offset", "saved_at", "state")
+
+SNMP_TRAP_COLUMNS = (
+    "received_at",
+    "source",
+    "version",
+    "pdu",
+    "security_name",
+    "trap_oid",
+    "trap_name",
+    "uptime",
+    "enterprise",
+    "agent_address",
+    "generic_trap",
+    "specific_trap",
+    "varbind_oids",
+    "varbind_names",
+    "varbind_types",
+    "varbind_values",
+    "variables",
+    "kafka_partition",
+    "kafka_offset",
+    "seq",
+)
+
+POLLING_LOG_COLUMNS = (
+    "time",
+    "polling_id",
+    "node_id",
+    "polling_name",
+    "node_name",
+    "kind",
+    "outcome",
+    "state",
+    "reason",
+    "duration_ms",
+    "values",
+    "texts",
+    "error",
+    "kafka_partition",
+    "kafka_offset",
+    "seq",
+)
+POLLING_STATE_COLUMNS = (
+    "polling_id",
+    "node_id",
+    "state",
+    "since",
+    "last_time",
+    "last_reason",
+    "last_result",
+    "updated_at",
+)
+NODE_STATE_COLUMNS = ("node_id", "node_name", "state", "since", "updated_at")
+IP_ADDRESS_COLUMNS = ("ip", "mac", "first_seen", "last_seen", "learnt_from")
+CERTIFICATE_COLUMNS = (
+    "server",
+    "port",
+    "serial",
+    "polling_id",
+    "subject",
+    "issuer",
+    "not_before",
+    "not_after",
+    "verified",
+    "error",
+    "first_seen",
+    "last_seen",
+)
+
+NODE_COLUMNS = (
+    "id",
+    "name",
+    "ip",
+    "mac",
+    "icon",
+    "description",
+    "x",
+    "y",
+    "snmp_credential",
+    "deleted",
+    "updated_at",
+    "actor",
+    "version",
+)
+POLLING_COLUMNS = (
+    "id",
+    "node_id",
+    "name",
+    "kind",
+    "params",
+    "interval_s",
+    "timeout_s",
+    "retries",
+    "level",
+    "thresholds",
+    "logging",
+    "deleted",
+    "updated_at",
+    "actor",
+    "version",
+)
+NETWORK_COLUMNS = ("id", "name", "ip", "ports", "x", "y", "description", "deleted", "updated_at", "actor", "version")
+
+EVENT_LOG_COLUMNS = (
+    "id",
+    "time",
+    "type",
+    "level",
+    "last_level",
+    "node_id",
+    "node_name",
+    "polling_id",
+    "event",
+    "downtime_s",
+    "kafka_partition",
+    "kafka_offset",
+)
+
+RESOURCE_MONITOR_COLUMNS = (
+    "time",
+    "host",
+    "process",
+    "cpu_percent",
+    "memory_percent",
+    "swap_percent",
+    "disk_percent",
+    "load1",
+    "rss_bytes",
+    "consumer_lag",
+    "insert_rate",
+)
+
+COLUMNS = {
+    SYSLOG: SYSLOG_COLUMNS,
+    SYSLOG_PATTERNS: SYSLOG_PATTERN_COLUMNS,
+    PROCESSOR_STATE: PROCESSOR_STATE_COLUMNS,
+    SNMP_TRAPS: SNMP_TRAP_COLUMNS,
+    POLLING_LOG: POLLING_LOG_COLUMNS,
+    POLLING_STATE: POLLING_STATE_COLUMNS,
+    NODE_STATE: NODE_STATE_COLUMNS,
+    IP_ADDRESS: IP_ADDRESS_COLUMNS,
+    CERTIFICATES: CERTIFICATE_COLUMNS,
+    NODES: NODE_COLUMNS,
+    POLLINGS: POLLING_COLUMNS,
+    NETWORKS: NETWORK_COLUMNS,
+    EVENT_LOG: EVENT_LOG_COLUMNS,
+    RESOURCE_MONITOR: RESOURCE_MONITOR_COLUMNS,
+    MCP_AUDIT: MCP_AUDIT_COLUMNS,
+    COMMAND_AUDIT: COMMAND_AUDIT_COLUMNS,
+}
+"""The insert columns of every table the processors write, in insert order."""

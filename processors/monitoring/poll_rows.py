@@ -10,60 +10,13 @@ poll completes after a later one, and it is the same on every replay.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
 import msgspec
 
 from processors.monitoring.state_machine import NodeState, PollingState
+from processors.projector import Row
 from processors.tables.column_values import UINT16, bounded, micros
 from schemas.polls import PollResult
-
-Row = tuple[Any, ...]
-
-POLLING_LOG_COLUMNS = (
-    "time",
-    "polling_id",
-    "node_id",
-    "polling_name",
-    "node_name",
-    "kind",
-    "outcome",
-    "state",
-    "reason",
-    "duration_ms",
-    "values",
-    "texts",
-    "error",
-    "kafka_partition",
-    "kafka_offset",
-    "seq",
-)
-POLLING_STATE_COLUMNS = (
-    "polling_id",
-    "node_id",
-    "state",
-    "since",
-    "last_time",
-    "last_reason",
-    "last_result",
-    "updated_at",
-)
-NODE_STATE_COLUMNS = ("node_id", "node_name", "state", "since", "updated_at")
-IP_ADDRESS_COLUMNS = ("ip", "mac", "first_seen", "last_seen", "learnt_from")
-CERTIFICATE_COLUMNS = (
-    "server",
-    "port",
-    "serial",
-    "polling_id",
-    "subject",
-    "issuer",
-    "not_before",
-    "not_after",
-    "verified",
-    "error",
-    "first_seen",
-    "last_seen",
-)
 
 ARP_PREFIX = "arp:"
 """SNMP results name ARP entries (ipNetToMediaPhysAddress) as texts "arp:<ip>" = "<mac>"."""
@@ -73,43 +26,49 @@ _json = msgspec.json.Encoder(order="sorted")
 
 def log_row(result: PollResult, state: str, reason: str, partition: int, offset: int, seq: int) -> Row:
     """The polling_log row of one result; state is the polling's state after it, reason why."""
-    return (
-        micros(result.time_ns),
-        result.polling_id,
-        result.node_id,
-        result.polling_name,
-        result.node_name,
-        result.kind,
-        result.outcome,
-        state,
-        reason,
-        result.duration_ns / 1e6,
-        dict(result.values),
-        dict(result.texts),
-        result.error,
-        partition,
-        offset,
-        seq,
-    )
+    return {
+        "time": micros(result.time_ns),
+        "polling_id": result.polling_id,
+        "node_id": result.node_id,
+        "polling_name": result.polling_name,
+        "node_name": result.node_name,
+        "kind": result.kind,
+        "outcome": result.outcome,
+        "state": state,
+        "reason": reason,
+        "duration_ms": result.duration_ns / 1e6,
+        "values": dict(result.values),
+        "texts": dict(result.texts),
+        "error": result.error,
+        "kafka_partition": partition,
+        "kafka_offset": offset,
+        "seq": seq,
+    }
 
 
 def polling_state_row(polling_id: str, state: PollingState, last: PollResult, version_ns: int) -> Row:
     """The polling_state row of a polling after its newest result `last`."""
-    return (
-        polling_id,
-        state.node_id,
-        state.state,
-        micros(state.since_ns),
-        micros(state.last_result_ns),
-        state.last_reason,
-        result_json(last),
-        micros(version_ns),
-    )
+    return {
+        "polling_id": polling_id,
+        "node_id": state.node_id,
+        "state": state.state,
+        "since": micros(state.since_ns),
+        "last_time": micros(state.last_result_ns),
+        "last_reason": state.last_reason,
+        "last_result": result_json(last),
+        "updated_at": micros(version_ns),
+    }
 
 
 def node_state_row(node_id: str, state: NodeState, version_ns: int) -> Row:
     """The node_state row of a node."""
-    return (node_id, state.node_name, state.state, micros(state.since_ns), micros(version_ns))
+    return {
+        "node_id": node_id,
+        "node_name": state.node_name,
+        "state": state.state,
+        "since": micros(state.since_ns),
+        "updated_at": micros(version_ns),
+    }
 
 
 def result_json(result: PollResult) -> str:
@@ -130,7 +89,13 @@ def arp_rows(result: PollResult) -> list[Row]:
     """ip_address rows from the ARP entries an SNMP result carries; learnt_from is the polled node's id."""
     t = micros(result.time_ns)
     return [
-        (key[len(ARP_PREFIX) :], mac.lower(), t, t, result.node_id)
+        {
+            "ip": key[len(ARP_PREFIX) :],
+            "mac": mac.lower(),
+            "first_seen": t,
+            "last_seen": t,
+            "learnt_from": result.node_id,
+        }
         for key, mac in result.texts.items()
         if key.startswith(ARP_PREFIX) and len(key) > len(ARP_PREFIX) and mac
     ]
@@ -146,20 +111,20 @@ def certificate_row(result: PollResult) -> Row | None:
         return None
     texts = result.texts
     t = micros(result.time_ns)
-    return (
-        texts.get("server") or result.node_name,
-        _port(texts.get("port", "")),
-        texts["serial"],
-        result.polling_id,
-        texts.get("subject", ""),
-        texts.get("issuer", ""),
-        cert_time_us(texts.get("not_before", "")),
-        cert_time_us(texts.get("not_after", "")),
-        texts.get("verified", "").strip().lower() in ("true", "1", "yes"),
-        texts.get("error", "") or result.error,
-        t,
-        t,
-    )
+    return {
+        "server": texts.get("server") or result.node_name,
+        "port": _port(texts.get("port", "")),
+        "serial": texts["serial"],
+        "polling_id": result.polling_id,
+        "subject": texts.get("subject", ""),
+        "issuer": texts.get("issuer", ""),
+        "not_before": cert_time_us(texts.get("not_before", "")),
+        "not_after": cert_time_us(texts.get("not_after", "")),
+        "verified": texts.get("verified", "").strip().lower() in ("true", "1", "yes"),
+        "error": texts.get("error", "") or result.error,
+        "first_seen": t,
+        "last_seen": t,
+    }
 
 
 def cert_time_us(text: str) -> int:

@@ -5,7 +5,7 @@ one machine). A batch is handled in three steps, in this order, so nothing is lo
 
 1. prepare: apply the records to the machines and build the rows and events (no writes);
 2. the caller publishes the events to the events topic and waits until the broker has them;
-3. commit: insert the rows, then save each touched machine in miner_state at the batch's last offset.
+3. commit: insert the rows, then save each touched machine in processor_state at the batch's last offset.
 
 Faust commits the poll offsets only after commit returned, so the saved machine is never older than the
 committed offset: a worker that takes the partition restores it and goes on from exactly there. Work
@@ -28,7 +28,7 @@ from processors import clickhouse_writer
 from processors.monitoring import poll_rows
 from processors.monitoring.state_machine import StateMachine
 from processors.monitoring.thresholds import evaluate
-from processors.syslog.projector import Record
+from processors.projector import Record, Row
 from processors.tables.event_rows import undecodable_event
 from processors.tables.projector import widen_range
 from schemas import polls
@@ -39,20 +39,12 @@ from schemas.topics import POLL_RESULTS
 
 log = logging.getLogger(__name__)
 
-Row = tuple[Any, ...]
-
-COLUMNS = {
-    POLLING_LOG: poll_rows.POLLING_LOG_COLUMNS,
-    POLLING_STATE: poll_rows.POLLING_STATE_COLUMNS,
-    NODE_STATE: poll_rows.NODE_STATE_COLUMNS,
-    IP_ADDRESS: poll_rows.IP_ADDRESS_COLUMNS,
-    CERTIFICATES: poll_rows.CERTIFICATE_COLUMNS,
-}
+TABLES = (POLLING_LOG, POLLING_STATE, NODE_STATE, IP_ADDRESS, CERTIFICATES)
 SAVED_VERSION = 1
 
 
 class _Saved(msgspec.Struct, array_like=True):
-    """What miner_state keeps for a poll-topic partition: the machine and the partition's watermark."""
+    """What processor_state keeps for a poll-topic partition: the machine and the partition's watermark."""
 
     version: int
     watermark_ns: int
@@ -77,7 +69,7 @@ class Pending:
     """A prepared batch: events to publish, then rows to insert and machines to save."""
 
     events: list[Event] = field(default_factory=list)
-    rows: dict[str, list[Row]] = field(default_factory=lambda: {table: [] for table in COLUMNS})
+    rows: dict[str, list[Row]] = field(default_factory=lambda: {table: [] for table in TABLES})
     log_ranges: dict[int, tuple[int, int]] = field(default_factory=dict)
     ranges: dict[int, tuple[int, int]] = field(default_factory=dict)
     """Offsets applied per partition; the last one is where each machine is saved."""
@@ -120,15 +112,10 @@ class StateProjector:
         """
         with self._lock:
             rows = pending.rows
-            for table, columns in COLUMNS.items():
+            for table in TABLES:
                 ranges = pending.log_ranges if table == POLLING_LOG else pending.ranges
                 clickhouse_writer.insert_rows(
-                    self._client,
-                    self._db,
-                    table,
-                    columns,
-                    rows[table],
-                    clickhouse_writer.dedup_token(POLL_RESULTS, ranges),
+                    self._client, self._db, table, rows[table], clickhouse_writer.dedup_token(POLL_RESULTS, ranges)
                 )
             for partition, (_, high) in pending.log_ranges.items():
                 state = self._partitions.get(partition)
@@ -139,7 +126,7 @@ class StateProjector:
                 # A partition revoked (and perhaps taken again) since prepare is not this batch's to save.
                 if state is not None and state.applied_offset == high:
                     saved = _Saved(SAVED_VERSION, state.watermark_ns, state.machine.snapshot())
-                    clickhouse_writer.save_miner_state(
+                    clickhouse_writer.save_state(
                         self._client, self._db, POLL_RESULTS, partition, high, msgspec.msgpack.encode(saved)
                     )
             count = sum(len(r) for r in rows.values())
@@ -249,7 +236,7 @@ class StateProjector:
         if state is not None:
             return state
         logged = clickhouse_writer.high_offsets(self._client, self._db, POLLING_LOG).get(partition, -1)
-        saved = clickhouse_writer.load_miner_state(self._client, self._db, POLL_RESULTS, partition)
+        saved = clickhouse_writer.load_state(self._client, self._db, POLL_RESULTS, partition)
         if saved is None:
             state = PartitionState(StateMachine(), 0, -1, logged)
             log.info("poll partition %d: new state machine; polling_log up to offset %d", partition, logged)

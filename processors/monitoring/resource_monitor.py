@@ -15,20 +15,6 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-COLUMNS = (
-    "time",
-    "host",
-    "process",
-    "cpu_percent",
-    "memory_percent",
-    "swap_percent",
-    "disk_percent",
-    "load1",
-    "rss_bytes",
-    "consumer_lag",
-    "insert_rate",
-)
-
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
 
@@ -102,23 +88,23 @@ class Sampler:
         self._proc = f"/proc/{pid or os.getpid()}"
         self._last = (time.monotonic(), process_cpu_seconds(_read(f"{self._proc}/stat")), 0)
 
-    def sample(self, rows_stored: int, lag: int) -> tuple[Any, ...]:
+    def sample(self, rows_stored: int, lag: int) -> dict[str, Any]:
         """The row now; rows_stored is the running total of rows this process inserted."""
         now, cpu = time.monotonic(), process_cpu_seconds(_read(f"{self._proc}/stat"))
         then, cpu_then, rows_then = self._last
         elapsed = max(now - then, 1e-6)
         self._last = (now, cpu, rows_stored)
         memory, swap = memory_percents(_read("/proc/meminfo"))
-        return (
-            time.time_ns() // 1_000_000,
-            self.host,
-            self.process,
-            100.0 * (cpu - cpu_then) / elapsed,
-            memory,
-            swap,
-            disk_percent(self.data_dir),
-            load1(_read("/proc/loadavg")),
-            rss_bytes(_read(f"{self._proc}/statm")),
-            lag,
-            (rows_stored - rows_then) / elapsed,
-        )
+        return {
+            "time": time.time_ns() // 1_000_000,
+            "host": self.host,
+            "process": self.process,
+            "cpu_percent": 100.0 * (cpu - cpu_then) / elapsed,
+            "memory_percent": memory,
+            "swap_percent": swap,
+            "disk_percent": disk_percent(self.data_dir),
+            "load1": load1(_read("/proc/loadavg")),
+            "rss_bytes": rss_bytes(_read(f"{self._proc}/statm")),
+            "consumer_lag": lag,
+            "insert_rate": (rows_stored - rows_then) / elapsed,
+        }

@@ -3,8 +3,8 @@
 Offsets are committed by Faust only after `process` returned, i.e. after the insert succeeded. After a
 crash the same records come again: records at or below the highest offset stored for their partition are
 skipped (the table itself is the ledger), and each insert carries a deduplication token naming its offsets.
-Miner state is kept per partition in ClickHouse, so it survives restarts and follows a partition to
-whichever worker takes it.
+Miner state is kept per partition in ClickHouse (processor_state), so it survives restarts and follows a
+partition to whichever worker takes it.
 """
 
 from __future__ import annotations
@@ -17,13 +17,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from processors import clickhouse_writer
+from processors.projector import Record
 from processors.syslog.miner import Miner
-from processors.syslog.rows import Row, record_rows
+from processors.syslog.rows import Columns, record_columns
+from schemas.tables import SYSLOG, SYSLOG_COLUMNS
 
 log = logging.getLogger(__name__)
-
-Record = tuple[int, int, int, bytes]
-"""(partition, offset, Kafka timestamp in ns, value) of one raw-topic record."""
 
 
 @dataclass
@@ -50,13 +49,13 @@ class SyslogProjector:
         self._partitions: dict[int, PartitionState] = {}
         self._lock = threading.Lock()
         self._last_snapshot = time.monotonic()
-        self.lines_stored = 0
+        self.rows_stored = 0
         self.records_skipped = 0
 
     def process(self, records: Sequence[Record]) -> int:
         """Parse, mine and store a batch; returns the number of rows inserted. Raises if the insert fails."""
         with self._lock:
-            rows: list[Row] = []
+            rows: Columns = {name: [] for name in SYSLOG_COLUMNS}
             ranges: dict[int, tuple[int, int]] = {}
             touched: dict[int, int] = {}
             for partition, offset, record_ns, value in records:
@@ -64,27 +63,29 @@ class SyslogProjector:
                 if offset <= state.mined_offset:
                     self.records_skipped += 1
                     continue
-                new_rows = record_rows(value, partition, offset, record_ns, state.miner)
+                built = record_columns(value, partition, offset, record_ns, state.miner)
                 touched[partition] = offset
                 if offset <= state.stored_offset:
                     self.records_skipped += 1
                     continue
-                rows.extend(new_rows)
+                for name, values in built.items():
+                    rows[name].extend(values)
                 low, _ = ranges.get(partition, (offset, offset))
                 ranges[partition] = (low, offset)
             changes = [c for p in touched for c in self._partitions[p].miner.changes()]
             clickhouse_writer.insert_patterns(self._client, self._db, changes)
-            clickhouse_writer.insert_syslog(
-                self._client, self._db, rows, clickhouse_writer.dedup_token(self._topic, ranges)
+            clickhouse_writer.insert_columns(
+                self._client, self._db, SYSLOG, rows, clickhouse_writer.dedup_token(self._topic, ranges)
             )
             for partition, offset in touched.items():
                 state = self._partitions[partition]
                 state.mined_offset = offset
                 state.stored_offset = max(state.stored_offset, offset)
-            self.lines_stored += len(rows)
+            count = len(rows["kafka_offset"])
+            self.rows_stored += count
             if time.monotonic() - self._last_snapshot >= self._snapshot_seconds:
                 self._save(self._partitions)
-            return len(rows)
+            return count
 
     def stored_offsets(self) -> dict[int, int]:
         """Highest stored offset per partition this worker holds."""
@@ -105,7 +106,7 @@ class SyslogProjector:
         state = self._partitions.get(partition)
         if state is None:
             stored = clickhouse_writer.stored_high_offsets(self._client, self._db).get(partition, -1)
-            saved = clickhouse_writer.load_miner_state(self._client, self._db, self._topic, partition)
+            saved = clickhouse_writer.load_state(self._client, self._db, self._topic, partition)
             if saved is not None:
                 offset, blob = saved
                 miner = Miner.restore(blob)
@@ -126,7 +127,7 @@ class SyslogProjector:
     def _save(self, partitions: dict[int, PartitionState]) -> None:
         for partition, state in partitions.items():
             if state.mined_offset > state.saved_offset:
-                clickhouse_writer.save_miner_state(
+                clickhouse_writer.save_state(
                     self._client, self._db, self._topic, partition, state.mined_offset, state.miner.snapshot()
                 )
                 state.saved_offset = state.mined_offset

@@ -1,4 +1,7 @@
-"""Raw syslog records -> rows of the syslog table. Pure: parsing and mining, no I/O.
+"""Raw syslog records -> columns of the syslog table. Pure: parsing and mining, no I/O.
+
+Built column by column, by name: the insert is columnar anyway, so no row tuples are made and taken apart
+again, and the column order is schemas.tables.SYSLOG_COLUMNS' alone.
 
 A record that cannot be decoded (a poison message) still becomes one row, flagged, with its bytes as the
 raw line: nothing read from the topic is dropped, and the partition moves on.
@@ -6,6 +9,7 @@ raw line: nothing read from the topic is dropped, and the partition moves on.
 
 from __future__ import annotations
 
+from operator import attrgetter
 from typing import Any
 
 from processors.syslog.miner import Miner
@@ -15,74 +19,74 @@ from schemas.raw_syslog import LineFlag
 
 UNDECODABLE = "undecodable raw syslog record"
 
-Row = tuple[Any, ...]
-"""One syslog row, values in schemas.tables.SYSLOG_COLUMNS order."""
+Columns = dict[str, list[Any]]
+"""Values of syslog rows by column name, every list as long as the others."""
+
+_AS_PARSED = (
+    "host",
+    "facility",
+    "severity",
+    "level",
+    "type",
+    "tag",
+    "pid",
+    "msgid",
+    "structured_data",
+    "message",
+    "parse_error",
+)
+"""Columns that are the ParsedLine field of the same name, as it is."""
 
 
-def record_rows(value: bytes, partition: int, offset: int, record_ns: int, miner: Miner) -> list[Row]:
-    """The rows of one Kafka record of the raw syslog topic; record_ns is the record's Kafka timestamp."""
+def record_columns(value: bytes, partition: int, offset: int, record_ns: int, miner: Miner) -> Columns:
+    """The rows of one Kafka record of the raw syslog topic, column by column; record_ns is the record's
+    Kafka timestamp."""
     try:
         batch = raw_syslog.decode(value)
     except ValueError:
-        return [_undecodable_row(value, partition, offset, record_ns, miner)]
-    transport = batch.transport
-    rows = []
+        return _undecodable(value, partition, offset, record_ns, miner)
+    received = batch.received_ns
+    parsed = list(map(parse, batch.lines, received, batch.sources))
     add = miner.add
-    for i, (line, received_ns, source, flags) in enumerate(
-        zip(batch.lines, batch.received_ns, batch.sources, batch.flags, strict=True)
-    ):
-        p = parse(line, received_ns, source)
-        rows.append(
-            (
-                received_ns // 1000,
-                p.event_time_ns // 1000,
-                source,
-                transport,
-                p.host,
-                p.facility,
-                p.severity,
-                p.level,
-                p.type,
-                p.tag,
-                p.pid,
-                p.msgid,
-                p.structured_data,
-                p.message,
-                add(mining_text(p), received_ns),
-                p.parse_error,
-                flags,
-                line,
-                partition,
-                offset,
-                i,
-            )
-        )
-    return rows
+    n = len(parsed)
+    return {
+        "received_at": [ns // 1000 for ns in received],
+        "event_time": [p.event_time_ns // 1000 for p in parsed],
+        "source": batch.sources,
+        "transport": [batch.transport] * n,
+        **{name: list(map(attrgetter(name), parsed)) for name in _AS_PARSED},
+        "template_id": [add(mining_text(p), ns) for p, ns in zip(parsed, received, strict=True)],
+        "ingest_flags": batch.flags,
+        "raw": batch.lines,
+        "kafka_partition": [partition] * n,
+        "kafka_offset": [offset] * n,
+        "line_no": list(range(n)),
+    }
 
 
-def _undecodable_row(value: bytes, partition: int, offset: int, record_ns: int, miner: Miner) -> Row:
+def _undecodable(value: bytes, partition: int, offset: int, record_ns: int, miner: Miner) -> Columns:
     p = parse(b"", record_ns, "")
     us = record_ns // 1000
-    return (
-        us,
-        us,
-        "",
-        "unknown",
-        "",
-        p.facility,
-        p.severity,
-        p.level,
-        p.type,
-        "",
-        "",
-        "",
-        "",
-        UNDECODABLE,
-        miner.add(UNDECODABLE, record_ns),
-        True,
-        int(LineFlag.FRAMING),
-        value,
-        partition,
-        offset,
-        0,
-    )
+    return {
+        "received_at": [us],
+        "event_time": [us],
+        "source": [""],
+        "transport": ["unknown"],
+        "host": [""],
+        "facility": [p.facility],
+        "severity": [p.severity],
+        "level": [p.level],
+        "type": [p.type],
+        "tag": [""],
+        "pid": [""],
+        "msgid": [""],
+        "structured_data": [""],
+        "message": [UNDECODABLE],
+        "template_id": [miner.add(UNDECODABLE, record_ns)],
+        "parse_error": [True],
+        "ingest_flags": [int(LineFlag.FRAMING)],
+        "raw": [value],
+        "kafka_partition": [partition],
+        "kafka_offset": [offset],
+        "line_no": [0],
+    }

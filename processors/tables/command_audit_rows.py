@@ -22,53 +22,48 @@ from typing import Any
 
 from common.audit_chain import GENESIS, chain_hash, chained_fields
 from processors import clickhouse_writer
+from processors.projector import Row
 from processors.tables.column_values import bounded
 from schemas import commands
-from schemas.tables import COMMAND_AUDIT_CHAINED, COMMAND_AUDIT_COLUMNS
+from schemas.tables import COMMAND_AUDIT_CHAINED
 
-Row = tuple[Any, ...]
-COLUMNS = COMMAND_AUDIT_COLUMNS
 INT64 = (-(2**63), 2**63 - 1)
 """DateTime64(9) stores nanoseconds in an Int64: a time outside it would make ClickHouse refuse the batch."""
 
 
 def record_rows(value: bytes, partition: int, offset: int) -> list[Row] | None:
-    """The step's row in COLUMNS order, unstamped (seq None, hashes empty); None when it is not a Step."""
+    """The step's row, unstamped (seq None, hashes empty); None when it is not a Step."""
     try:
         step = commands.decode_step(value)
     except ValueError:  # msgspec's DecodeError and ValidationError, and invalid UTF-8 inside a string
         return None
     return [
-        (
-            None,
-            bounded(step.time_ns, *INT64),
-            step.command_id,
-            step.step,
-            step.actor,
-            step.client,
-            step.tool,
-            step.args,
-            step.reason,
-            step.result,
-            "",
-            "",
-            partition,
-            offset,
-        )
+        {
+            "seq": None,
+            "time": bounded(step.time_ns, *INT64),
+            "command_id": step.command_id,
+            "step": step.step,
+            "actor": step.actor,
+            "client": step.client,
+            "tool": step.tool,
+            "args": step.args,
+            "reason": step.reason,
+            "result": step.result,
+            "prev_hash": "",
+            "hash": "",
+            "kafka_partition": partition,
+            "kafka_offset": offset,
+        }
     ]
 
 
-def stamp(rows: Sequence[Row], columns: Sequence[str], seq: int, previous: str) -> list[Row]:
+def stamp(rows: Sequence[Row], seq: int, previous: str) -> list[Row]:
     """Rows in topic order (partition, offset) with seq, prev_hash and hash filled in, chained on previous."""
-    at = {column: i for i, column in enumerate(columns)}
-    chained = [at[column] for column in COMMAND_AUDIT_CHAINED]
-    order = sorted(rows, key=lambda row: (row[at["kafka_partition"]], row[at["kafka_offset"]]))
+    order = sorted(rows, key=lambda row: (row["kafka_partition"], row["kafka_offset"]))
     stamped = []
     for n, row in enumerate(order):
-        values = list(row)
-        digest = chain_hash(previous, chained_fields([values[i] for i in chained]))
-        values[at["seq"]], values[at["prev_hash"]], values[at["hash"]] = seq + n, previous, digest
-        stamped.append(tuple(values))
+        digest = chain_hash(previous, chained_fields([row[column] for column in COMMAND_AUDIT_CHAINED]))
+        stamped.append({**row, "seq": seq + n, "prev_hash": previous, "hash": digest})
         previous = digest
     return stamped
 
@@ -79,7 +74,7 @@ def last_link(client: Any, db: str, table: str) -> tuple[int, str]:
     return (int(rows[0][0]) + 1, str(rows[0][1])) if rows else (0, GENESIS)
 
 
-def insert_chained(client: Any, db: str, table: str, columns: Sequence[str], rows: Sequence[Row], token: str) -> None:
+def insert_chained(client: Any, db: str, table: str, rows: Sequence[Row], token: str) -> None:
     """Stamp rows after the table's last row and insert them in one block, deduplicated by token.
 
     A retry of an insert whose outcome was unknown (it may have landed) stamps the rows again after the
@@ -90,4 +85,4 @@ def insert_chained(client: Any, db: str, table: str, columns: Sequence[str], row
     if not rows:
         return
     seq, previous = last_link(client, db, table)
-    clickhouse_writer.insert_rows(client, db, table, columns, stamp(rows, columns, seq, previous), token)
+    clickhouse_writer.insert_rows(client, db, table, stamp(rows, seq, previous), token)

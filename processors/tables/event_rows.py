@@ -7,29 +7,11 @@ position, so a replay does not add it twice.
 
 from __future__ import annotations
 
-from typing import Any
-
+from processors.projector import Row
 from processors.tables.column_values import micros
 from schemas import events
 from schemas.events import Event
 from schemas.topics import EVENTS
-
-Row = tuple[Any, ...]
-
-COLUMNS = (
-    "id",
-    "time",
-    "type",
-    "level",
-    "last_level",
-    "node_id",
-    "node_name",
-    "polling_id",
-    "event",
-    "downtime_s",
-    "kafka_partition",
-    "kafka_offset",
-)
 
 
 def record_rows(value: bytes, partition: int, offset: int, record_ns: int) -> list[Row]:
@@ -43,20 +25,20 @@ def record_rows(value: bytes, partition: int, offset: int, record_ns: int) -> li
 
 def event_row(e: Event, partition: int, offset: int) -> Row:
     """The event_log row of one event."""
-    return (
-        e.id,
-        micros(e.time_ns),
-        e.type,
-        e.level,
-        e.last_level,
-        e.node_id,
-        e.node_name,
-        e.polling_id,
-        e.event,
-        e.downtime_s,
-        partition,
-        offset,
-    )
+    return {
+        "id": e.id,
+        "time": micros(e.time_ns),
+        "type": e.type,
+        "level": e.level,
+        "last_level": e.last_level,
+        "node_id": e.node_id,
+        "node_name": e.node_name,
+        "polling_id": e.polling_id,
+        "event": e.event,
+        "downtime_s": e.downtime_s,
+        "kafka_partition": partition,
+        "kafka_offset": offset,
+    }
 
 
 def undecodable_event(topic: str, partition: int, offset: int, record_ns: int) -> Event:

@@ -8,51 +8,13 @@ valid kind and id there is no entity to write; the projector counts and logs it.
 
 from __future__ import annotations
 
-from typing import Any
-
 import msgspec
 
+from processors.projector import Row
 from processors.tables.column_values import INT32, UINT8, UINT32, bounded, micros
 from schemas import inventory
 from schemas.inventory import InventoryEvent
 from schemas.tables import NETWORKS, NODES, POLLINGS
-
-Row = tuple[Any, ...]
-
-NODE_COLUMNS = (
-    "id",
-    "name",
-    "ip",
-    "mac",
-    "icon",
-    "description",
-    "x",
-    "y",
-    "snmp_credential",
-    "deleted",
-    "updated_at",
-    "actor",
-    "version",
-)
-POLLING_COLUMNS = (
-    "id",
-    "node_id",
-    "name",
-    "kind",
-    "params",
-    "interval_s",
-    "timeout_s",
-    "retries",
-    "level",
-    "thresholds",
-    "logging",
-    "deleted",
-    "updated_at",
-    "actor",
-    "version",
-)
-NETWORK_COLUMNS = ("id", "name", "ip", "ports", "x", "y", "description", "deleted", "updated_at", "actor", "version")
-COLUMNS = {NODES: NODE_COLUMNS, POLLINGS: POLLING_COLUMNS, NETWORKS: NETWORK_COLUMNS}
 
 _thresholds_encoder = msgspec.json.Encoder()
 
@@ -69,36 +31,78 @@ def record_rows(value: bytes, offset: int) -> tuple[str, Row] | None:
 def event_row(event: InventoryEvent, offset: int) -> tuple[str, Row]:
     """(table, row) of one inventory event at `offset`."""
     deleted = event.op == "delete"
-    tail = (deleted, micros(event.time_ns), event.actor, offset)
+    tail = {"deleted": deleted, "updated_at": micros(event.time_ns), "actor": event.actor, "version": offset}
     if event.kind == "node":
         n = event.node
         if deleted or n is None:
-            return NODES, (event.id, "", "", "", "", "", 0, 0, "", *tail)
-        x, y = bounded(n.x, *INT32), bounded(n.y, *INT32)
-        return NODES, (n.id, n.name, n.ip, n.mac, n.icon, n.description, x, y, n.snmp_credential, *tail)
+            return NODES, {
+                "id": event.id,
+                "name": "",
+                "ip": "",
+                "mac": "",
+                "icon": "",
+                "description": "",
+                "x": 0,
+                "y": 0,
+                "snmp_credential": "",
+                **tail,
+            }
+        return NODES, {
+            "id": n.id,
+            "name": n.name,
+            "ip": n.ip,
+            "mac": n.mac,
+            "icon": n.icon,
+            "description": n.description,
+            "x": bounded(n.x, *INT32),
+            "y": bounded(n.y, *INT32),
+            "snmp_credential": n.snmp_credential,
+            **tail,
+        }
     if event.kind == "polling":
         p = event.polling
         if deleted or p is None:
-            return POLLINGS, (event.id, "", "", "", {}, 0, 0.0, 0, "", "[]", False, *tail)
-        return POLLINGS, (
-            p.id,
-            p.node_id,
-            p.name,
-            p.kind,
-            dict(p.params),
-            bounded(p.interval_s, *UINT32),
-            p.timeout_s,
-            bounded(p.retries, *UINT8),
-            p.level,
-            thresholds_json(p.thresholds),
-            p.logging,
-            *tail,
-        )
+            return POLLINGS, {
+                "id": event.id,
+                "node_id": "",
+                "name": "",
+                "kind": "",
+                "params": {},
+                "interval_s": 0,
+                "timeout_s": 0.0,
+                "retries": 0,
+                "level": "",
+                "thresholds": "[]",
+                "logging": False,
+                **tail,
+            }
+        return POLLINGS, {
+            "id": p.id,
+            "node_id": p.node_id,
+            "name": p.name,
+            "kind": p.kind,
+            "params": dict(p.params),
+            "interval_s": bounded(p.interval_s, *UINT32),
+            "timeout_s": p.timeout_s,
+            "retries": bounded(p.retries, *UINT8),
+            "level": p.level,
+            "thresholds": thresholds_json(p.thresholds),
+            "logging": p.logging,
+            **tail,
+        }
     w = event.network
     if deleted or w is None:
-        return NETWORKS, (event.id, "", "", [], 0, 0, "", *tail)
-    x, y = bounded(w.x, *INT32), bounded(w.y, *INT32)
-    return NETWORKS, (w.id, w.name, w.ip, list(w.ports), x, y, w.description, *tail)
+        return NETWORKS, {"id": event.id, "name": "", "ip": "", "ports": [], "x": 0, "y": 0, "description": "", **tail}
+    return NETWORKS, {
+        "id": w.id,
+        "name": w.name,
+        "ip": w.ip,
+        "ports": list(w.ports),
+        "x": bounded(w.x, *INT32),
+        "y": bounded(w.y, *INT32),
+        "description": w.description,
+        **tail,
+    }
 
 
 def thresholds_json(thresholds: list[inventory.Threshold]) -> str:

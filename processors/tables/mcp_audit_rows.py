@@ -1,18 +1,17 @@
 """MCP audit-topic records -> rows of mcp_audit. Pure.
 
+The values come from schemas.mcp_audit.row, which a lone stdio MCP service also writes with: it gives them
+in MCP_AUDIT_COLUMNS order, and they are named here by that order.
+
 A record that does not decode gives no row (None): the projector counts and logs it and moves on, so a
 poison record never stalls the audit partition.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
+from processors.projector import Row
 from schemas import mcp_audit
 from schemas.tables import MCP_AUDIT_COLUMNS
-
-Row = tuple[Any, ...]
-COLUMNS = MCP_AUDIT_COLUMNS
 
 
 def record_rows(value: bytes, partition: int, offset: int) -> list[Row] | None:
@@ -21,4 +20,7 @@ def record_rows(value: bytes, partition: int, offset: int) -> list[Row] | None:
         batch = mcp_audit.decode(value)
     except ValueError:
         return None
-    return [mcp_audit.row(r, partition, offset, seq) for seq, r in enumerate(batch.records)]
+    return [
+        dict(zip(MCP_AUDIT_COLUMNS, mcp_audit.row(r, partition, offset, seq), strict=True))
+        for seq, r in enumerate(batch.records)
+    ]

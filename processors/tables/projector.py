@@ -17,16 +17,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from processors import clickhouse_writer
-from processors.syslog.projector import Record
+from processors.projector import Record, Row
 from processors.tables import command_audit_rows, event_rows, inventory_rows, mcp_audit_rows, trap_rows
-from schemas.tables import COMMAND_AUDIT, EVENT_LOG, MCP_AUDIT, SNMP_TRAPS
+from schemas.tables import COMMAND_AUDIT, EVENT_LOG, MCP_AUDIT, NETWORKS, NODES, POLLINGS, SNMP_TRAPS
 from schemas.topics import COMMAND_RESULTS, EVENTS, INVENTORY
 from schemas.topics import MCP_AUDIT as MCP_AUDIT_TOPIC
 from schemas.topics import SNMP_TRAPS as TRAPS_TOPIC
 
 log = logging.getLogger(__name__)
 
-Row = tuple[Any, ...]
 Tables = dict[str, list[Row]]
 """Rows per table built from one record."""
 
@@ -38,9 +37,9 @@ class Projection:
     topic: str
     build: Callable[[bytes, int, int, int], Tables | None]
     """(value, partition, offset, record_ns) -> rows per table, or None for a record that does not decode."""
-    columns: dict[str, tuple[str, ...]]
+    tables: tuple[str, ...]
     high_offsets: Callable[[Any, str, str], dict[int, int]] = clickhouse_writer.high_offsets
-    insert: Callable[[Any, str, str, Sequence[str], Sequence[Row], str], None] = clickhouse_writer.insert_rows
+    insert: Callable[[Any, str, str, Sequence[Row], str], None] = clickhouse_writer.insert_rows
 
 
 def widen_range(ranges: dict[int, tuple[int, int]], partition: int, offset: int) -> None:
@@ -67,8 +66,8 @@ class TableProjector:
         """Build and store a batch; returns the rows inserted. Raises if an insert fails (retry the batch)."""
         p = self.projection
         with self._lock:
-            rows: Tables = {table: [] for table in p.columns}
-            ranges: dict[str, dict[int, tuple[int, int]]] = {table: {} for table in p.columns}
+            rows: Tables = {table: [] for table in p.tables}
+            ranges: dict[str, dict[int, tuple[int, int]]] = {table: {} for table in p.tables}
             for partition, offset, record_ns, value in records:
                 stored = self._stored_offsets(partition)
                 if offset <= min(stored.values()):
@@ -85,12 +84,7 @@ class TableProjector:
                         widen_range(ranges[table], partition, offset)
             for table, table_rows in rows.items():
                 p.insert(
-                    self._client,
-                    self._db,
-                    table,
-                    p.columns[table],
-                    table_rows,
-                    clickhouse_writer.dedup_token(p.topic, ranges[table]),
+                    self._client, self._db, table, table_rows, clickhouse_writer.dedup_token(p.topic, ranges[table])
                 )
                 for partition, (_, high) in ranges[table].items():
                     self._stored[partition][table] = high
@@ -112,11 +106,15 @@ class TableProjector:
                 self._stored.pop(partition, None)
                 self._seen.pop(partition, None)
 
+    def release_all(self) -> None:
+        """Forget every partition (shutdown)."""
+        self.release(list(self._stored))
+
     def _stored_offsets(self, partition: int) -> dict[str, int]:
         stored = self._stored.get(partition)
         if stored is None:
             p = self.projection
-            stored = {t: p.high_offsets(self._client, self._db, t).get(partition, -1) for t in p.columns}
+            stored = {t: p.high_offsets(self._client, self._db, t).get(partition, -1) for t in p.tables}
             self._stored[partition] = stored
         return stored
 
@@ -145,17 +143,12 @@ def _command_audit_tables(value: bytes, partition: int, offset: int, _: int) -> 
     return None if rows is None else {COMMAND_AUDIT: rows}
 
 
-TRAPS = Projection(TRAPS_TOPIC, _trap_tables, {SNMP_TRAPS: trap_rows.COLUMNS})
+TRAPS = Projection(TRAPS_TOPIC, _trap_tables, (SNMP_TRAPS,))
 INVENTORY_TABLES = Projection(
-    INVENTORY, _inventory_tables, inventory_rows.COLUMNS, high_offsets=clickhouse_writer.version_high_offsets
+    INVENTORY, _inventory_tables, (NODES, POLLINGS, NETWORKS), high_offsets=clickhouse_writer.version_high_offsets
 )
-EVENT_LOG_ROWS = Projection(
-    EVENTS, _event_tables, {EVENT_LOG: event_rows.COLUMNS}, insert=clickhouse_writer.insert_new_events
-)
-MCP_AUDIT_ROWS = Projection(MCP_AUDIT_TOPIC, _audit_tables, {MCP_AUDIT: mcp_audit_rows.COLUMNS})
+EVENT_LOG_ROWS = Projection(EVENTS, _event_tables, (EVENT_LOG,), insert=clickhouse_writer.insert_new_events)
+MCP_AUDIT_ROWS = Projection(MCP_AUDIT_TOPIC, _audit_tables, (MCP_AUDIT,))
 COMMAND_AUDIT_ROWS = Projection(
-    COMMAND_RESULTS,
-    _command_audit_tables,
-    {COMMAND_AUDIT: command_audit_rows.COLUMNS},
-    insert=command_audit_rows.insert_chained,
+    COMMAND_RESULTS, _command_audit_tables, (COMMAND_AUDIT,), insert=command_audit_rows.insert_chained
 )

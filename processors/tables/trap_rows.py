@@ -6,36 +6,10 @@ trap, and a made-up row would pollute trap searches. The projector counts and lo
 
 from __future__ import annotations
 
-from typing import Any
-
+from processors.projector import Row
 from processors.tables.column_values import INT8, INT32, UINT64, bounded, micros
 from schemas import traps
 from schemas.traps import Trap
-
-Row = tuple[Any, ...]
-
-COLUMNS = (
-    "received_at",
-    "source",
-    "version",
-    "pdu",
-    "security_name",
-    "trap_oid",
-    "trap_name",
-    "uptime",
-    "enterprise",
-    "agent_address",
-    "generic_trap",
-    "specific_trap",
-    "varbind_oids",
-    "varbind_names",
-    "varbind_types",
-    "varbind_values",
-    "variables",
-    "kafka_partition",
-    "kafka_offset",
-    "seq",
-)
 
 
 def record_rows(value: bytes, partition: int, offset: int) -> list[Row] | None:
@@ -50,28 +24,28 @@ def record_rows(value: bytes, partition: int, offset: int) -> list[Row] | None:
 def trap_row(trap: Trap, partition: int, offset: int, seq: int) -> Row:
     """The snmp_traps row of one trap."""
     binds = trap.varbinds
-    return (
-        micros(trap.received_ns),
-        trap.source,
-        trap.version,
-        trap.pdu,
-        trap.security_name,
-        trap.trap_oid,
-        trap.trap_name,
-        bounded(trap.uptime, *UINT64),
-        trap.enterprise,
-        trap.agent_address,
-        bounded(trap.generic_trap, *INT8),
-        bounded(trap.specific_trap, *INT32),
-        [b.oid for b in binds],
-        [b.name for b in binds],
-        [b.type for b in binds],
-        [b.value for b in binds],
-        variables_text(trap),
-        partition,
-        offset,
-        seq,
-    )
+    return {
+        "received_at": micros(trap.received_ns),
+        "source": trap.source,
+        "version": trap.version,
+        "pdu": trap.pdu,
+        "security_name": trap.security_name,
+        "trap_oid": trap.trap_oid,
+        "trap_name": trap.trap_name,
+        "uptime": bounded(trap.uptime, *UINT64),
+        "enterprise": trap.enterprise,
+        "agent_address": trap.agent_address,
+        "generic_trap": bounded(trap.generic_trap, *INT8),
+        "specific_trap": bounded(trap.specific_trap, *INT32),
+        "varbind_oids": [b.oid for b in binds],
+        "varbind_names": [b.name for b in binds],
+        "varbind_types": [b.type for b in binds],
+        "varbind_values": [b.value for b in binds],
+        "variables": variables_text(trap),
+        "kafka_partition": partition,
+        "kafka_offset": offset,
+        "seq": seq,
+    }
 
 
 def variables_text(trap: Trap) -> str:

@@ -104,7 +104,7 @@ def test_batches_chain_on_and_redelivery_adds_nothing(client):
     assert TableProjector(client, db, COMMAND_AUDIT_ROWS).process(recs) == 0
     retried = [command_audit_rows.record_rows(v, 0, o)[0] for _, o, _, v in recs[6:]]
     token = clickhouse_writer.dedup_token(COMMAND_RESULTS, {0: (6, 11)})
-    command_audit_rows.insert_chained(client, db, COMMAND_AUDIT, command_audit_rows.COLUMNS, retried, token)
+    command_audit_rows.insert_chained(client, db, COMMAND_AUDIT, retried, token)
     assert stored(client, db) == rows
 
     # New steps continue the chain after the last stored row.

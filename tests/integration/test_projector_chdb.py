@@ -7,6 +7,7 @@ import time
 import pytest
 
 from common import clickhouse, migrations
+from processors import clickhouse_writer
 from processors.syslog.projector import SyslogProjector
 from processors.syslog.rows import UNDECODABLE
 from schemas import raw_syslog
@@ -90,3 +91,25 @@ def test_poison_record_is_kept_and_the_partition_moves_on(client):
     ).result_rows
     assert rows == [(UNDECODABLE, True, poison[3].hex().upper())]
     assert _count(client, "kafka_partition = 3") == (101, 101)
+
+
+def test_an_existing_database_keeps_its_saved_states_in_processor_state(client, monkeypatch):
+    db = "migration_test"
+    shipped = migrations.migration_files()
+    monkeypatch.setattr(migrations, "migration_files", lambda: [m for m in shipped if m[0] < 5])
+    assert migrations.apply(client, db, 30) == [name for v, name, _ in shipped if v < 5]
+    saved = clickhouse_writer.state_row(SYSLOG_RAW, 0, 41, 1, b"miner")
+    client.insert(f"{db}.miner_state", [list(saved.values())], column_names=list(saved))
+    monkeypatch.undo()
+
+    assert migrations.apply(client, db, 30) == ["0005_processor_state.sql"]
+    assert not client.command(f"EXISTS TABLE {db}.miner_state")
+    assert clickhouse_writer.load_state(client, db, SYSLOG_RAW, 0) == (41, b"miner")
+    assert clickhouse_writer.ledger_high(client, db) == 41
+    # A crash after the rename but before it was recorded: the rerun renames nothing and records it.
+    client.command(f"DELETE FROM {db}.schema_migrations WHERE version = 5")
+    assert migrations.apply(client, db, 30) == ["0005_processor_state.sql"]
+    assert migrations.apply(client, db, 30) == []
+
+    clickhouse_writer.forget_states(client, db, [SYSLOG_RAW])
+    assert clickhouse_writer.load_state(client, db, SYSLOG_RAW, 0) is None

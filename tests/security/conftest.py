@@ -28,9 +28,9 @@ from common import migrations
 from common.config import ClickHouseConfig, McpConfig
 from netobs import mcp_service
 from netobs.config import Config
-from processors.tables.inventory_rows import NODE_COLUMNS, POLLING_COLUMNS
 from query_mcp.auth import tokens
 from query_mcp.store import Store
+from schemas.tables import NODE_COLUMNS, POLLING_COLUMNS
 from tests.brokers import free_port
 
 DB = "netobs_sec"

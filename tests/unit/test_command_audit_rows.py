@@ -8,7 +8,7 @@ from common.timefmt import rfc3339_ns
 from processors.tables import command_audit_rows as car
 from schemas import commands
 from schemas.commands import Step
-from schemas.tables import COMMAND_AUDIT_CHAINED, COMMAND_AUDIT_COLUMNS
+from schemas.tables import COMMAND_AUDIT_CHAINED
 
 T = 1_700_000_000_123_456_789
 
@@ -18,14 +18,10 @@ def _step(**over) -> bytes:
     return commands.encode(Step(**(fields | over)))
 
 
-def _named(row) -> dict:
-    return dict(zip(COMMAND_AUDIT_COLUMNS, row, strict=True))
-
-
-def test_a_step_becomes_one_unstamped_row_in_column_order():
+def test_a_step_becomes_one_unstamped_row():
     value = _step(args='{"target":"10.0.0.1"}', reason="check", result='{"ok":true}')
     [row] = car.record_rows(value, partition=0, offset=7)
-    assert _named(row) == {
+    assert row == {
         "seq": None,
         "time": T,
         "command_id": "c1",
@@ -59,8 +55,8 @@ def test_what_is_not_a_step_gives_none(value):
 
 
 def test_a_time_the_column_cannot_hold_is_pulled_into_int64():
-    assert _named(car.record_rows(_step(time_ns=10**30), 0, 0)[0])["time"] == 2**63 - 1
-    assert _named(car.record_rows(_step(time_ns=-(10**30)), 0, 0)[0])["time"] == -(2**63)
+    assert car.record_rows(_step(time_ns=10**30), 0, 0)[0]["time"] == 2**63 - 1
+    assert car.record_rows(_step(time_ns=-(10**30)), 0, 0)[0]["time"] == -(2**63)
 
 
 def test_chained_fields_are_exactly_the_chained_columns():
@@ -77,8 +73,7 @@ def _rows(offsets, partition=0):
 
 
 def test_stamp_chains_rows_in_topic_order_from_genesis():
-    stamped = car.stamp(_rows([5, 3, 4]), COMMAND_AUDIT_COLUMNS, 0, GENESIS)
-    named = [_named(r) for r in stamped]
+    named = car.stamp(_rows([5, 3, 4]), 0, GENESIS)
     assert [(r["seq"], r["kafka_offset"]) for r in named] == [(0, 3), (1, 4), (2, 5)]
     assert named[0]["prev_hash"] == GENESIS
     for before, row in pairwise(named):
@@ -92,16 +87,16 @@ def test_stamp_chains_rows_in_topic_order_from_genesis():
 
 def test_a_skipped_record_leaves_no_gap_and_a_later_batch_continues_the_chain():
     # Offset 1 did not decode (no row): seq stays continuous, and the next batch chains on the last hash.
-    first = car.stamp(_rows([0, 2]), COMMAND_AUDIT_COLUMNS, 0, GENESIS)
-    second = car.stamp(_rows([3]), COMMAND_AUDIT_COLUMNS, 2, _named(first[-1])["hash"])
-    named = [_named(r) for r in first + second]
+    first = car.stamp(_rows([0, 2]), 0, GENESIS)
+    second = car.stamp(_rows([3]), 2, first[-1]["hash"])
+    named = first + second
     assert [r["seq"] for r in named] == [0, 1, 2]
     records = [(r["seq"], {c: r[c] for c in COMMAND_AUDIT_CHAINED}, r["hash"]) for r in named]
     assert first_broken(records) is None
 
 
 def test_an_edited_field_breaks_the_chain_at_that_record():
-    named = [_named(r) for r in car.stamp(_rows([0, 1, 2]), COMMAND_AUDIT_COLUMNS, 10, GENESIS)]
+    named = car.stamp(_rows([0, 1, 2]), 10, GENESIS)
     records = [(r["seq"], {c: r[c] for c in COMMAND_AUDIT_CHAINED}, r["hash"]) for r in named]
     records[1][1]["result"] = "forged"
     broken = first_broken(records)

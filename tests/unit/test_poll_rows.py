@@ -31,7 +31,7 @@ def _result(**over) -> PollResult:
 
 
 def test_log_row_keeps_values_typed():
-    row = dict(zip(poll_rows.POLLING_LOG_COLUMNS, poll_rows.log_row(_result(), "normal", "ok", 1, 2, 3), strict=True))
+    row = poll_rows.log_row(_result(), "normal", "ok", 1, 2, 3)
     assert row["values"] == {"rtt_ms": 1.5}
     assert (row["time"], row["duration_ms"], row["state"], row["reason"]) == (T // 1000, 2.5, "normal", "ok")
     assert (row["kafka_partition"], row["kafka_offset"], row["seq"]) == (1, 2, 3)
@@ -39,9 +39,7 @@ def test_log_row_keeps_values_typed():
 
 def test_state_rows_take_times_from_results_and_version_from_the_caller():
     ps = PollingState("n1", "ping", "repair", T - 10_000, T, "ok", 0)
-    row = dict(
-        zip(poll_rows.POLLING_STATE_COLUMNS, poll_rows.polling_state_row("p1", ps, _result(), T + 5000), strict=True)
-    )
+    row = poll_rows.polling_state_row("p1", ps, _result(), T + 5000)
     assert (row["state"], row["since"], row["last_time"], row["updated_at"]) == (
         "repair",
         (T - 10_000) // 1000,
@@ -60,14 +58,23 @@ def test_state_rows_take_times_from_results_and_version_from_the_caller():
         _result(values={"a": 2.0, "b": 1.0})
     )
     ns = NodeState("router", "high", T, T, "ping: timeout", T)
-    assert poll_rows.node_state_row("n1", ns, T) == ("n1", "router", "high", T // 1000, T // 1000)
+    assert poll_rows.node_state_row("n1", ns, T) == {
+        "node_id": "n1",
+        "node_name": "router",
+        "state": "high",
+        "since": T // 1000,
+        "updated_at": T // 1000,
+    }
 
 
 def test_arp_texts_become_ip_address_rows():
     result = _result(
         kind="snmp", texts={"arp:192.0.2.5": "AA:BB:CC:00:11:22", "arp:": "x", "arp:192.0.2.6": "", "sysName": "r1"}
     )
-    assert poll_rows.arp_rows(result) == [("192.0.2.5", "aa:bb:cc:00:11:22", T // 1000, T // 1000, "n1")]
+    t = T // 1000
+    assert poll_rows.arp_rows(result) == [
+        {"ip": "192.0.2.5", "mac": "aa:bb:cc:00:11:22", "first_seen": t, "last_seen": t, "learnt_from": "n1"}
+    ]
 
 
 def test_certificate_row_from_tls_texts():
@@ -82,8 +89,8 @@ def test_certificate_row_from_tls_texts():
         "server": "example.test",
         "port": "8443",
     }
-    row = poll_rows.certificate_row(_result(kind="tls", polling_id="pt", texts=texts))
-    values = dict(zip(poll_rows.CERTIFICATE_COLUMNS, row, strict=True))
+    values = poll_rows.certificate_row(_result(kind="tls", polling_id="pt", texts=texts))
+    assert values is not None
     assert (values["server"], values["port"], values["serial"], values["polling_id"]) == (
         "example.test",
         8443,
@@ -94,6 +101,7 @@ def test_certificate_row_from_tls_texts():
     assert values["not_after"] == 2_032_776_000_000_000
     assert (values["verified"], values["error"], values["first_seen"]) == (False, "self-signed", T // 1000)
     defaults = poll_rows.certificate_row(_result(kind="tls", texts={"serial": "01", "port": "x", "not_after": "soon"}))
-    assert (defaults[0], defaults[1], defaults[7]) == ("router", 443, 0)
+    assert defaults is not None
+    assert (defaults["server"], defaults["port"], defaults["not_after"]) == ("router", 443, 0)
     assert poll_rows.certificate_row(_result(kind="tls", texts={})) is None
     assert poll_rows.certificate_row(_result(kind="http", texts={"serial": "01"})) is None

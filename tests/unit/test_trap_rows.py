@@ -32,19 +32,18 @@ def test_rows_keep_order_types_and_position():
     value = traps.encode(TrapBatch(1, [_trap(), _trap(source="192.0.2.8", varbinds=[])]))
     rows = trap_rows.record_rows(value, 2, 41)
     assert len(rows) == 2
-    first = dict(zip(trap_rows.COLUMNS, rows[0], strict=True))
+    first = rows[0]
     assert first["received_at"] == 1_732_250_000_123_456
     assert first["varbind_types"] == ["Integer32", "OctetString"]
     assert first["varbind_names"] == ["IF-MIB::ifIndex.3", "IF-MIB::ifDescr.3"]
     assert first["variables"] == "IF-MIB::ifIndex.3=3\nIF-MIB::ifDescr.3=Gi0/3"
     assert (first["kafka_partition"], first["kafka_offset"], first["seq"]) == (2, 41, 0)
-    second = dict(zip(trap_rows.COLUMNS, rows[1], strict=True))
+    second = rows[1]
     assert (second["source"], second["seq"], second["variables"], second["varbind_oids"]) == ("192.0.2.8", 1, "", [])
 
 
 def test_numbers_outside_their_columns_are_bounded_not_fatal():
-    row = trap_rows.trap_row(_trap(uptime=-5, generic_trap=300, specific_trap=2**40, received_ns=-1), 0, 0, 0)
-    values = dict(zip(trap_rows.COLUMNS, row, strict=True))
+    values = trap_rows.trap_row(_trap(uptime=-5, generic_trap=300, specific_trap=2**40, received_ns=-1), 0, 0, 0)
     assert (values["uptime"], values["generic_trap"], values["specific_trap"], values["received_at"]) == (
         0,
         127,
