@@ -8,8 +8,6 @@ the stdio MCP service, still gives its values by position.
 SYSLOG = "syslog"
 SYSLOG_PATTERNS = "syslog_patterns"
 PROCESSOR_STATE = "processor_state"
-MINER_STATE = PROCESSOR_STATE
-"""The name before schemas/sql/0005; query_mcp.sql.tools still reads it."""
 SCHEMA_MIGRATIONS = "schema_migrations"
 SNMP_TRAPS = "snmp_traps"
 POLLING_LOG = "polling_log"

@@ -86,7 +86,7 @@ TABLE_DOCS = {
         "Every step of every action command (requested, pending_approval, approved, rejected, denied, executing, "
         "executed, failed, timed_out) in order (seq), hash-chained: `netobs audit verify` checks it."
     ),
-    tables.MINER_STATE: "Internal: the template miner's saved state per raw-topic partition.",
+    tables.PROCESSOR_STATE: "Internal: saved state of the template miners and state machines per topic partition.",
     tables.SCHEMA_MIGRATIONS: "Internal: which schema migrations are applied.",
 }
 
