@@ -45,26 +45,26 @@ LAST_DATETIME64_US = 10_413_791_999_999_999
 """2299-12-31 23:59:59.999999 UTC, the last instant mcp_audit.time holds."""
 
 
-def row(record: AuditRecord, partition: int, offset: int, seq: int) -> tuple[Any, ...]:
-    """The mcp_audit row of a record, in schemas.tables.MCP_AUDIT_COLUMNS order, values kept within the
+def row(record: AuditRecord, partition: int, offset: int, seq: int) -> dict[str, Any]:
+    """The mcp_audit row of a record by column name (schemas.tables.MCP_AUDIT_COLUMNS), values kept within the
     columns' ranges (whoever writes the table: the worker, or a lone stdio service)."""
-    return (
-        min(max(record.time_ns // 1000, 0), LAST_DATETIME64_US),
-        record.service,
-        record.transport,
-        record.client,
-        record.principal,
-        record.method,
-        record.tool,
-        record.args_digest,
-        record.outcome,
-        record.reason,
-        max(0, min(record.status, 65535)),
-        float(record.latency_ms),
-        partition,
-        offset,
-        seq,
-    )
+    return {
+        "time": min(max(record.time_ns // 1000, 0), LAST_DATETIME64_US),
+        "service": record.service,
+        "transport": record.transport,
+        "client": record.client,
+        "principal": record.principal,
+        "method": record.method,
+        "tool": record.tool,
+        "args_digest": record.args_digest,
+        "outcome": record.outcome,
+        "reason": record.reason,
+        "status": max(0, min(record.status, 65535)),
+        "latency_ms": float(record.latency_ms),
+        "kafka_partition": partition,
+        "kafka_offset": offset,
+        "seq": seq,
+    }
 
 
 _encoder = msgspec.msgpack.Encoder()

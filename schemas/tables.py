@@ -1,8 +1,7 @@
 """Table names and insert column orders, shared by the writers (processors) and readers (query_mcp).
 
-The processors build rows by column name and their insert puts the values in these orders (COLUMNS, by
-table), so a column order is written down here and nowhere else; schemas.mcp_audit.row alone, shared with
-the stdio MCP service, still gives its values by position.
+Every row is built by column name (the processors' row builders, schemas.mcp_audit.row) and an insert puts
+the values in these orders (COLUMNS, by table), so a column order is written down here and nowhere else.
 """
 
 SYSLOG = "syslog"

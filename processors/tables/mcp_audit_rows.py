@@ -1,7 +1,6 @@
 """MCP audit-topic records -> rows of mcp_audit. Pure.
 
-The values come from schemas.mcp_audit.row, which a lone stdio MCP service also writes with: it gives them
-in MCP_AUDIT_COLUMNS order, and they are named here by that order.
+The rows come from schemas.mcp_audit.row, which a lone stdio MCP service also writes with.
 
 A record that does not decode gives no row (None): the projector counts and logs it and moves on, so a
 poison record never stalls the audit partition.
@@ -11,7 +10,6 @@ from __future__ import annotations
 
 from processors.projector import Row
 from schemas import mcp_audit
-from schemas.tables import MCP_AUDIT_COLUMNS
 
 
 def record_rows(value: bytes, partition: int, offset: int) -> list[Row] | None:
@@ -20,7 +18,4 @@ def record_rows(value: bytes, partition: int, offset: int) -> list[Row] | None:
         batch = mcp_audit.decode(value)
     except ValueError:
         return None
-    return [
-        dict(zip(MCP_AUDIT_COLUMNS, mcp_audit.row(r, partition, offset, seq), strict=True))
-        for seq, r in enumerate(batch.records)
-    ]
+    return [mcp_audit.row(r, partition, offset, seq) for seq, r in enumerate(batch.records)]

@@ -164,7 +164,8 @@ def table_sender(client: Any, database: str) -> Callable[[list[AuditRecord]], An
 
     def insert(records: list[AuditRecord]) -> None:
         rows = [mcp_audit.row(r, 0, 0, seq) for seq, r in enumerate(records)]
-        client.insert(f"{database}.{MCP_AUDIT}", rows, column_names=list(MCP_AUDIT_COLUMNS))
+        values = [[row[column] for column in MCP_AUDIT_COLUMNS] for row in rows]
+        client.insert(f"{database}.{MCP_AUDIT}", values, column_names=list(MCP_AUDIT_COLUMNS))
 
     async def send(records: list[AuditRecord]) -> None:
         await asyncio.to_thread(insert, records)
