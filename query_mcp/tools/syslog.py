@@ -12,6 +12,7 @@ from query_mcp.sql import syslog_queries as q
 from query_mcp.store import Store
 from query_mcp.tools.args import regex_filters, window
 from query_mcp.tools.bounds import clamp
+from query_mcp.tools.params import EndTime, StartTime
 from query_mcp.tools.results import dumps
 
 LEVELS = "Level names: high (severity 0-2), low (3), warn (4), info (5-6), debug (7)."
@@ -19,11 +20,6 @@ LevelFilter = Annotated[str, Field(description=f"Regular expression (RE2) on the
 HostFilter = Annotated[str, Field(description="Regular expression (RE2) on the host name; blank for all.")]
 TagFilter = Annotated[str, Field(description="Regular expression (RE2) on the syslog tag (app name); blank for all.")]
 MessageFilter = Annotated[str, Field(description="Regular expression (RE2) on the message text; blank for all.")]
-StartTime = Annotated[
-    str,
-    Field(description='Start of the window: "-1h" (default), "-30m", "-2d" or "2025-10-27 00:00:00" (UTC).'),
-]
-EndTime = Annotated[str, Field(description='End of the window: "now" (default) or "2025-10-27 23:59:59" (UTC).')]
 
 
 async def _window(store: Store, start_time: str, end_time: str, **filters: str) -> q.SyslogFilter:

@@ -13,13 +13,9 @@ from query_mcp.sql import trap_event_queries as q
 from query_mcp.store import Store
 from query_mcp.tools.args import regex_filters, window
 from query_mcp.tools.bounds import clamp
+from query_mcp.tools.params import EndTime, StartTime
 from query_mcp.tools.results import dumps
 
-StartTime = Annotated[
-    str,
-    Field(description='Start of the window: "-1h" (default), "-30m", "-2d" or "2025-10-27 00:00:00" (UTC).'),
-]
-EndTime = Annotated[str, Field(description='End of the window: "now" (default) or "2025-10-27 23:59:59" (UTC).')]
 Limit = Annotated[int, Field(description="Maximum entries returned, 100-10000 (default 100).")]
 NewestFirst = Annotated[bool, Field(description="Return the newest entries of the window first.")]
 
