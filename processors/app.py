@@ -81,7 +81,7 @@ def make_app(
     data_dir: str | None = None,
     offset_base: int = 0,
 ) -> Worker:
-    """A Faust app wired to every topic and the ClickHouse sink; settings.group_id names its group.
+    """A Faust app wired to every topic and the ClickHouse writer; settings.group_id names its group.
 
     resource_seconds is how often the worker writes its resource_monitor row; data_dir is the directory
     whose disk use it reports (default: the embedded ClickHouse path, else the working directory) and that

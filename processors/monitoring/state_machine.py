@@ -25,7 +25,7 @@ Determinism: results are applied in arrival (topic) order, even one whose time_n
 polling's last result (its since/failure times then come from that older result; downtime is never
 negative); all times in the state come from results, and event ids are hashes of the polling id, the
 result's time (a poll's start, distinct per polling) and the kind of event. Replaying a topic from the
-same snapshot gives the same events with the same ids, so the events sink can drop what it already
+same snapshot gives the same events with the same ids, so the event_log insert can drop what it already
 stored; a result delivered twice changes nothing the second time. A result that names another node
 than the polling's last one moves the polling: both nodes are recomputed.
 """
