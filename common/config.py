@@ -90,8 +90,9 @@ class ActionsConfig:
     networks (CIDRs) here. snmpset may write an OID only under a snmpset_allow prefix and under no
     snmpset_deny prefix (deny wins). rate_per_actor commands per minute per principal (0: no limit).
     Tools in approval_tools wait for a second principal (approve scope) to approve them, at most
-    approval_timeout_s. The MCP service waits wait_seconds for an outcome, then answers with the
-    command id. key_file holds the key that seals secrets between them (default DATA_DIR/command.key).
+    approval_timeout_s; so does an update_node that moves a node holding an SNMP credential to another
+    address, unless approve_credential_moves is off. The MCP service waits wait_seconds for an outcome, then
+    answers with the command id. key_file holds the key that seals secrets between them (default DATA_DIR/command.key).
     """
 
     enabled: bool = True
@@ -103,6 +104,8 @@ class ActionsConfig:
     rate_per_actor: int = 30
     approval_tools: tuple[str, ...] = ()
     approval_timeout_s: float = 900.0
+    approve_credential_moves: bool = True
+    """An update_node that changes the address of a node holding an SNMP credential waits for approval."""
     wait_seconds: float = 10.0
     key_file: str = ""
     snmp_port: int = 161

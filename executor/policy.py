@@ -3,7 +3,10 @@
 A command is denied when its target is neither a managed node nor inside a network netobs knows of (the
 inventory's networks and actions.networks), when snmpset would write an OID outside the allow list or
 inside the deny list (deny wins), or when its requester has used up the per-minute rate. Tools named in
-actions.approval_tools wait for a second principal's approval instead of running.
+actions.approval_tools wait for a second principal's approval instead of running, and so does an update_node
+that moves a node holding an SNMP credential to another address (unless actions.approve_credential_moves is
+off): the credential follows the node, so one write token could otherwise point a read-write community at
+any address inside a managed network.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ class Policy:
     """Accepted commands per actor per minute; 0 for no limit."""
     approval_tools: frozenset[str]
     approval_timeout_ns: int
+    approve_credential_moves: bool = True
 
 
 def from_config(actions: ActionsConfig) -> Policy:
@@ -40,6 +44,7 @@ def from_config(actions: ActionsConfig) -> Policy:
         rate_per_actor=actions.rate_per_actor,
         approval_tools=frozenset(actions.approval_tools),
         approval_timeout_ns=int(actions.approval_timeout_s * 1e9),
+        approve_credential_moves=actions.approve_credential_moves,
     )
 
 
@@ -155,4 +160,22 @@ def review(
         refusal = rate_refusal(actor_times, now_ns, policy.rate_per_actor)
     if refusal is not None:
         return Review("deny", refusal, ip, node)
-    return Review("approve" if tool in policy.approval_tools else "run", "", ip, node)
+    if tool in policy.approval_tools:
+        return Review("approve", f"{tool} needs a second principal's approval", ip, node)
+    moved = credential_move(tool, args, node, policy)
+    if moved is not None:
+        return Review("approve", moved, ip, node)
+    return Review("run", "", ip, node)
+
+
+def credential_move(tool: str, args: dict[str, Any], node: Node | None, policy: Policy) -> str | None:
+    """Why an update_node needs approval because it moves a node's SNMP credential to another address, or None."""
+    if tool != "update_node" or node is None or not policy.approve_credential_moves or not node.snmp_credential:
+        return None
+    new_ip = args.get("ip", node.ip)
+    if new_ip == node.ip:
+        return None
+    return (
+        f"update_node moves node {node.name!r} and its SNMP credential {node.snmp_credential!r} from {node.ip} "
+        f"to {new_ip}: a second principal must approve (actions.approve_credential_moves)"
+    )

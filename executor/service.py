@@ -185,9 +185,7 @@ class Executor:
         if review.verdict == "deny":
             await self._step(command.id, "denied", reason=review.reason)
         elif review.verdict == "approve" and not accepted_before:
-            await self._step(
-                command.id, "pending_approval", reason=f"{command.tool} needs a second principal's approval"
-            )
+            await self._step(command.id, "pending_approval", reason=review.reason)
             self.waiting[command.id] = (command, offset)
         else:
             await self._execute(command, args, secrets, review, recovering=last == "executing")

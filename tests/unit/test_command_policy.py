@@ -43,6 +43,24 @@ def test_targets_managed_or_inside_a_known_network() -> None:
     assert judge("add_event_log", {"event": "e"}).verdict == "run"
 
 
+def test_moving_a_node_with_an_snmp_credential_waits_for_approval() -> None:
+    """A write token alone must not point a node's read-write community at another address (hardening #7)."""
+    moved = judge("update_node", {"id": "core", "ip": "10.9.7.7"})
+    assert moved.verdict == "approve"
+    assert "SNMP credential 'rw'" in moved.reason and "10.9.7.7" in moved.reason
+    assert judge("update_node", {"id": "core", "ip": "192.0.2.1"}).verdict == "run"
+    assert judge("update_node", {"id": "core", "name": "core2"}).verdict == "run"
+    plain = inventory()
+    plain.nodes["n2"] = Node(id="n2", name="edge", ip="192.0.2.2")
+    args = check("update_node", {"id": "edge", "ip": "10.9.7.8"})
+    assert review("update_node", args, plain, POLICY, [], 100 * S).verdict == "run"
+    off = policy.from_config(ActionsConfig(networks=("10.9.0.0/16",), approve_credential_moves=False))
+    assert (
+        review("update_node", check("update_node", {"id": "core", "ip": "10.9.7.7"}), inventory(), off, [], 0).verdict
+        == "run"
+    )
+
+
 def test_snmpset_oids_allow_deny_whole_arcs_and_approval() -> None:
     def setting(oid: str) -> Review:
         return judge("snmpset", {"target": "core", "mib_object_name": oid, "type": "string", "value": "v"})
