@@ -95,10 +95,10 @@ _REASON_COUNTER = {
 }
 
 
-def communities_of(snmp: SnmpConfig, credentials: dict[str, SnmpCredential]) -> frozenset[bytes]:
-    """The accepted communities: trap_communities plus those of the v1/v2c credentials."""
-    named = (c.community for c in credentials.values() if not c.is_v3 and c.community)
-    return frozenset(c.encode() for c in (*snmp.trap_communities, *named))
+def communities_of(snmp: SnmpConfig) -> frozenset[bytes]:
+    """The accepted communities: trap_communities only. The credentials file's communities are for polling and
+    actions, often read-write; accepting them here would invite devices to send them in clear in every trap."""
+    return frozenset(c.encode() for c in snmp.trap_communities)
 
 
 class _Batcher:
@@ -234,7 +234,7 @@ async def serve(
     """Receive SNMP traps and informs on snmp.trap_port (0 is off) and produce them to the trap topic until stop.
 
     Kafka is connected first (retried until stop), then the socket listens and ready is set. v1/v2c
-    communities: snmp.trap_communities plus the v1/v2c credentials; v3 users: the v3 credentials. On
+    communities: snmp.trap_communities (never the credentials' ones); v3 users: the v3 credentials. On
     stop, the socket closes, pending traps are sent, waiting at most drain_seconds; what Kafka did not
     acknowledge by then is counted as dropped. Pass counters to read them afterwards.
     """
@@ -247,7 +247,7 @@ async def serve(
     count = await producer.start(partitions, stop)
     if count is None:
         return
-    communities = communities_of(snmp, credentials)
+    communities = communities_of(snmp)
     receiver: TrapReceiver | None = None
     tasks: list[asyncio.Task[None]] = []
     handler: _Handler | None = None

@@ -166,7 +166,6 @@ async def test_snmptrap_v1_v2c_v3_and_informs_arrive_decoded_and_named(broker, s
         sent = [
             ("v1", ["-v1", "-c", "public"], ["1.3.6.1.4.1.8072.2.3", "10.1.2.3", "2", "0", "777"]),
             ("v2c", ["-v2c", "-c", "public"], _v2_pdu(marker, "v2c")),
-            ("v2c-credential", ["-v2c", "-c", "from-credentials"], _v2_pdu(marker, "v2c-credential")),
             ("v3-auth", [*V3_AUTH, "-e", _engine_id()], _v2_pdu(marker, "v3-auth")),
             ("v3-priv", [*V3_PRIV, "-e", _engine_id()], _v2_pdu(marker, "v3-priv")),
             ("inform-v2c", ["-Ci", "-v2c", "-c", "public"], _v2_pdu(marker, "inform-v2c")),
@@ -212,6 +211,8 @@ async def test_wrong_community_and_v3_credentials_are_rejected_counted_and_not_p
     wrong_priv = ["-v3", "-u", "privuser", "-l", "authPriv", "-a", "SHA", "-A", AUTH_PASS, "-x", "AES"]
     bad = [
         ("community", ["-v2c", "-c", "not-the-community"]),
+        # A polling credential's community (often read-write) is not a trap community.
+        ("credential-community", ["-v2c", "-c", "from-credentials"]),
         (
             "v3-unknown-user",
             ["-v3", "-u", "nobody", "-l", "authNoPriv", "-a", "SHA", "-A", AUTH_PASS, "-e", _engine_id()],
@@ -237,7 +238,7 @@ async def test_wrong_community_and_v3_credentials_are_rejected_counted_and_not_p
         await _until(lambda: counters.accepted == 1, "the good trap")
     traps = await _traps_since(broker, mark, marker, 1)
     assert [t.varbinds[-1].value for _, t in traps] == [f"{marker} good"]
-    assert counters.rejected_community == 2  # the trap and the inform
+    assert counters.rejected_community == 3  # the two traps and the inform
     assert counters.rejected_auth == 5
     assert counters.informs_acked == 0 and counters.malformed == 0
 
