@@ -67,7 +67,8 @@ def _harden(tool: Tool) -> None:
     }
 
     class Strict(base):  # type: ignore[valid-type,misc]
-        model_config = ConfigDict(extra="forbid", title=base.__name__)
+        # hide_input_in_errors: the refusal (and the audit reason taken from it) must not echo a password.
+        model_config = ConfigDict(extra="forbid", title=base.__name__, hide_input_in_errors=True)
 
         @model_validator(mode="before")
         @classmethod

@@ -78,3 +78,11 @@ def test_filters_checked_for_size_and_nul():
         check_filter("host_filter", "a" * (MAX_FILTER_CHARS + 1))
     with pytest.raises(ArgumentError, match="NUL"):
         check_filter("tag_filter", "a\x00b")
+
+
+def test_a_refusal_does_not_echo_the_arguments():
+    server, _ = _listed()
+    args = {"target": "r1", "mib_object_name": "system", "password": "hunter2-secret", "bogus": 1}
+    with pytest.raises(ToolError) as refused:
+        asyncio.run(server.call_tool("snmpwalk", args))
+    assert "unknown argument bogus" in str(refused.value) and "hunter2" not in str(refused.value)
