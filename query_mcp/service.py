@@ -58,9 +58,9 @@ def build_server(store: Store, guard: McpGuard | None = None, commands: CommandC
     server = MCPServer(name="netobs", instructions=INSTRUCTIONS, version="0.1.0")
     for family in (syslog, traps_and_events, inventory, addresses, monitoring):
         family.register(server, store)
-    sql_tools.register(server, store, sql_tools.SqlLimits(max_execution_time=store.timeout_seconds))
     actions.register(server, store, commands)
-    harden(server)
+    harden(server)  # before the SQL tools, whose schemas are query_mcp.sql's own
+    sql_tools.register(server, store, sql_tools.SqlLimits(max_execution_time=store.timeout_seconds))
     if guard is not None:
         server.middleware.append(guard)
     return server

@@ -53,7 +53,7 @@ def harden(server: MCPServer) -> None:
     """Make every tool's input schema strict (additionalProperties false) and its refusals helpful: an unknown
     argument names the accepted ones, a number out of range names its bounds. Without this pydantic ignores
     unknown arguments, so `host` instead of `host_filter` would silently return every host."""
-    for tool in server._tool_manager.list_tools():
+    for tool in server._tool_manager.list_tools():  # the SDK has no public handle on a tool's argument model
         _harden(tool)
 
 

@@ -28,6 +28,7 @@ def test_every_tool_has_a_strict_input_schema_an_output_schema_a_title_and_annot
         assert tool["inputSchema"]["additionalProperties"] is False, name
         assert tool["outputSchema"]["type"] == "object" and "result" not in tool["outputSchema"]["properties"], name
         assert tool["title"] and tool["annotations"], name
+    assert "additionalProperties" not in tools["run_select_query"]["inputSchema"]  # query_mcp.sql's own
     assert (
         tools["search_syslog"]["inputSchema"]["properties"]["limit"] | {"minimum": 100, "maximum": 10000}
         == (tools["search_syslog"]["inputSchema"]["properties"]["limit"])
