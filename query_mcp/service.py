@@ -35,6 +35,7 @@ from query_mcp.metrics import Metrics
 from query_mcp.sql import tools as sql_tools
 from query_mcp.store import Store
 from query_mcp.tools import actions, addresses, inventory, monitoring, syslog, traps_and_events
+from query_mcp.tools.args import harden
 
 log = logging.getLogger(__name__)
 
@@ -57,8 +58,9 @@ def build_server(store: Store, guard: McpGuard | None = None, commands: CommandC
     server = MCPServer(name="netobs", instructions=INSTRUCTIONS, version="0.1.0")
     for family in (syslog, traps_and_events, inventory, addresses, monitoring):
         family.register(server, store)
-    sql_tools.register(server, store, sql_tools.SqlLimits(max_execution_time=store.timeout_seconds))
     actions.register(server, store, commands)
+    harden(server)  # before the SQL tools, whose schemas are query_mcp.sql's own
+    sql_tools.register(server, store, sql_tools.SqlLimits(max_execution_time=store.timeout_seconds))
     if guard is not None:
         server.middleware.append(guard)
     return server

@@ -2,8 +2,8 @@
 
 It sees each JSON-RPC message after the HTTP gate let it through: it shows a principal only the tools
 it may call (each with a digest a client can pin), refuses a call outside the principal's scopes
-(defence in depth behind the gate's 403), bounds concurrent tool calls, caps result size with the
-truncation stated, and writes the audit record of every message it handles.
+(defence in depth behind the gate's 403), bounds concurrent tool calls, caps result size (a list's
+rows cut whole, the cut stated in the result), and writes the audit record of every message it handles.
 """
 
 from __future__ import annotations
@@ -24,11 +24,12 @@ from query_mcp.auth.gate.state import STATE_KEY, GateState
 from query_mcp.auth.mcp_audit import AuditTrail, make_record
 from query_mcp.auth.scopes import Principal
 from query_mcp.metrics import Metrics
+from query_mcp.tools.results import dumps
 
 DIGEST_META = "netobs/sha256"
-TRUNCATION_NOTE = (
-    "[netobs: result truncated from {total} to {kept} bytes (limit {limit}); narrow the time window or "
-    "the filters, or lower limit/top_n, to see everything]"
+TOO_BIG = (
+    "the result is {size} bytes, over this server's limit of {limit} (mcp.max_result_bytes); narrow the time "
+    "window or the filters, or lower limit/top_n"
 )
 
 
@@ -171,27 +172,29 @@ def _first_text(result: dict[str, Any]) -> str:
 
 
 def _cap(result: dict[str, Any], limit: int) -> dict[str, Any]:
-    """Cut text content beyond limit bytes and say so in an extra text item the agent will read."""
-    content = result.get("content")
-    if not isinstance(content, list):
+    """A result within limit bytes of JSON text. A list (structuredContent with items) keeps its first rows that
+    fit and says truncated with the total; anything else over the limit becomes a tool error saying why, never
+    a text cut mid-object."""
+    size = sum(len(str(i.get("text", "")).encode()) for i in result.get("content") or [] if isinstance(i, dict))
+    if size <= limit or result.get("isError"):
         return result
-    total = sum(len(str(i.get("text", "")).encode()) for i in content if isinstance(i, dict))
-    if total <= limit:
-        return result
-    kept_items, room = [], limit
-    for item in content:
-        if not isinstance(item, dict) or item.get("type") != "text":
-            continue
-        data = str(item.get("text", "")).encode()[:room]
-        kept_items.append(dict(item, text=data.decode(errors="ignore")))
-        room -= len(data)
-        if room <= 0:
-            break
-    kept = limit - max(room, 0)
-    note = TRUNCATION_NOTE.format(total=total, kept=kept, limit=limit)
-    capped = dict(result, content=[*kept_items, {"type": "text", "text": note}])
-    capped.pop("structuredContent", None)
-    return capped
+    data = result.get("structuredContent")
+    if isinstance(data, dict) and isinstance(data.get("items"), list):
+        rows = data["items"]
+        low, high = 0, len(rows)
+        while low < high:  # the most rows whose JSON fits
+            mid = (low + high + 1) // 2
+            if len(dumps(_rows(data, rows[:mid])).encode()) <= limit:
+                low = mid
+            else:
+                high = mid - 1
+        kept = _rows(data, rows[:low])
+        return dict(result, content=[{"type": "text", "text": dumps(kept)}], structuredContent=kept)
+    return {"content": [{"type": "text", "text": TOO_BIG.format(size=size, limit=limit)}], "isError": True}
+
+
+def _rows(data: dict[str, Any], rows: list[Any]) -> dict[str, Any]:
+    return dict(data, items=rows, count=len(rows), truncated=data.get("truncated") or len(rows) < len(data["items"]))
 
 
 def _label(tool: str) -> str:

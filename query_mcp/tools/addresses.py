@@ -13,15 +13,68 @@ from typing import Annotated, Any
 
 from mcp.server import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
+from mcp.types import CallToolResult
 from pydantic import Field
+from typing_extensions import TypedDict
 
 from common.timefmt import rfc3339
 from query_mcp.sql import address_queries as q
 from query_mcp.store import Store
 from query_mcp.tools import oui
-from query_mcp.tools.args import LIST_CAP, regex_filters, required_text
-from query_mcp.tools.bounds import clamp
-from query_mcp.tools.results import dumps
+from query_mcp.tools.args import LIST_CAP, READ_ONLY, regex_filters, required_text
+from query_mcp.tools.results import Listing, listing, structured
+
+
+class AddressEntry(TypedDict):
+    IP: str
+    MAC: str
+    Node: str
+    Vendor: str
+    FirstTime: str
+    LastTime: str
+    NodeID: str
+    LearntFrom: str
+
+
+class MacSeen(TypedDict):
+    MAC: str
+    Vendor: str
+    FirstTime: str
+    LastTime: str
+    LearntFrom: str
+
+
+class IPInfo(TypedDict):
+    IP: str
+    Node: str
+    NodeID: str
+    MAC: str
+    Vendor: str
+    MACs: list[MacSeen]
+    FirstTime: str
+    LastTime: str
+    AddressType: str
+    Found: bool
+    Note: str
+
+
+class IPSeen(TypedDict):
+    IP: str
+    FirstTime: str
+    LastTime: str
+    LearntFrom: str
+
+
+class MACInfo(TypedDict):
+    MAC: str
+    Node: str
+    IP: str
+    Vendor: str
+    NodeID: str
+    IPs: list[IPSeen]
+    LocallyAdministered: bool
+    Found: bool
+    Note: str
 
 
 def register(server: MCPServer, store: Store) -> None:
@@ -29,12 +82,15 @@ def register(server: MCPServer, store: Store) -> None:
 
     @server.tool(
         name="get_ip_address_list",
+        title="List IP addresses",
+        annotations=READ_ONLY,
         description=(
-            "List IP addresses learnt from the ARP tables of polled agents. Returns a JSON array of {IP, MAC, "
+            "List IP addresses learnt from the ARP tables of polled agents. Returns {items, count, total, "
+            "truncated}; items holds {IP, MAC, "
             "Node, Vendor, FirstTime, LastTime, NodeID, LearntFrom} in address order, one entry per IP and MAC; "
             "Node is the managed node with that IP, Vendor the maker of the MAC (IEEE OUI), LearntFrom the ID of "
             "the node whose ARP table showed the pair last. "
-            f"limit is clamped to 1-{LIST_CAP} (default 1000)."
+            f"limit is 1-{LIST_CAP} (default 1000)."
         ),
     )
     async def get_ip_address_list(
@@ -42,11 +98,13 @@ def register(server: MCPServer, store: Store) -> None:
         mac_filter: Annotated[
             str, Field(description="Regular expression (RE2) on the MAC address as stored; blank for all.")
         ] = "",
-        limit: Annotated[int, Field(description=f"Maximum entries returned, 1-{LIST_CAP} (default 1000).")] = 1000,
-    ) -> str:
+        limit: Annotated[
+            int, Field(ge=1, le=LIST_CAP, description=f"Maximum entries returned, 1-{LIST_CAP} (default 1000).")
+        ] = 1000,
+    ) -> Annotated[CallToolResult, Listing[AddressEntry]]:
         filters = await regex_filters(store, ip_filter=ip_filter, mac_filter=mac_filter)
-        rows = await store.rows(*q.ip_list_sql(store.database, filters, clamp(limit, 1, LIST_CAP, 1000)))
-        return dumps(
+        rows = await store.rows(*q.ip_list_sql(store.database, filters, limit))
+        return listing(
             [
                 {
                     "IP": ip,
@@ -64,6 +122,8 @@ def register(server: MCPServer, store: Store) -> None:
 
     @server.tool(
         name="get_ip_address_info",
+        title="Look up an IP address",
+        annotations=READ_ONLY,
         description=(
             "What netobs knows of one IP address. Returns a JSON object {IP, Node, NodeID, MAC, Vendor, MACs, "
             "FirstTime, LastTime, AddressType, Found, Note}: Node is the managed node with the address; MAC the "
@@ -75,14 +135,14 @@ def register(server: MCPServer, store: Store) -> None:
     )
     async def get_ip_address_info(
         ip: Annotated[str, Field(description="The IPv4 or IPv6 address, e.g. 192.0.2.10.")],
-    ) -> str:
+    ) -> Annotated[CallToolResult, IPInfo]:
         address = _ip_argument(ip)
         macs = await store.rows(*q.macs_of_ip_sql(store.database, address))
         nodes = await store.rows(*q.nodes_of_ip_sql(store.database, address))
         found = bool(macs or nodes)
         node_id, node_name, node_mac = nodes[0] if nodes else ("", "", "")
         latest_mac = macs[0][0] if macs else node_mac
-        return dumps(
+        return structured(
             {
                 "IP": address,
                 "Node": node_name,
@@ -109,6 +169,8 @@ def register(server: MCPServer, store: Store) -> None:
 
     @server.tool(
         name="get_mac_address_info",
+        title="Look up a MAC address",
+        annotations=READ_ONLY,
         description=(
             "What netobs knows of one MAC address. Returns a JSON object {MAC, Node, IP, Vendor, NodeID, IPs, "
             "LocallyAdministered, Found, Note}: MAC in the form 00:00:0C:12:34:56; Node the managed node with "
@@ -123,14 +185,14 @@ def register(server: MCPServer, store: Store) -> None:
         mac: Annotated[
             str, Field(description="The MAC address: 00:00:0c:12:34:56, 00-00-0C-12-34-56 or 0000.0c12.3456.")
         ],
-    ) -> str:
+    ) -> Annotated[CallToolResult, MACInfo]:
         digits = _mac_argument(mac)
         ips = await store.rows(*q.ips_of_mac_sql(store.database, digits))
         nodes = await store.rows(*q.nodes_of_mac_sql(store.database, digits, [row[0] for row in ips]))
         found = bool(ips or nodes)
         node = _node_of_mac(nodes)
         canonical = oui.canonical(digits)
-        return dumps(
+        return structured(
             {
                 "MAC": canonical,
                 "Node": node["name"],

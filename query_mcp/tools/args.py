@@ -1,10 +1,16 @@
-"""Validation shared by the read tools: every mistake becomes a ToolError that names the argument."""
+"""Validation shared by the tools: every mistake becomes a ToolError that names the argument."""
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
+import annotated_types
+from mcp.server import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
+from mcp.server.mcpserver.tools import Tool
+from mcp.types import ToolAnnotations
+from pydantic import ConfigDict, model_validator
 
 from query_mcp.store import Store
 from query_mcp.tools.bounds import ArgumentError, check_filter
@@ -41,3 +47,56 @@ def required_text(name: str, value: str | None) -> str:
     if len(text) > MAX_ID_CHARS or "\x00" in text:
         raise ToolError(f"{name}: at most {MAX_ID_CHARS} characters and no NUL")
     return text
+
+
+def harden(server: MCPServer) -> None:
+    """Make every tool's input schema strict (additionalProperties false) and its refusals helpful: an unknown
+    argument names the accepted ones, a number out of range names its bounds. Without this pydantic ignores
+    unknown arguments, so `host` instead of `host_filter` would silently return every host."""
+    for tool in server._tool_manager.list_tools():  # the SDK has no public handle on a tool's argument model
+        _harden(tool)
+
+
+def _harden(tool: Tool) -> None:
+    base = tool.fn_metadata.arg_model
+    accepted = {field.alias or name: field for name, field in base.model_fields.items()}
+    bounds = {
+        name: (_bound(field.metadata, annotated_types.Ge), _bound(field.metadata, annotated_types.Le))
+        for name, field in accepted.items()
+        if _bound(field.metadata, annotated_types.Ge) is not None
+    }
+
+    class Strict(base):  # type: ignore[valid-type,misc]
+        # hide_input_in_errors: the refusal (and the audit reason taken from it) must not echo a password.
+        model_config = ConfigDict(extra="forbid", title=base.__name__, hide_input_in_errors=True)
+
+        @model_validator(mode="before")
+        @classmethod
+        def _known_and_in_range(cls, data: Any) -> Any:
+            if not isinstance(data, dict):
+                return data
+            unknown = sorted(set(data) - set(accepted))
+            if unknown:
+                raise ValueError(
+                    f"unknown argument {', '.join(unknown)}; {tool.name} accepts {', '.join(sorted(accepted))}"
+                )
+            for name, (low, high) in bounds.items():
+                value = data.get(name)
+                if isinstance(value, int | float) and not isinstance(value, bool) and not low <= value <= high:
+                    raise ValueError(f"{name}: {value} is outside {low}-{high}")
+            return data
+
+    Strict.__name__ = base.__name__
+    tool.fn_metadata.arg_model = Strict
+    tool.parameters = Strict.model_json_schema(by_alias=True)
+
+
+def _bound(metadata: list[Any], kind: type[Any]) -> Any:
+    for item in metadata:
+        if isinstance(item, kind):
+            return item.ge if isinstance(item, annotated_types.Ge) else item.le
+    return None
+
+
+READ_ONLY = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=False)
+"""The annotations of a tool that reads netobs's own store and nothing else."""

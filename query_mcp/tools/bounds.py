@@ -1,4 +1,4 @@
-"""Bounds of tool arguments: limits clamped to their documented ranges, filters checked for size."""
+"""Bounds of tool arguments the input schema cannot state: filters checked for size and NUL."""
 
 from __future__ import annotations
 
@@ -7,13 +7,6 @@ MAX_FILTER_CHARS = 1024
 
 class ArgumentError(ValueError):
     """An argument the agent can correct; the message names it and says what is accepted."""
-
-
-def clamp(value: int | None, low: int, high: int, default: int) -> int:
-    """TWSNMP FK's rule: missing or 0 takes the default; otherwise the value is pulled into [low, high]."""
-    if not value:
-        return default
-    return max(low, min(high, int(value)))
 
 
 def check_filter(name: str, pattern: str | None) -> str:

@@ -11,20 +11,77 @@ from typing import Annotated, Any
 
 from mcp.server import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
+from mcp.types import CallToolResult
 from pydantic import Field
+from typing_extensions import TypedDict
 
 from common.timefmt import rfc3339
 from query_mcp.sql import inventory_queries as q
 from query_mcp.store import Store
-from query_mcp.tools.args import LIST_CAP, regex_filters, required_text
-from query_mcp.tools.bounds import clamp
-from query_mcp.tools.results import dumps, json_object, rfc3339_or_blank
+from query_mcp.tools.args import LIST_CAP, READ_ONLY, regex_filters, required_text
+from query_mcp.tools.results import Listing, json_object, listing, rfc3339_or_blank, structured
 
 STATES = "State names: normal, warn, low, high, repair, unknown."
 NameFilter = Annotated[str, Field(description="Regular expression (RE2) on the name; blank for all.")]
 IPFilter = Annotated[str, Field(description="Regular expression (RE2) on the IP address; blank for all.")]
 StateFilter = Annotated[str, Field(description=f"Regular expression (RE2) on the state; blank for all. {STATES}")]
 PollingID = Annotated[str, Field(description="ID of the polling (the ID field of get_polling_list).")]
+
+
+class NodeEntry(TypedDict):
+    ID: str
+    Name: str
+    IP: str
+    MAC: str
+    State: str
+    X: int
+    Y: int
+    Icon: str
+    Description: str
+    StateSince: str
+
+
+class NetworkEntry(TypedDict):
+    ID: str
+    Name: str
+    IP: str
+    Ports: list[Any]
+    X: int
+    Y: int
+    Description: str
+
+
+class PollingEntry(TypedDict):
+    ID: str
+    Name: str
+    NodeID: str
+    NodeName: str
+    Type: str
+    Level: str
+    State: str
+    Logging: bool
+    LastTime: str
+    Result: dict[str, Any]
+    StateSince: str
+    LastReason: str
+    Params: dict[str, str]
+    IntervalSeconds: int
+
+
+class PollingLogEntry(TypedDict):
+    Time: str
+    State: str
+    Result: dict[str, Any]
+    Outcome: str
+    Reason: str
+    DurationMs: float
+    Error: str
+
+
+class PollingLogData(TypedDict):
+    csv: Annotated[str, Field(description="time,state,<numeric keys> and one line per poll, newest first.")]
+    count: Annotated[int, Field(description="Lines after the header.")]
+
 
 _URL_USERINFO = re.compile(r"(://)[^/@\s]*@")
 _SECRET_KEY = re.compile(r"pass|secret|token|community|key", re.IGNORECASE)
@@ -35,18 +92,21 @@ def register(server: MCPServer, store: Store) -> None:
 
     @server.tool(
         name="get_node_list",
+        title="List nodes",
+        annotations=READ_ONLY,
         description=(
-            "List managed nodes. Returns a JSON array of {ID, Name, IP, MAC, State, X, Y, Icon, Description, "
+            "List managed nodes. Returns {items, count, total, truncated}; items holds {ID, Name, IP, MAC, "
+            "State, X, Y, Icon, Description, "
             f"StateSince}} sorted by name (at most {LIST_CAP}). State is the worst state of the node's pollings; "
             f"unknown until one has been polled. {STATES}"
         ),
     )
     async def get_node_list(
         name_filter: NameFilter = "", ip_filter: IPFilter = "", state_filter: StateFilter = ""
-    ) -> str:
+    ) -> Annotated[CallToolResult, Listing[NodeEntry]]:
         filters = await regex_filters(store, name_filter=name_filter, ip_filter=ip_filter, state_filter=state_filter)
         rows = await store.rows(*q.nodes_sql(store.database, filters, LIST_CAP))
-        return dumps(
+        return listing(
             [
                 {
                     "ID": id_,
@@ -66,15 +126,20 @@ def register(server: MCPServer, store: Store) -> None:
 
     @server.tool(
         name="get_network_list",
+        title="List networks",
+        annotations=READ_ONLY,
         description=(
-            "List networks (subnets) netobs knows of. Returns a JSON array of {ID, Name, IP, Ports, X, Y, "
+            "List networks (subnets) netobs knows of. Returns {items, count, total, truncated}; items holds {ID, "
+            "Name, IP, Ports, X, Y, "
             f"Description}} sorted by name (at most {LIST_CAP}); IP is a CIDR."
         ),
     )
-    async def get_network_list(name_filter: NameFilter = "", ip_filter: IPFilter = "") -> str:
+    async def get_network_list(
+        name_filter: NameFilter = "", ip_filter: IPFilter = ""
+    ) -> Annotated[CallToolResult, Listing[NetworkEntry]]:
         filters = await regex_filters(store, name_filter=name_filter, ip_filter=ip_filter)
         rows = await store.rows(*q.networks_sql(store.database, filters, LIST_CAP))
-        return dumps(
+        return listing(
             [
                 {
                     "ID": id_,
@@ -91,8 +156,11 @@ def register(server: MCPServer, store: Store) -> None:
 
     @server.tool(
         name="get_polling_list",
+        title="List pollings",
+        annotations=READ_ONLY,
         description=(
-            "List pollings (scheduled checks of nodes). Returns a JSON array of {ID, Name, NodeID, NodeName, Type, "
+            "List pollings (scheduled checks of nodes). Returns {items, count, total, truncated}; items holds "
+            "{ID, Name, NodeID, NodeName, Type, "
             "Level, State, Logging, LastTime, Result, StateSince, LastReason, Params, IntervalSeconds} sorted by "
             f"node name and name (at most {LIST_CAP}). Type is ping, snmp, tcp, http, dns or tls; Level is the "
             "state a failure gives (high, low, warn); Result is the newest result as an object; LastTime is blank "
@@ -106,7 +174,7 @@ def register(server: MCPServer, store: Store) -> None:
         name_filter: NameFilter = "",
         node_name_filter: Annotated[str, Field(description="Regular expression (RE2) on the node's name.")] = "",
         state_filter: StateFilter = "",
-    ) -> str:
+    ) -> Annotated[CallToolResult, Listing[PollingEntry]]:
         filters = await regex_filters(
             store,
             type_filter=type_filter,
@@ -115,22 +183,27 @@ def register(server: MCPServer, store: Store) -> None:
             state_filter=state_filter,
         )
         rows = await store.rows(*q.pollings_sql(store.database, filters, LIST_CAP))
-        return dumps([_polling_entry(row) for row in rows])
+        return listing([_polling_entry(row) for row in rows])
 
     @server.tool(
         name="get_polling_log",
+        title="Read a polling's log",
+        annotations=READ_ONLY,
         description=(
-            "Read the log of one polling, newest first. Returns a JSON array of {Time, State, Result, Outcome, "
-            "Reason, DurationMs, Error}; Result holds the numeric and text results of the poll. limit is clamped "
-            "to 1-2000 (default 100). An unknown id is an error."
+            "Read the log of one polling, newest first. Returns {items, count, total, truncated}; items holds "
+            "{Time, State, Result, Outcome, "
+            "Reason, DurationMs, Error}; Result holds the numeric and text results of the poll. limit is "
+            "1-2000 (default 100). An unknown id is an error."
         ),
     )
     async def get_polling_log(
         id: PollingID,
-        limit: Annotated[int, Field(description="Maximum entries returned, 1-2000 (default 100).")] = 100,
-    ) -> str:
-        rows = await _polling_log(store, id, clamp(limit, 1, 2000, 100))
-        return dumps(
+        limit: Annotated[
+            int, Field(ge=1, le=2000, description="Maximum entries returned, 1-2000 (default 100).")
+        ] = 100,
+    ) -> Annotated[CallToolResult, Listing[PollingLogEntry]]:
+        rows = await _polling_log(store, id, limit)
+        return listing(
             [
                 {
                     "Time": rfc3339(time),
@@ -147,19 +220,24 @@ def register(server: MCPServer, store: Store) -> None:
 
     @server.tool(
         name="get_polling_log_data",
+        title="A polling's numeric results as CSV",
+        annotations=READ_ONLY,
         description=(
-            "The numeric results of one polling's log as CSV, newest first: a header line "
+            "The numeric results of one polling's log as CSV, newest first, in {csv, count}: a header line "
             '"time,state,<key>,..." (the numeric result keys, e.g. rtt_ms, loss, status_code, sorted) and one '
             "line per poll; a key a poll did not report is left empty; only the header when nothing is logged "
-            "yet. limit is clamped to 100-2000 (default 100). An unknown id is an error."
+            "yet. limit is 100-2000 (default 100). An unknown id is an error."
         ),
     )
     async def get_polling_log_data(
         id: PollingID,
-        limit: Annotated[int, Field(description="Maximum lines returned, 100-2000 (default 100).")] = 100,
-    ) -> str:
-        rows = await _polling_log(store, id, clamp(limit, 100, 2000, 100))
-        return polling_csv([(rfc3339(time), state, values) for time, state, values, *_ in rows])
+        limit: Annotated[
+            int, Field(ge=100, le=2000, description="Maximum lines returned, 100-2000 (default 100).")
+        ] = 100,
+    ) -> Annotated[CallToolResult, PollingLogData]:
+        rows = await _polling_log(store, id, limit)
+        csv_text = polling_csv([(rfc3339(time), state, values) for time, state, values, *_ in rows])
+        return structured({"csv": csv_text, "count": len(rows)})
 
 
 async def _polling_log(store: Store, polling_id: str, limit: int) -> Sequence[Sequence[Any]]:

@@ -6,18 +6,54 @@ from collections.abc import Sequence
 from typing import Annotated, Any
 
 from mcp.server import MCPServer
+from mcp.types import CallToolResult
 from pydantic import Field
+from typing_extensions import TypedDict
 
 from common.timefmt import rfc3339
 from query_mcp.sql import trap_event_queries as q
 from query_mcp.store import Store
-from query_mcp.tools.args import regex_filters, window
-from query_mcp.tools.bounds import clamp
-from query_mcp.tools.params import EndTime, StartTime
-from query_mcp.tools.results import dumps
+from query_mcp.tools.args import READ_ONLY, regex_filters, window
+from query_mcp.tools.params import EndTime, LogLimit, NewestFirst, StartTime
+from query_mcp.tools.results import Listing, listing
 
-Limit = Annotated[int, Field(description="Maximum entries returned, 100-10000 (default 100).")]
-NewestFirst = Annotated[bool, Field(description="Return the newest entries of the window first.")]
+
+class Varbind(TypedDict):
+    OID: str
+    Name: str
+    Type: str
+    Value: str
+
+
+class TrapEntry(TypedDict):
+    Time: str
+    FromAddress: str
+    TrapType: str
+    Variables: str
+    Node: str
+    Version: str
+    PDU: str
+    TrapOID: str
+    SecurityName: str
+    Uptime: int
+    Enterprise: str
+    AgentAddress: str
+    GenericTrap: int
+    SpecificTrap: int
+    Varbinds: list[Varbind]
+
+
+class EventEntry(TypedDict):
+    Time: str
+    Type: str
+    Level: str
+    Node: str
+    Event: str
+    LastLevel: str
+    NodeID: str
+    PollingID: str
+    Downtime: float
+    ID: str
 
 
 def register(server: MCPServer, store: Store) -> None:
@@ -25,13 +61,16 @@ def register(server: MCPServer, store: Store) -> None:
 
     @server.tool(
         name="search_snmp_trap_log",
+        title="Search SNMP traps",
+        annotations=READ_ONLY,
         description=(
-            "Search received SNMP traps and informs in a time window. Returns a JSON array of {Time, FromAddress, "
+            "Search received SNMP traps and informs in a time window. Returns {items, count, total, truncated}; "
+            "items holds {Time, FromAddress, "
             "TrapType, Variables, Node, Version, PDU, TrapOID, SecurityName, Uptime, Enterprise, AgentAddress, "
             "GenericTrap, SpecificTrap, Varbinds}, oldest first (newest first with newest_first=true). TrapType is "
             "the trap's name (e.g. IF-MIB::linkDown; the OID when unknown); Variables is the varbinds as text; "
             "Varbinds the same typed, [{OID, Name, Type, Value}]; Node the managed node with the sender's address. "
-            "limit is clamped to 100-10000 (default 100)."
+            "limit is 100-10000 (default 100)."
         ),
     )
     async def search_snmp_trap_log(
@@ -42,24 +81,27 @@ def register(server: MCPServer, store: Store) -> None:
         variable_filter: Annotated[str, Field(description="Regular expression (RE2) on the Variables text.")] = "",
         start_time: StartTime = "",
         end_time: EndTime = "",
-        limit: Limit = 100,
+        limit: LogLimit = 100,
         newest_first: NewestFirst = False,
-    ) -> str:
+    ) -> Annotated[CallToolResult, Listing[TrapEntry]]:
         start, end = window(start_time, end_time)
         filters = await regex_filters(
             store, from_filter=from_filter, trap_type_filter=trap_type_filter, variable_filter=variable_filter
         )
-        sql, params = q.traps_sql(store.database, start, end, filters, clamp(limit, 100, 10000, 100), newest_first)
-        return dumps([_trap_entry(row) for row in await store.rows(sql, params)])
+        sql, params = q.traps_sql(store.database, start, end, filters, limit, newest_first)
+        return listing([_trap_entry(row) for row in await store.rows(sql, params)])
 
     @server.tool(
         name="search_event_log",
+        title="Search the event log",
+        annotations=READ_ONLY,
         description=(
             "Search the event log (state changes of pollings and nodes, events added by tools) in a time window. "
-            "Returns a JSON array of {Time, Type, Level, Node, Event, LastLevel, NodeID, PollingID, Downtime, ID}, "
+            "Returns {items, count, total, truncated}; items holds {Time, Type, Level, Node, Event, LastLevel, "
+            "NodeID, PollingID, Downtime, ID}, "
             "oldest first (newest first with newest_first=true). For a state change Level is the new state and "
             "LastLevel the old one (normal, warn, low, high, repair, unknown), Downtime the seconds since the "
-            "failure began on a return to normal. limit is clamped to 100-10000 (default 100)."
+            "failure began on a return to normal. limit is 100-10000 (default 100)."
         ),
     )
     async def search_event_log(
@@ -74,9 +116,9 @@ def register(server: MCPServer, store: Store) -> None:
         event_filter: Annotated[str, Field(description="Regular expression (RE2) on the event text.")] = "",
         start_time: StartTime = "",
         end_time: EndTime = "",
-        limit: Limit = 100,
+        limit: LogLimit = 100,
         newest_first: NewestFirst = False,
-    ) -> str:
+    ) -> Annotated[CallToolResult, Listing[EventEntry]]:
         start, end = window(start_time, end_time)
         filters = await regex_filters(
             store,
@@ -85,8 +127,8 @@ def register(server: MCPServer, store: Store) -> None:
             level_filter=level_filter,
             event_filter=event_filter,
         )
-        sql, params = q.events_sql(store.database, start, end, filters, clamp(limit, 100, 10000, 100), newest_first)
-        return dumps(
+        sql, params = q.events_sql(store.database, start, end, filters, limit, newest_first)
+        return listing(
             [
                 {
                     "Time": rfc3339(time),

@@ -100,14 +100,20 @@ def worker_and_mcp(config: Config) -> Iterator[Node]:
 
 
 async def call(url: str, tool: str, args: dict[str, Any], token: str = TOKEN) -> Any:
-    """Call one tool over Streamable HTTP with the mcp SDK client; returns the parsed JSON result."""
+    """Call one tool over Streamable HTTP with the mcp SDK client; returns the parsed JSON result (a list tool's
+    rows)."""
     http = create_mcp_http_client(headers={"Authorization": f"Bearer {token}"})
     async with Client(streamable_http_client(url, http_client=http)) as client:
         result = await client.call_tool(tool, args)
     text = result.content[0].text
     if result.is_error:
         raise AssertionError(f"{tool} failed: {text}")
-    return json.loads(text)
+    return rows_of(json.loads(text))
+
+
+def rows_of(data: Any) -> Any:
+    """The rows of a list tool's {items, count, total, truncated}; any other result as it is."""
+    return data["items"] if isinstance(data, dict) and "items" in data and "truncated" in data else data
 
 
 def wait_for(predicate: Any, timeout: float, what: str) -> Any:

@@ -23,7 +23,7 @@ from mcp.shared._httpx_utils import create_mcp_http_client
 
 from query_mcp.auth import tokens
 from tests import brokers
-from tests.integration.pipeline import TOKEN, node_env, wait_for, wait_port
+from tests.integration.pipeline import TOKEN, node_env, rows_of, wait_for, wait_port
 from tests.snmpd import CREDENTIALS, Snmpd
 
 pytestmark = pytest.mark.integration
@@ -125,7 +125,7 @@ def _ask(url: str, tool: str, args: dict[str, Any], token: str = TOKEN) -> tuple
 def _ok(url: str, tool: str, args: dict[str, Any], token: str = TOKEN) -> Any:
     failed, texts = _ask(url, tool, args, token)
     assert not failed, f"{tool}: {texts}"
-    return texts[0] if texts[0] == "ok" else json.loads(texts[0])
+    return rows_of(json.loads(texts[0]))
 
 
 def _audit(url: str, where: str) -> list[dict[str, Any]]:
@@ -257,7 +257,7 @@ def test_ping_add_update_with_approval_and_event_log(lab: Any) -> None:
     assert failed and "no command" in texts[0]
 
     text = f"maintenance window {uuid.uuid4().hex[:6]}"
-    assert _ok(url, "add_event_log", {"event": text, "level": "warn", "node": name}, operator) == "ok"
+    assert _ok(url, "add_event_log", {"event": text, "level": "warn", "node": name}, operator) == {"Result": "ok"}
     events = wait_for(
         lambda: _ok(url, "search_event_log", {"event_filter": text, "type_filter": "^mcp$"}), 30, "the mcp event"
     )

@@ -1,7 +1,7 @@
 """The monitoring read tools against the real embedded ClickHouse, called through the mcp SDK's client.
 
 Fixture rows go straight into the tables (the writers are tested elsewhere); each test asks one tool
-what an agent would and checks TWSNMP FK's field names, the filters, the clamped limits and the errors.
+what an agent would and checks TWSNMP FK's field names, the filters, the limits (out of range: refused) and the errors.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from mcp.server import MCPServer
 from common import clickhouse, migrations
 from query_mcp.store import Store
 from query_mcp.tools import addresses, inventory, monitoring, traps_and_events
+from query_mcp.tools.args import harden
 
 pytestmark = pytest.mark.integration
 
@@ -333,17 +334,24 @@ def server(chdb_path):
     mcp = MCPServer(name="netobs-test")
     for module in (inventory, traps_and_events, addresses, monitoring):
         module.register(mcp, store)
+    harden(mcp)
     return mcp
 
 
 async def call(server, tool: str, args: dict | None = None):
-    """The tool's text result; JSON decoded unless it is an error or CSV."""
+    """The rows of a list tool, the CSV of get_polling_log_data, else the object; the text item must be the same
+    JSON as structuredContent."""
     async with Client(server) as c:
         result = await c.call_tool(tool, args or {})
     text = result.content[0].text
     if result.is_error:
         raise ToolFailed(text)
-    return text if tool == "get_polling_log_data" else json.loads(text)
+    data = json.loads(text)
+    assert data == result.structured_content
+    if "items" in data:
+        assert data["count"] == data["total"] == len(data["items"]) and data["truncated"] is False
+        return data["items"]
+    return data["csv"] if tool == "get_polling_log_data" else data
 
 
 class ToolFailed(Exception):
@@ -447,14 +455,16 @@ async def test_polling_list(server):
     assert [p["ID"] for p in await call(server, "get_polling_list", {"state_filter": "high|low"})] == ["p1"]
 
 
-async def test_polling_log_newest_first_and_clamped(server):
+async def test_polling_log_newest_first_and_bounded(server):
     log = await call(server, "get_polling_log", {"id": "p1", "limit": 5})
     assert len(log) == 5
     assert list(log[0]) == ["Time", "State", "Result", "Outcome", "Reason", "DurationMs", "Error"]
     assert log[0]["Result"] == {"from": "10.0.0.1", "rtt_ms": 149.0, "loss": 0.0, "ttl": 64.0}
     assert [e["Result"]["rtt_ms"] for e in log] == [149.0, 148.0, 147.0, 146.0, 145.0]
     assert len(await call(server, "get_polling_log", {"id": "p1"})) == 100
-    assert len(await call(server, "get_polling_log", {"id": "p1", "limit": 99999})) == 150
+    assert len(await call(server, "get_polling_log", {"id": "p1", "limit": 2000})) == 150
+    with pytest.raises(ToolFailed, match="limit: 99999 is outside 1-2000"):
+        await call(server, "get_polling_log", {"id": "p1", "limit": 99999})
     assert await call(server, "get_polling_log", {"id": "p2"}) == []  # known polling, nothing logged
     with pytest.raises(ToolFailed, match="id: no polling has id 'nope'"):
         await call(server, "get_polling_log", {"id": "nope"})
@@ -463,15 +473,17 @@ async def test_polling_log_newest_first_and_clamped(server):
 
 
 async def test_polling_log_data_csv(server):
-    text = await call(server, "get_polling_log_data", {"id": "p1", "limit": 5})
+    with pytest.raises(ToolFailed, match="limit: 5 is outside 100-2000"):
+        await call(server, "get_polling_log_data", {"id": "p1", "limit": 5})
+    text = await call(server, "get_polling_log_data", {"id": "p1"})
     rows = list(csv.reader(io.StringIO(text)))
     assert rows[0] == ["time", "state", "loss", "rtt_ms", "ttl"]
-    assert len(rows) == 1 + 100  # limit 5 pulled up to 100
+    assert len(rows) == 1 + 100
     assert rows[1][1:] == ["normal", "0.000000", "149.000000", "64.000000"]
     assert rows[2][1:] == ["normal", "0.000000", "148.000000", ""]  # no ttl in this poll
     assert rows[1][0] > rows[2][0]
     assert (
-        len(list(csv.reader(io.StringIO(await call(server, "get_polling_log_data", {"id": "p1", "limit": 99999})))))
+        len(list(csv.reader(io.StringIO(await call(server, "get_polling_log_data", {"id": "p1", "limit": 2000})))))
         == 151
     )
     assert await call(server, "get_polling_log_data", {"id": "p2"}) == "time,state"
@@ -509,8 +521,11 @@ async def test_event_log_window_filters_and_limit(server):
             server, "search_event_log", {"node_filter": "web", "level_filter": "info", "event_filter": "agent"}
         )
     ] == ["e3"]
-    assert len(await call(server, "search_event_log", {"type_filter": "bulk", "limit": 5})) == 100
-    assert len(await call(server, "search_event_log", {"type_filter": "bulk", "limit": 99999})) == 120
+    assert len(await call(server, "search_event_log", {"type_filter": "bulk"})) == 100
+    assert len(await call(server, "search_event_log", {"type_filter": "bulk", "limit": 10000})) == 120
+    for limit in (5, 99999):
+        with pytest.raises(ToolFailed, match=f"limit: {limit} is outside 100-10000"):
+            await call(server, "search_event_log", {"type_filter": "bulk", "limit": limit})
     absolute = NOW - timedelta(minutes=6)
     assert [
         e["ID"] for e in await call(server, "search_event_log", {"start_time": absolute.strftime("%Y-%m-%d %H:%M:%S")})
@@ -634,7 +649,9 @@ async def test_resource_monitor(server):
     assert sum(r["Samples"] for r in rows) == 110
     assert rows[0]["MemoryUsage"] == "40.00%" and rows[0]["DiskUsage"] == "55.50%" and rows[0]["Load"] == "0.50"
     assert rows == sorted(rows, key=lambda r: r["Time"])
-    default = await call(server, "get_resource_monitor_list", {"points": 1})  # clamped to 10 buckets per process
+    with pytest.raises(ToolFailed, match="points: 1 is outside 10-1440"):
+        await call(server, "get_resource_monitor_list", {"points": 1})
+    default = await call(server, "get_resource_monitor_list", {"points": 10})
     assert {r["Process"] for r in default} == {"worker", "mcp"}
     assert len(default) <= 2 * 11
 

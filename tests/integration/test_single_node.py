@@ -101,7 +101,7 @@ def test_run_stop_restart_and_stdio(tmp_path):
 
     result = asyncio.run(ask())
     assert not result.is_error, result.content[0].text
-    assert len(json.loads(result.content[0].text)) == 2
+    assert json.loads(result.content[0].text)["count"] == 2 == len(result.structured_content["items"])
 
     # A second start finds its data and its token again.
     node = _start(env, log_path)

@@ -126,7 +126,8 @@ def test_stdio_relays_to_the_running_node(node):
     names, result = asyncio.run(ask())
     assert {"search_syslog", "get_syslog_summary"} <= set(names)
     assert not result.is_error, result.content[0].text
-    assert isinstance(json.loads(result.content[0].text), list)
+    data = json.loads(result.content[0].text)
+    assert data == result.structured_content and isinstance(data["items"], list) and data["truncated"] is False
 
 
 def test_http_refuses_without_the_token(node):

@@ -18,6 +18,7 @@ from query_mcp.auth.jwt import JwtVerifier, looks_like_jwt
 from query_mcp.auth.mcp_guard import _cap, tool_digest
 from query_mcp.auth.ratelimit import RateLimiter
 from query_mcp.metrics import Metrics
+from query_mcp.tools.results import dumps
 
 ADMIN = "admin-token-0123456789abcdef"
 
@@ -189,13 +190,25 @@ def test_rate_limiter_memory_is_bounded():
     assert len(limiter._buckets) == 10
 
 
-def test_result_cap_states_the_truncation():
+def test_result_cap_cuts_a_list_at_whole_rows_and_states_it():
+    rows = [{"Message": f"{i:04d}" + "x" * 95} for i in range(50)]
+    data = {"items": rows, "count": 50, "total": 50, "truncated": False}
+    result = {"content": [{"type": "text", "text": dumps(data)}], "isError": False, "structuredContent": data}
+    capped = _cap(result, 1024)
+    text = capped["content"][0]["text"]
+    assert len(text.encode()) <= 1024 and len(capped["content"]) == 1
+    assert json.loads(text) == capped["structuredContent"]
+    kept = capped["structuredContent"]
+    assert kept["truncated"] is True and kept["total"] == 50
+    assert 0 < kept["count"] == len(kept["items"]) < 50 and kept["items"] == rows[: kept["count"]]
+    assert _cap({"content": [{"type": "text", "text": "ok"}]}, 1024)["content"] == [{"type": "text", "text": "ok"}]
+
+
+def test_result_cap_refuses_what_has_no_rows_to_cut():
     result = {"content": [{"type": "text", "text": "x" * 5000}], "isError": False, "structuredContent": {"r": 1}}
     capped = _cap(result, 1024)
-    assert len(capped["content"][0]["text"]) == 1024
-    assert "truncated from 5000 to 1024 bytes" in capped["content"][1]["text"]
-    assert "structuredContent" not in capped
-    assert _cap({"content": [{"type": "text", "text": "ok"}]}, 1024)["content"] == [{"type": "text", "text": "ok"}]
+    assert capped["isError"] is True and "structuredContent" not in capped
+    assert "5000 bytes, over this server's limit of 1024" in capped["content"][0]["text"]
 
 
 def test_tool_digest_changes_with_description():

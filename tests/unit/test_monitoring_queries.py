@@ -10,7 +10,6 @@ from mcp.server.mcpserver.exceptions import ToolError
 from query_mcp.sql import address_queries, inventory_queries, monitoring_queries, trap_event_queries
 from query_mcp.sql.filters import regex_clauses, where
 from query_mcp.tools.args import window
-from query_mcp.tools.bounds import clamp
 from query_mcp.tools.inventory import _redacted, polling_csv
 from query_mcp.tools.monitoring import bucket_seconds
 
@@ -103,21 +102,6 @@ def test_a_filter_over_several_columns_matches_any_of_them():
     assert params == {"trap_type_filter": "linkDown"}
     assert where([]) == ""
     assert where(["a", "b"]) == "WHERE a AND b"
-
-
-@pytest.mark.parametrize(
-    ("value", "low", "high", "default", "expected"),
-    [
-        (5, 1, 2000, 100, 5),  # get_polling_log
-        (0, 1, 2000, 100, 100),
-        (99999, 1, 2000, 100, 2000),
-        (5, 100, 2000, 100, 100),  # get_polling_log_data
-        (99999, 100, 2000, 100, 2000),
-        (1, 10, 1440, 48, 10),  # get_resource_monitor_list points
-    ],
-)
-def test_documented_ranges(value, low, high, default, expected):
-    assert clamp(value, low, high, default) == expected
 
 
 def test_bucket_seconds_whole_minutes():
