@@ -1,8 +1,9 @@
 """run_select_query, list_tables and describe_table: read-only SQL for analysts, with hard limits.
 
 A query is answered only after three checks agree: sql_guard's tokenizer (one SELECT, no settings, no
-files, nothing outside netobs's database), ClickHouse's own analysis (EXPLAIN QUERY TREE names every table
-and function the query touches), and a session locked with readonly=1 and fixed limits. Rows come back as
+files, nothing outside netobs's database), ClickHouse's own parse (EXPLAIN QUERY TREE run_passes = 0 names
+every table and function the query touches, running none), and a session locked with readonly=1 and fixed
+limits. Rows come back as
 JSON with their column names and types; anything cut off is said so, with the reason.
 """
 
@@ -20,7 +21,7 @@ from mcp.server import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import Field
 
-from query_mcp.sql.guard import GENERATORS, SqlRejected, check_query_tree, check_sql
+from query_mcp.sql.guard import GENERATORS, SqlRejected, check_query_tree, check_sql, tree_query
 from query_mcp.store import Selected, Store
 from schemas import tables
 
@@ -42,10 +43,17 @@ class SqlLimits:
     max_execution_time: int = 30
     max_query_chars: int = 20_000
     max_memory_bytes: int = 1024 * MIB  # ClickHouse's max_memory_usage per query
+    max_tree_bytes: int = 4 * MIB  # the parse tree of the check; a tree of 20,000 characters of SQL is far smaller
 
     def check_settings(self) -> dict[str, object]:
-        """Session of the EXPLAIN QUERY TREE check: time and memory only, so no tree is ever cut short."""
-        return {"max_execution_time": self.max_execution_time, "max_memory_usage": self.max_memory_bytes}
+        """Session of the query-tree check: the query's own time and memory caps, and a cap on the tree read back
+        (throw, not break: a tree cut short would be checked only in part)."""
+        return {
+            "max_execution_time": self.max_execution_time,
+            "max_memory_usage": self.max_memory_bytes,
+            "max_result_bytes": self.max_tree_bytes,
+            "result_overflow_mode": "throw",
+        }
 
     def run_settings(self) -> dict[str, object]:
         """Session that runs accepted queries.
@@ -57,7 +65,8 @@ class SqlLimits:
         max_result_bytes throws rather than breaks: 'break' would cut a result without anyone knowing.
         """
         return {
-            **self.check_settings(),
+            "max_execution_time": self.max_execution_time,
+            "max_memory_usage": self.max_memory_bytes,
             "limit": self.max_result_rows + 1,
             "max_result_bytes": self.max_result_bytes,
             "result_overflow_mode": "throw",
@@ -143,7 +152,7 @@ def register(server: MCPServer, store: Store, limits: SqlLimits, dsn: str = "") 
     async def run_select_query(query: Query) -> str:
         try:
             checked = check_sql(query, database, limits.max_query_chars)
-            tree = await _clickhouse(checker.text(f"EXPLAIN QUERY TREE {checked.select}"), limits)
+            tree = await _clickhouse(checker.text(tree_query(checked.select)), limits)
             check_query_tree(tree, database)
         except SqlRejected as exc:
             raise ToolError(str(exc)) from None

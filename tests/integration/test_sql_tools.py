@@ -18,7 +18,14 @@ from mcp.server import MCPServer
 
 from common import migrations
 from query_mcp.sql import tools
-from query_mcp.sql.guard import SqlRejected, check_query_tree
+from query_mcp.sql.guard import (
+    ALLOWED_TABLE_FUNCTIONS,
+    DENIED_TABLE_FUNCTIONS,
+    ORDINARY_TOO,
+    SqlRejected,
+    check_query_tree,
+    tree_query,
+)
 from query_mcp.sql.tools import MIB, SqlLimits
 from query_mcp.store import Store
 from schemas.tables import SYSLOG_COLUMNS, SYSLOG_PATTERN_COLUMNS
@@ -147,6 +154,15 @@ def attacks(files: Path) -> list[tuple[str, str]]:
         ("SELECT\u00a0*\u00a0FROM\u00a0system.users", "non-ASCII character U+00A0"),
         ("SELECT 1\u2028; DROP TABLE x", "non-ASCII character U+2028"),
         ("SELECT " + "1 + " * 6000 + "1", "at most 20000 are accepted"),
+        # hardening issue: the tokenizer lost the query level, ClickHouse ran the scalar subquery in the check
+        (
+            "((SELECT throwIf(number = 2, 'ran in the check') FROM numbers(3)) UNION ALL SELECT number FROM primes(3))",
+            "table function primes() is not allowed",
+        ),
+        (
+            f"((SELECT 1) UNION ALL SELECT 1 FROM mergeTreeAnalyzeIndexes('{DB}', 'syslog'))",
+            "table function mergeTreeAnalyzeIndexes() is not allowed",
+        ),
     ]
 
 
@@ -175,22 +191,47 @@ async def test_session_locked_read_only_even_for_what_passes_the_guard(world):
 
 
 async def test_clickhouse_analysis_names_tables_and_functions(world):
-    """Layer 2 on this ClickHouse's real EXPLAIN QUERY TREE output, for queries the guard would refuse first."""
+    """Layer 2 on this ClickHouse's real query tree, for queries the guard would refuse first."""
     checker = world.store.read_only_pool(SqlLimits().check_settings(), size=1)
     tree = await checker.text(
-        f"EXPLAIN QUERY TREE SELECT count() FROM syslog WHERE host IN (SELECT host FROM {OTHER}.secrets)"
+        tree_query(f"SELECT count() FROM syslog WHERE host IN (SELECT host FROM {OTHER}.secrets)")
     )
     with pytest.raises(SqlRejected, match=f"database {OTHER} is not accessible"):
         check_query_tree(tree, DB)
-    tree = await checker.text("EXPLAIN QUERY TREE SELECT * FROM numbers(1) AS a, null('x UInt8') AS n")
+    tree = await checker.text(tree_query(f"SELECT count() FROM syslog WHERE host IN {OTHER}.secrets"))
+    with pytest.raises(SqlRejected, match=f"database {OTHER} is not accessible"):
+        check_query_tree(tree, DB)
+    tree = await checker.text(tree_query("((SELECT 1) UNION ALL SELECT number FROM primes(3))"))
+    with pytest.raises(SqlRejected, match=r"table function primes\(\) is not allowed"):
+        check_query_tree(tree, DB)
+    tree = await checker.text(tree_query("SELECT * FROM numbers(1) AS a, null('x UInt8') AS n"))
     with pytest.raises(SqlRejected, match=r"table function null\(\) is not allowed"):
         check_query_tree(tree, DB)
     tree = await checker.text(
-        "EXPLAIN QUERY TREE SELECT p.template, count() FROM syslog AS s JOIN syslog_patterns AS p USING (template_id)"
-        " WHERE s.host IN (SELECT host FROM syslog) GROUP BY p.template"
+        tree_query(
+            "SELECT p.template, count() FROM syslog AS s JOIN syslog_patterns AS p USING (template_id)"
+            f" WHERE s.host IN (SELECT host FROM {DB}.syslog) GROUP BY p.template"
+        )
     )
     check_query_tree(tree, DB)
-    assert f"table_name: {DB}.syslog_patterns" in tree
+    assert "identifier: syslog_patterns" in tree
+
+
+async def test_check_evaluates_nothing(world):
+    """The check parses only: a scalar subquery is not run and no constant is folded into the tree."""
+    checker = world.store.read_only_pool(SqlLimits().check_settings(), size=1)
+    tree = await checker.text(tree_query("SELECT (SELECT throwIf(1, 'evaluated in the check'))"))
+    check_query_tree(tree, DB)
+    tree = await checker.text(tree_query("SELECT length((SELECT repeat('A', 1000000)))"))
+    check_query_tree(tree, DB)
+    assert "AAAA" not in tree and len(tree) < 10_000
+
+
+async def test_every_table_function_of_the_engine_is_allowed_or_refused(world):
+    """A chdb upgrade that brings a new table function fails here until the guard names it."""
+    names = {row[0].lower() for row in world.admin.query("SELECT name FROM system.table_functions").result_rows}
+    unknown = names - ALLOWED_TABLE_FUNCTIONS - DENIED_TABLE_FUNCTIONS - ORDINARY_TOO
+    assert not unknown
 
 
 async def test_aggregation_over_syslog(world):
