@@ -21,6 +21,9 @@ from mcp.server import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import Field
 
+from common.config import SQL_SESSIONS
+from query_mcp.auth import caller
+from query_mcp.sql.fair import FairGate
 from query_mcp.sql.guard import GENERATORS, SqlRejected, check_query_tree, check_sql, tree_query
 from query_mcp.store import Selected, Store
 from schemas import tables
@@ -44,6 +47,8 @@ class SqlLimits:
     max_query_chars: int = 20_000
     max_memory_bytes: int = 1024 * MIB  # ClickHouse's max_memory_usage per query
     max_tree_bytes: int = 4 * MIB  # the parse tree of the check; a tree of 20,000 characters of SQL is far smaller
+    sessions: int = SQL_SESSIONS  # queries running at once, over all callers
+    per_credential: int = 1  # of them, queries of one credential (mcp.sql_concurrency_per_credential)
 
     def check_settings(self) -> dict[str, object]:
         """Session of the query-tree check: the query's own time and memory caps, and a cap on the tree read back
@@ -144,19 +149,24 @@ def register(server: MCPServer, store: Store, limits: SqlLimits, dsn: str = "") 
 
     dsn: the ClickHouse user analysts' SQL runs as, when not the store's (see the README on a server user).
     """
-    checker = store.read_only_pool(limits.check_settings(), dsn=dsn)
-    runner = store.read_only_pool(limits.run_settings(), dsn=dsn)
+    checker = store.read_only_pool(limits.check_settings(), size=limits.sessions, dsn=dsn)
+    runner = store.read_only_pool(limits.run_settings(), size=limits.sessions, dsn=dsn)
+    gate = FairGate(limits.sessions, limits.per_credential)
     database = store.database
 
     @server.tool(name="run_select_query", description=_query_description(database, limits))
     async def run_select_query(query: Query) -> str:
         try:
             checked = check_sql(query, database, limits.max_query_chars)
-            tree = await _clickhouse(checker.text(tree_query(checked.select)), limits)
-            check_query_tree(tree, database)
         except SqlRejected as exc:
             raise ToolError(str(exc)) from None
-        selected = await _clickhouse(runner.select(checked.statement), limits)
+        async with gate.slot(_credential()):
+            tree = await _clickhouse(checker.text(tree_query(checked.select)), limits)
+            try:
+                check_query_tree(tree, database)
+            except SqlRejected as exc:
+                raise ToolError(str(exc)) from None
+            selected = await _clickhouse(runner.select(checked.statement), limits)
         return result_json(selected, limits)
 
     @server.tool(
@@ -283,6 +293,12 @@ def _json_value(value: Any) -> Any:
     if isinstance(value, list | tuple | set | frozenset):
         return [_json_value(v) for v in value]
     return str(value)  # Decimal, UUID, IPv4Address, IPv6Address, timedelta
+
+
+def _credential() -> str:
+    """Whose turn a query takes: the caller's principal (one key for calls made outside the guard)."""
+    found = caller.current.get()
+    return found.principal.name if found is not None else ""
 
 
 async def _tables(store: Store) -> Sequence[Sequence[Any]]:

@@ -4,7 +4,9 @@ analyst queries answered, with truncation stated."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+import os
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -17,6 +19,8 @@ from mcp import Client
 from mcp.server import MCPServer
 
 from common import migrations
+from query_mcp.auth import caller
+from query_mcp.auth.scopes import Principal
 from query_mcp.sql import tools
 from query_mcp.sql.guard import (
     ALLOWED_TABLE_FUNCTIONS,
@@ -330,3 +334,42 @@ async def test_describe_table(world):
     assert is_error and f"unknown table 'secrets'; tables in {DB}:" in text and "syslog_patterns" in text
     is_error, text = await call(world.server, "describe_table", {"table": "system.users"})
     assert is_error and "unknown table 'system.users'" in text
+
+
+async def _call_as(principal: str, server: MCPServer, query: str) -> tuple[bool, str]:
+    """run_select_query as `principal`, the way the MCP guard sets the caller of a tool."""
+    who = caller.Caller(Principal(principal, frozenset({"read:sql"}), "token"), "127.0.0.1", "test")
+    token = caller.current.set(who)
+    try:
+        return await call(server, "run_select_query", {"query": query})
+    finally:
+        caller.current.reset(token)
+
+
+async def test_one_credential_cannot_starve_the_others(world):
+    """Hardening issue: two slow queries of one token held both sessions and another caller's SELECT 1 waited
+    27 s. Now one credential runs one query at a time, and queries waiting for a session hold no thread the
+    search tools need: another caller's query and a search both finish before the busy caller's first query.
+    The busy caller queues as many queries as the default executor has threads (sleeping, to spare the CPU)."""
+    finished: list[str] = []
+    slow = "SELECT sum(sleepEachRow(0.25)) FROM numbers(4)"  # 1 s
+
+    async def busy(i: int) -> None:
+        is_error, text = await _call_as("busy", world.server, slow)
+        assert not is_error, text
+        finished.append(f"busy{i}")
+
+    async def other() -> None:
+        is_error, text = await _call_as("other", world.server, "SELECT 1")
+        assert not is_error, text
+        finished.append("other")
+
+    async def search() -> None:
+        assert await world.store.rows(f"SELECT count() FROM {DB}.syslog", {})
+        finished.append("search")
+
+    busy_calls = [asyncio.create_task(busy(i)) for i in range(min(32, (os.cpu_count() or 1) + 4))]
+    await asyncio.sleep(0.5)  # the busy caller's queries are running or queued
+    await asyncio.gather(other(), search(), *busy_calls)
+    first_busy = next(i for i, name in enumerate(finished) if name.startswith("busy"))
+    assert {"other", "search"} <= set(finished[:first_busy]), finished
