@@ -161,7 +161,7 @@ def register(server: MCPServer, store: Store, limits: SqlLimits, dsn: str = "") 
         except SqlRejected as exc:
             raise ToolError(str(exc)) from None
         async with gate.slot(_credential()):
-            tree = await _clickhouse(checker.text(tree_query(checked.select)), limits)
+            tree = await _clickhouse(checker.text(tree_query(checked.select)), limits, checking=True)
             try:
                 check_query_tree(tree, database)
             except SqlRejected as exc:
@@ -309,15 +309,20 @@ async def _tables(store: Store) -> Sequence[Sequence[Any]]:
     )
 
 
-async def _clickhouse(call: Awaitable[T], limits: SqlLimits) -> T:
+async def _clickhouse(call: Awaitable[T], limits: SqlLimits, checking: bool = False) -> T:
     """Await a ReadOnlyPool call; a ClickHouse error becomes a ToolError that says what to change."""
     try:
         return await call
     except ClickHouseError as exc:
-        raise ToolError(_error_message(str(exc), limits)) from None
+        raise ToolError(_error_message(str(exc), limits, checking)) from None
 
 
-def _error_message(text: str, limits: SqlLimits) -> str:
+def _error_message(text: str, limits: SqlLimits, checking: bool = False) -> str:
+    if checking and ("TOO_MANY_ROWS_OR_BYTES" in text or "Code: 396." in text):
+        return (
+            f"the query's parse tree is larger than {limits.max_tree_bytes // MIB} MiB (max_tree_bytes), so it "
+            "is not checked nor run; nest expressions less deeply"
+        )
     if "TIMEOUT_EXCEEDED" in text or "Code: 159." in text:
         return (
             f"the query ran longer than {limits.max_execution_time} s (max_execution_time) and was stopped; "

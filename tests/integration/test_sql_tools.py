@@ -231,6 +231,15 @@ async def test_check_evaluates_nothing(world):
     assert "AAAA" not in tree and len(tree) < 10_000
 
 
+async def test_tree_read_back_is_capped(world):
+    """The check reads back at most max_tree_bytes: a longer tree is refused, not read."""
+    server = MCPServer(name="netobs-sql-tree-cap")
+    tools.register(server, world.store, SqlLimits(max_tree_bytes=4096))
+    is_error, text = await call(server, "run_select_query", {"query": "SELECT " + ", ".join(["1"] * 200)})
+    assert is_error and "parse tree is larger than" in text, text
+    assert not (await call(server, "run_select_query", {"query": "SELECT 1"}))[0]
+
+
 async def test_every_table_function_of_the_engine_is_allowed_or_refused(world):
     """A chdb upgrade that brings a new table function fails here until the guard names it."""
     names = {row[0].lower() for row in world.admin.query("SELECT name FROM system.table_functions").result_rows}
@@ -373,3 +382,24 @@ async def test_one_credential_cannot_starve_the_others(world):
     await asyncio.gather(other(), search(), *busy_calls)
     first_busy = next(i for i, name in enumerate(finished) if name.startswith("busy"))
     assert {"other", "search"} <= set(finished[:first_busy]), finished
+
+
+def _rss_bytes() -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    raise AssertionError("no VmRSS in /proc/self/status")
+
+
+async def test_checks_stay_within_the_memory_caps(world):
+    """Hardening issue: the check evaluated a scalar subquery and printed its constant in full (220 MB twice at
+    once took the process from 0.6 to 4.0 GB). Now only the query itself holds memory, within its caps. With an
+    80 MB constant the process grew by about 1 GiB before the fix and by about 0.4 GiB after (measured: the
+    run itself, mostly memory ClickHouse does not count against max_memory_usage)."""
+    query = "SELECT length((SELECT arrayStringConcat(groupArray(repeat('A', 1000000))) FROM numbers(80)))"
+    before = _rss_bytes()
+    answers = await asyncio.gather(*(call(world.server, "run_select_query", {"query": query}) for _ in range(2)))
+    growth = _rss_bytes() - before
+    for is_error, text in answers:
+        assert is_error or json.loads(text)["rows"] == [[80_000_000]], text
+    assert growth < 640 * MIB, f"the process grew by {growth // MIB} MiB"
