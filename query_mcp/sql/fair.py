@@ -13,19 +13,28 @@ from collections import Counter, deque
 from collections.abc import AsyncIterator
 
 
+class QueueFull(Exception):
+    """The key already has as many calls waiting as it may."""
+
+
 class FairGate:
     """At most `capacity` holders at once and at most `per_key` with one key; when a place frees up, the key
-    that waited longest since its last turn goes next, so a key queueing many calls delays others by one call."""
+    that waited longest since its last turn goes next, so a key queueing many calls delays others by one call.
+    A key may have `waiting_per_key` calls waiting; more are refused, so waiting calls of one key cannot take up
+    every concurrent call the service allows."""
 
-    def __init__(self, capacity: int, per_key: int) -> None:
+    def __init__(self, capacity: int, per_key: int, waiting_per_key: int) -> None:
         self._capacity = capacity
         self._per_key = per_key
+        self._waiting_per_key = waiting_per_key
         self._running: Counter[str] = Counter()
         self._waiting: dict[str, deque[asyncio.Future[None]]] = {}  # insertion order is the turn order
 
     @contextlib.asynccontextmanager
     async def slot(self, key: str) -> AsyncIterator[None]:
-        """Hold one place for `key` while the block runs; waits its turn first."""
+        """Hold one place for `key` while the block runs; waits its turn first (QueueFull: too many waiting)."""
+        if len(self._waiting.get(key, ())) >= self._waiting_per_key:
+            raise QueueFull(key)
         turn: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._waiting.setdefault(key, deque()).append(turn)
         self._admit()

@@ -23,7 +23,7 @@ from pydantic import Field
 
 from common.config import SQL_SESSIONS
 from query_mcp.auth import caller
-from query_mcp.sql.fair import FairGate
+from query_mcp.sql.fair import FairGate, QueueFull
 from query_mcp.sql.guard import GENERATORS, SqlRejected, check_query_tree, check_sql, tree_query
 from query_mcp.store import Selected, Store
 from schemas import tables
@@ -49,6 +49,7 @@ class SqlLimits:
     max_tree_bytes: int = 4 * MIB  # the parse tree of the check; a tree of 20,000 characters of SQL is far smaller
     sessions: int = SQL_SESSIONS  # queries running at once, over all callers
     per_credential: int = 1  # of them, queries of one credential (mcp.sql_concurrency_per_credential)
+    waiting_per_credential: int = 4  # queries of one credential waiting for their turn; more are refused
 
     def check_settings(self) -> dict[str, object]:
         """Session of the query-tree check: the query's own time and memory caps, and a cap on the tree read back
@@ -151,7 +152,7 @@ def register(server: MCPServer, store: Store, limits: SqlLimits, dsn: str = "") 
     """
     checker = store.read_only_pool(limits.check_settings(), size=limits.sessions, dsn=dsn)
     runner = store.read_only_pool(limits.run_settings(), size=limits.sessions, dsn=dsn)
-    gate = FairGate(limits.sessions, limits.per_credential)
+    gate = FairGate(limits.sessions, limits.per_credential, limits.waiting_per_credential)
     database = store.database
 
     @server.tool(name="run_select_query", description=_query_description(database, limits))
@@ -160,13 +161,19 @@ def register(server: MCPServer, store: Store, limits: SqlLimits, dsn: str = "") 
             checked = check_sql(query, database, limits.max_query_chars)
         except SqlRejected as exc:
             raise ToolError(str(exc)) from None
-        async with gate.slot(_credential()):
-            tree = await _clickhouse(checker.text(tree_query(checked.select)), limits, checking=True)
-            try:
-                check_query_tree(tree, database)
-            except SqlRejected as exc:
-                raise ToolError(str(exc)) from None
-            selected = await _clickhouse(runner.select(checked.statement), limits)
+        try:
+            async with gate.slot(_credential()):
+                tree = await _clickhouse(checker.text(tree_query(checked.select)), limits, checking=True)
+                try:
+                    check_query_tree(tree, database)
+                except SqlRejected as exc:
+                    raise ToolError(str(exc)) from None
+                selected = await _clickhouse(runner.select(checked.statement), limits)
+        except QueueFull:
+            raise ToolError(
+                f"{limits.waiting_per_credential} queries of this credential are already waiting for their turn "
+                f"({limits.per_credential} of its queries run at a time); wait for their answers"
+            ) from None
         return result_json(selected, limits)
 
     @server.tool(

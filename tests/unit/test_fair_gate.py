@@ -2,11 +2,13 @@
 
 import asyncio
 
-from query_mcp.sql.fair import FairGate
+import pytest
+
+from query_mcp.sql.fair import FairGate, QueueFull
 
 
 async def test_turns_go_round_robin_and_per_key_limit_holds():
-    gate = FairGate(capacity=2, per_key=1)
+    gate = FairGate(capacity=2, per_key=1, waiting_per_key=4)
     order: list[str] = []
     release = asyncio.Event()
 
@@ -26,7 +28,7 @@ async def test_turns_go_round_robin_and_per_key_limit_holds():
 
 
 async def test_a_cancelled_waiter_gives_its_turn_away():
-    gate = FairGate(capacity=1, per_key=1)
+    gate = FairGate(capacity=1, per_key=1, waiting_per_key=4)
     release = asyncio.Event()
 
     async def hold(key: str) -> str:
@@ -43,3 +45,21 @@ async def test_a_cancelled_waiter_gives_its_turn_away():
     release.set()
     assert await first == "a" and await last == "c"
     assert waiting.cancelled()
+
+
+async def test_too_many_waiting_refused():
+    gate = FairGate(capacity=1, per_key=1, waiting_per_key=1)
+    release = asyncio.Event()
+
+    async def hold() -> None:
+        async with gate.slot("a"):
+            await release.wait()
+
+    running, waiting = asyncio.create_task(hold()), asyncio.create_task(hold())
+    await asyncio.sleep(0)
+    with pytest.raises(QueueFull):
+        async with gate.slot("a"):
+            pass
+    async with asyncio.timeout(5):
+        release.set()
+        await asyncio.gather(running, waiting)
