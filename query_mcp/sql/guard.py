@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any
 
 NOT_ACCESSIBLE_DATABASES = frozenset({"system", "information_schema"})
 IMPLICIT_TABLE = "system.one"  # what a SELECT without FROM reads; naming it (or any system table) is refused
@@ -181,6 +180,15 @@ def check_sql(sql: str, database: str, max_chars: int) -> Checked:
     return Checked(statement=_rebuild(tokens), select=_rebuild(tokens[body:]), is_explain=body > 0)
 
 
+@dataclass(slots=True)
+class _TreeLine:
+    """A node line of a query tree as check_query_tree walks it; children counts the lines seen below it."""
+
+    indent: int
+    node: str
+    children: int = 0
+
+
 def tree_query(select: str) -> str:
     """The statement of the second check: ClickHouse's parse of `select` as a query tree, analysed no further.
 
@@ -195,14 +203,14 @@ def check_query_tree(tree: str, database: str) -> None:
     """Check ClickHouse's parse (tree_query): tables only in `database`, no table function off the allowlist,
     no denied function, no name inside another database; its view of which names are tables is ClickHouse's."""
     seen_query = False
-    parents: list[list[Any]] = []  # [indent, node, children so far] of the lines enclosing the current one
+    parents: list[_TreeLine] = []  # the lines enclosing the current one, innermost last
     for line in tree.splitlines():
         node = line.strip()
         indent = len(line) - len(line.lstrip())
-        while parents and parents[-1][0] >= indent:
+        while parents and parents[-1].indent >= indent:
             parents.pop()
         if parents:
-            parents[-1][2] += 1
+            parents[-1].children += 1
         if node.startswith(("QUERY id:", "UNION id:")):
             seen_query = True
         elif node.startswith("IDENTIFIER id:"):
@@ -215,17 +223,19 @@ def check_query_tree(tree: str, database: str) -> None:
             name = _tree_field(node, "function_name")
             if _denied_function(name):
                 raise SqlRejected(_function_message(name))
-        parents.append([indent, node, 0])
+        parents.append(_TreeLine(indent, node))
     if not seen_query:
         raise SqlRejected("ClickHouse's analysis of the query could not be read, so it is not run")
 
 
-def _check_tree_identifier(name: str, parents: list[list[Any]], database: str) -> None:
+def _check_tree_identifier(name: str, parents: list[_TreeLine], database: str) -> None:
     """A name where a table goes (FROM, JOIN, the right of IN) is unqualified or in `database`; no name anywhere
     starts with a database analysts may not read."""
     first = name.split(".", 1)[0]
-    parent = parents[-1][1] if parents else ""
-    right_of_in = len(parents) >= 3 and parents[-1][2] == 2 and _tree_function(parents[-3][1]).lower() in _IN_FUNCTIONS
+    parent = parents[-1].node if parents else ""
+    right_of_in = (
+        len(parents) >= 3 and parents[-1].children == 2 and _tree_function(parents[-3].node).lower() in _IN_FUNCTIONS
+    )
     names_table = parent in _TREE_TABLE_SECTIONS or right_of_in
     if names_table and name == IMPLICIT_TABLE:
         return
