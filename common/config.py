@@ -125,6 +125,9 @@ class WorkerConfig:
     snapshot_seconds: float = 30.0
 
 
+SQL_SESSIONS = 2  # ClickHouse sessions of run_select_query, shared by all callers
+
+
 @dataclass(frozen=True)
 class McpConfig:
     """The MCP service. transport is http (Streamable HTTP at /mcp), stdio or off; sse adds the legacy
@@ -164,6 +167,8 @@ class McpConfig:
     max_concurrent_calls: int = 16
     max_result_bytes: int = 1_048_576
     query_timeout_seconds: int = 30
+    sql_concurrency_per_credential: int = 1
+    """run_select_query calls of one credential running at once (of SQL_SESSIONS); the rest wait their turn."""
     metrics: str = "token"
     """/metrics: token (a credential with the metrics scope), open (anyone the allowlist admits) or off."""
     stdio_scopes: tuple[str, ...] = ("read:logs", "read:inventory", "read:sql", "probe", "write")

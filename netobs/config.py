@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from common.config import (
+    SQL_SESSIONS,
     ActionsConfig,
     ClickHouseConfig,
     ConfigError,
@@ -271,6 +272,11 @@ def _validate_mcp(m: McpConfig) -> None:
         raise ConfigError("NETOBS_MCP_RATE_PER_CLIENT and NETOBS_MCP_RATE_PER_TOOL: above 0 (requests per second)")
     if not 1 <= m.max_concurrent_calls <= 10_000:
         raise ConfigError(f"NETOBS_MCP_MAX_CONCURRENT_CALLS: 1-10000, got {m.max_concurrent_calls}")
+    if not 1 <= m.sql_concurrency_per_credential <= SQL_SESSIONS:
+        raise ConfigError(
+            f"NETOBS_MCP_SQL_CONCURRENCY_PER_CREDENTIAL: 1-{SQL_SESSIONS} (the SQL tool's sessions), "
+            f"got {m.sql_concurrency_per_credential}"
+        )
     if m.metrics not in METRICS_ACCESS:
         raise ConfigError(f"NETOBS_MCP_METRICS: one of {METRICS_ACCESS}, got {m.metrics!r}")
     unknown = set(m.stdio_scopes) - set(SCOPES)

@@ -50,17 +50,21 @@ INSTRUCTIONS = (
 )
 
 
-def build_server(store: Store, guard: McpGuard | None = None, commands: CommandClient | None = None) -> MCPServer:
+def build_server(
+    store: Store, guard: McpGuard | None = None, commands: CommandClient | None = None, sql_per_credential: int = 1
+) -> MCPServer:
     """An MCPServer with every tool registered, behind the guard when one is given.
 
     The action tools publish through commands; without one (no broker) they answer that actions are off.
+    sql_per_credential: mcp.sql_concurrency_per_credential.
     """
     server = MCPServer(name="netobs", instructions=INSTRUCTIONS, version="0.1.0")
     for family in (syslog, traps_and_events, inventory, addresses, monitoring):
         family.register(server, store)
     actions.register(server, store, commands)
     harden(server)  # before the SQL tools, whose schemas are query_mcp.sql's own
-    sql_tools.register(server, store, sql_tools.SqlLimits(max_execution_time=store.timeout_seconds))
+    limits = sql_tools.SqlLimits(max_execution_time=store.timeout_seconds, per_credential=sql_per_credential)
+    sql_tools.register(server, store, limits)
     if guard is not None:
         server.middleware.append(guard)
     return server
@@ -229,7 +233,7 @@ async def serve(
     """The HTTP MCP service of a node or of `netobs mcp`, with its guard, metrics and audit trail; data_dir
     holds the admin token and the tokens file's default place."""
     metrics = Metrics()
-    server = build_server(store, guard_for(mcp, trail, metrics), commands)
+    server = build_server(store, guard_for(mcp, trail, metrics), commands, mcp.sql_concurrency_per_credential)
     await serve_http(server, mcp, data_dir, stop, trail, metrics)
 
 

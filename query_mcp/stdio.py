@@ -26,7 +26,9 @@ RELAY_TIMEOUT_SECONDS = 120
 
 async def serve(mcp: McpConfig, store: Store, trail: AuditTrail, commands: CommandClient | None) -> None:
     """The tools on stdin/stdout as the stdio principal, every message audited."""
-    server = build_server(store, guard_for(mcp, trail, Metrics(), stdio=True), commands)
+    server = build_server(
+        store, guard_for(mcp, trail, Metrics(), stdio=True), commands, mcp.sql_concurrency_per_credential
+    )
     stop = asyncio.Event()
     flusher = asyncio.create_task(trail.run(stop))
     try:

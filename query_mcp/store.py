@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import queue
 from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -88,6 +89,9 @@ class ReadOnlyPool:
     def __init__(self, dsn: str, database: str, settings: Mapping[str, object], size: int) -> None:
         locked = {name: value for name, value in settings.items() if name != "readonly"}
         locked["readonly"] = 1
+        # Threads of their own: a query waiting for a session never holds a thread of the default executor,
+        # where the search tools' queries run.
+        self._executor = ThreadPoolExecutor(max_workers=size, thread_name_prefix="netobs-readonly")
         self._pool: queue.Queue[Any] = queue.Queue()
         for _ in range(size):
             client = connect(dsn, database=database, settings=locked)
@@ -115,11 +119,11 @@ class ReadOnlyPool:
 
     async def select(self, sql: str) -> Selected:
         """Run one query as it is, with the session's settings only."""
-        return await asyncio.to_thread(self._select, sql)
+        return await asyncio.get_running_loop().run_in_executor(self._executor, self._select, sql)
 
     async def text(self, sql: str) -> str:
         """Run one query and return its output as text, a line per row (for EXPLAIN)."""
-        return await asyncio.to_thread(self._text, sql)
+        return await asyncio.get_running_loop().run_in_executor(self._executor, self._text, sql)
 
 
 def _first_line(exc: Exception) -> str:

@@ -1,8 +1,8 @@
 """The check an analyst's SQL passes before ClickHouse runs it: one read-only statement over netobs's tables.
 
 Pure: text in, a statement to run (or SqlRejected with a message an agent can act on) out. It is the first of
-three layers: the SQL runs afterwards on a session locked with readonly=1, after ClickHouse's own analysis
-(EXPLAIN QUERY TREE, checked by check_query_tree) has named every table and function it touches.
+three layers: the SQL runs afterwards on a session locked with readonly=1, after ClickHouse's own parse
+(tree_query, checked by check_query_tree) has named every table and function it touches, evaluating nothing.
 
 This layer has to be exact rather than heuristic, because embedded ClickHouse (chdb 26.9, measured here)
 runs every statement of "SELECT 1; INSERT ...", applies per-call settings to the last one only, writes
@@ -23,20 +23,29 @@ IMPLICIT_TABLE = "system.one"  # what a SELECT without FROM reads; naming it (or
 GENERATORS = ("numbers", "numbers_mt", "generateSeries", "generate_series", "values")
 ALLOWED_TABLE_FUNCTIONS = frozenset(name.lower() for name in GENERATORS)
 
-# Table functions that reach files, URLs, other servers, other tables or processes; refused anywhere.
+# Every other table function chdb 26.9 knows (system.table_functions, plus older names), refused wherever it
+# appears, not only where the tokenizer expects a table: they read files, URLs, other servers, other tables'
+# internals or processes. tests/integration/test_sql_tools.py checks the engine knows no table function outside
+# ALLOWED_TABLE_FUNCTIONS, DENIED_TABLE_FUNCTIONS and ORDINARY_TOO.
 DENIED_TABLE_FUNCTIONS = frozenset(
     {
-        "file", "filecluster", "url", "urlcluster", "s3", "s3cluster", "gcs", "oss", "cosn", "hdfs", "hdfscluster",
-        "azureblobstorage", "azureblobstoragecluster", "remote", "remotesecure", "cluster", "clusterallreplicas",
-        "mysql", "postgresql", "sqlite", "mongodb", "redis", "jdbc", "odbc", "input", "executable", "dictionary",
-        "iceberg", "icebergs3", "icebergazure", "iceberghdfs", "iceberglocal", "icebergcluster", "icebergs3cluster",
-        "icebergazurecluster", "iceberghdfscluster", "deltalake", "deltalakes3", "deltalakeazure", "deltalakelocal",
-        "deltalakecluster", "hudi", "hudicluster", "paimon", "merge", "mergetreeindex", "mergetreeprojection",
-        "loop", "fuzzjson", "fuzzquery", "view", "viewifpermitted", "viewexplain", "generaterandom", "arrowflight",
-        "arrowflightcluster", "ytsaurus", "prometheusquery", "prometheusqueryrange", "timeseriesdata",
-        "timeseriesmetrics", "timeseriestags", "timeseriesselector", "kafka",
+        "sqlstandardvalues", "arrowstream", "azureblobstorage", "azureblobstoragecluster", "bigquery", "cluster",
+        "clusterallreplicas", "cosn", "deltalake", "deltalakeazure", "deltalakeazurecluster", "deltalakecluster",
+        "deltalakelocal", "deltalakes3", "deltalakes3cluster", "dictionary", "eval", "executable", "file",
+        "filecluster", "filesystem", "fuzzjson", "fuzzquery", "gcs", "generaterandom", "hdfs", "hdfscluster",
+        "hudi", "hudicluster", "iceberg", "icebergazure", "icebergazurecluster", "icebergcluster", "iceberghdfs",
+        "iceberghdfscluster", "iceberglocal", "iceberglocalcluster", "icebergs3", "icebergs3cluster", "input",
+        "jdbc", "loop", "merge", "mergetreeanalyzeindexes", "mergetreeanalyzeindexesuuid",
+        "mergetreecodecblockcounts", "mergetreeindex", "mergetreeprojection", "mergetreetextindex", "mongodb",
+        "mysql", "null", "odbc", "oss", "paimon", "paimonazure", "paimonazurecluster", "paimoncluster",
+        "paimonhdfs", "paimonhdfscluster", "paimonlocal", "paimons3", "paimons3cluster", "postgresql", "primes",
+        "prometheusquery", "prometheusqueryrange", "python", "redis", "remote", "remotesecure", "s3",
+        "s3cluster", "sqlite", "timeseriesdata", "timeseriesmetricfamilies", "timeseriesmetrics",
+        "timeseriessamples", "timeseriesselector", "timeseriestags", "url", "urlcluster", "view", "viewexplain",
+        "viewifpermitted", "ytsaurus", "zeros", "zeros_mt", "arrowflight", "arrowflightcluster", "kafka",
     }
 )  # fmt: skip
+ORDINARY_TOO = frozenset({"format"})  # also an ordinary function: refused as a table function only
 
 # Ordinary functions that read files, dictionaries, join tables or server configuration.
 DENIED_FUNCTIONS = frozenset(
@@ -63,6 +72,10 @@ _CLAUSE_ENDS = frozenset(
      "INTERSECT", "SELECT", "OFFSET", "FETCH"}
 )  # fmt: skip
 _INTROSPECTION = frozenset({"SHOW", "DESCRIBE", "DESC", "EXISTS"})
+_TREE_TABLE_SECTIONS = frozenset({"JOIN TREE", "TABLE EXPRESSION", "LEFT TABLE EXPRESSION", "RIGHT TABLE EXPRESSION"})
+_IN_FUNCTIONS = frozenset(
+    {"in", "notin", "globalin", "globalnotin", "nullin", "notnullin", "globalnullin", "globalnotnullin"}
+)
 
 _SPACE = " \t\n\r\f\v"
 _OPERATORS_2 = ("->", "<=", ">=", "!=", "<>", "==", "||", "::")
@@ -167,17 +180,41 @@ def check_sql(sql: str, database: str, max_chars: int) -> Checked:
     return Checked(statement=_rebuild(tokens), select=_rebuild(tokens[body:]), is_explain=body > 0)
 
 
+@dataclass(slots=True)
+class _TreeLine:
+    """A node line of a query tree as check_query_tree walks it; children counts the lines seen below it."""
+
+    indent: int
+    node: str
+    children: int = 0
+
+
+def tree_query(select: str) -> str:
+    """The statement of the second check: ClickHouse's parse of `select` as a query tree, analysed no further.
+
+    run_passes = 0 stops before the analyzer, which evaluates scalar subqueries and folds constants while it
+    resolves names (chdb 26.9 ran throwIf() inside "(SELECT ...)" and printed a 220 MB constant in the
+    analysed tree): nothing is evaluated, and the tree is about as long as the SQL.
+    """
+    return f"EXPLAIN QUERY TREE run_passes = 0 {select}"
+
+
 def check_query_tree(tree: str, database: str) -> None:
-    """Check ClickHouse's own analysis (EXPLAIN QUERY TREE): every table in `database`, no reaching function."""
+    """Check ClickHouse's parse (tree_query): tables only in `database`, no table function off the allowlist,
+    no denied function, no name inside another database; its view of which names are tables is ClickHouse's."""
     seen_query = False
+    parents: list[_TreeLine] = []  # the lines enclosing the current one, innermost last
     for line in tree.splitlines():
         node = line.strip()
-        if node.startswith("QUERY id:") or node.startswith("UNION id:"):
+        indent = len(line) - len(line.lstrip())
+        while parents and parents[-1].indent >= indent:
+            parents.pop()
+        if parents:
+            parents[-1].children += 1
+        if node.startswith(("QUERY id:", "UNION id:")):
             seen_query = True
-        elif node.startswith("TABLE id:"):
-            table = _tree_field(node, "table_name")
-            if not table.startswith(f"{database}.") and table != IMPLICIT_TABLE:
-                raise SqlRejected(_database_message(table.split(".", 1)[0] if "." in table else table, database))
+        elif node.startswith("IDENTIFIER id:"):
+            _check_tree_identifier(_tree_field(node, "identifier"), parents, database)
         elif node.startswith("TABLE_FUNCTION id:"):
             name = _tree_field(node, "table_function_name")
             if name.lower() not in ALLOWED_TABLE_FUNCTIONS:
@@ -186,8 +223,28 @@ def check_query_tree(tree: str, database: str) -> None:
             name = _tree_field(node, "function_name")
             if _denied_function(name):
                 raise SqlRejected(_function_message(name))
+        parents.append(_TreeLine(indent, node))
     if not seen_query:
         raise SqlRejected("ClickHouse's analysis of the query could not be read, so it is not run")
+
+
+def _check_tree_identifier(name: str, parents: list[_TreeLine], database: str) -> None:
+    """A name where a table goes (FROM, JOIN, the right of IN) is unqualified or in `database`; no name anywhere
+    starts with a database analysts may not read."""
+    first = name.split(".", 1)[0]
+    parent = parents[-1].node if parents else ""
+    right_of_in = (
+        len(parents) >= 3 and parents[-1].children == 2 and _tree_function(parents[-3].node).lower() in _IN_FUNCTIONS
+    )
+    names_table = parent in _TREE_TABLE_SECTIONS or right_of_in
+    if names_table and name == IMPLICIT_TABLE:
+        return
+    if first.lower() in NOT_ACCESSIBLE_DATABASES or (names_table and "." in name and first != database):
+        raise SqlRejected(_database_message(first, database))
+
+
+def _tree_function(node: str) -> str:
+    return _tree_field(node, "function_name") if node.startswith("FUNCTION id:") else ""
 
 
 def _skip_block_comment(sql: str, i: int) -> int:
@@ -279,7 +336,11 @@ def _check_select_start(tokens: list[Token], body: int) -> None:
 
 
 def _check_tokens(tokens: list[Token], database: str) -> None:
-    """Walk the tokens once, tracking which parenthesis levels are queries and where a table is expected."""
+    """Walk the tokens once, tracking which parenthesis levels are queries and where a table is expected.
+
+    A level is a query when it opens with SELECT or WITH or holds a SELECT of its own; table functions off the
+    allowlist are refused at every level anyway, so a level taken for an expression cannot smuggle one in.
+    """
     query_level = [True]
     in_from = [False]
     for k, tok in enumerate(tokens):
@@ -294,6 +355,8 @@ def _check_tokens(tokens: list[Token], database: str) -> None:
                 query_level.pop()
                 in_from.pop()
             continue
+        if tok.is_word("SELECT"):
+            query_level[-1] = True  # "((SELECT 1) UNION ALL SELECT ...": the outer level is a query too
         table_position = query_level[-1] and _table_position(tokens[max(k - 2, 0) : k], in_from[-1])
         if tok.kind in ("word", "ident"):
             after = tokens[k + 2] if k + 2 < len(tokens) else None

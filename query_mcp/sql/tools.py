@@ -1,8 +1,9 @@
 """run_select_query, list_tables and describe_table: read-only SQL for analysts, with hard limits.
 
 A query is answered only after three checks agree: sql_guard's tokenizer (one SELECT, no settings, no
-files, nothing outside netobs's database), ClickHouse's own analysis (EXPLAIN QUERY TREE names every table
-and function the query touches), and a session locked with readonly=1 and fixed limits. Rows come back as
+files, nothing outside netobs's database), ClickHouse's own parse (EXPLAIN QUERY TREE run_passes = 0 names
+every table and function the query touches, running none), and a session locked with readonly=1 and fixed
+limits. Rows come back as
 JSON with their column names and types; anything cut off is said so, with the reason.
 """
 
@@ -20,7 +21,10 @@ from mcp.server import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import Field
 
-from query_mcp.sql.guard import GENERATORS, SqlRejected, check_query_tree, check_sql
+from common.config import SQL_SESSIONS
+from query_mcp.auth import caller
+from query_mcp.sql.fair import FairGate, QueueFull
+from query_mcp.sql.guard import GENERATORS, SqlRejected, check_query_tree, check_sql, tree_query
 from query_mcp.store import Selected, Store
 from schemas import tables
 
@@ -42,10 +46,20 @@ class SqlLimits:
     max_execution_time: int = 30
     max_query_chars: int = 20_000
     max_memory_bytes: int = 1024 * MIB  # ClickHouse's max_memory_usage per query
+    max_tree_bytes: int = 4 * MIB  # the parse tree of the check; a tree of 20,000 characters of SQL is far smaller
+    sessions: int = SQL_SESSIONS  # queries running at once, over all callers
+    per_credential: int = 1  # of them, queries of one credential (mcp.sql_concurrency_per_credential)
+    waiting_per_credential: int = 4  # queries of one credential waiting for their turn; more are refused
 
     def check_settings(self) -> dict[str, object]:
-        """Session of the EXPLAIN QUERY TREE check: time and memory only, so no tree is ever cut short."""
-        return {"max_execution_time": self.max_execution_time, "max_memory_usage": self.max_memory_bytes}
+        """Session of the query-tree check: the query's own time and memory caps, and a cap on the tree read back
+        (throw, not break: a tree cut short would be checked only in part)."""
+        return {
+            "max_execution_time": self.max_execution_time,
+            "max_memory_usage": self.max_memory_bytes,
+            "max_result_bytes": self.max_tree_bytes,
+            "result_overflow_mode": "throw",
+        }
 
     def run_settings(self) -> dict[str, object]:
         """Session that runs accepted queries.
@@ -57,7 +71,8 @@ class SqlLimits:
         max_result_bytes throws rather than breaks: 'break' would cut a result without anyone knowing.
         """
         return {
-            **self.check_settings(),
+            "max_execution_time": self.max_execution_time,
+            "max_memory_usage": self.max_memory_bytes,
             "limit": self.max_result_rows + 1,
             "max_result_bytes": self.max_result_bytes,
             "result_overflow_mode": "throw",
@@ -135,19 +150,30 @@ def register(server: MCPServer, store: Store, limits: SqlLimits, dsn: str = "") 
 
     dsn: the ClickHouse user analysts' SQL runs as, when not the store's (see the README on a server user).
     """
-    checker = store.read_only_pool(limits.check_settings(), dsn=dsn)
-    runner = store.read_only_pool(limits.run_settings(), dsn=dsn)
+    checker = store.read_only_pool(limits.check_settings(), size=limits.sessions, dsn=dsn)
+    runner = store.read_only_pool(limits.run_settings(), size=limits.sessions, dsn=dsn)
+    gate = FairGate(limits.sessions, limits.per_credential, limits.waiting_per_credential)
     database = store.database
 
     @server.tool(name="run_select_query", description=_query_description(database, limits))
     async def run_select_query(query: Query) -> str:
         try:
             checked = check_sql(query, database, limits.max_query_chars)
-            tree = await _clickhouse(checker.text(f"EXPLAIN QUERY TREE {checked.select}"), limits)
-            check_query_tree(tree, database)
         except SqlRejected as exc:
             raise ToolError(str(exc)) from None
-        selected = await _clickhouse(runner.select(checked.statement), limits)
+        try:
+            async with gate.slot(_credential()):
+                tree = await _clickhouse(checker.text(tree_query(checked.select)), limits, checking=True)
+                try:
+                    check_query_tree(tree, database)
+                except SqlRejected as exc:
+                    raise ToolError(str(exc)) from None
+                selected = await _clickhouse(runner.select(checked.statement), limits)
+        except QueueFull:
+            raise ToolError(
+                f"{limits.waiting_per_credential} queries of this credential are already waiting for their turn "
+                f"({limits.per_credential} of its queries run at a time); wait for their answers"
+            ) from None
         return result_json(selected, limits)
 
     @server.tool(
@@ -276,6 +302,12 @@ def _json_value(value: Any) -> Any:
     return str(value)  # Decimal, UUID, IPv4Address, IPv6Address, timedelta
 
 
+def _credential() -> str:
+    """Whose turn a query takes: the caller's principal (one key for calls made outside the guard)."""
+    found = caller.current.get()
+    return found.principal.name if found is not None else ""
+
+
 async def _tables(store: Store) -> Sequence[Sequence[Any]]:
     return await store.rows(
         "SELECT name, engine, total_rows, total_bytes, comment FROM system.tables "
@@ -284,15 +316,20 @@ async def _tables(store: Store) -> Sequence[Sequence[Any]]:
     )
 
 
-async def _clickhouse(call: Awaitable[T], limits: SqlLimits) -> T:
+async def _clickhouse(call: Awaitable[T], limits: SqlLimits, checking: bool = False) -> T:
     """Await a ReadOnlyPool call; a ClickHouse error becomes a ToolError that says what to change."""
     try:
         return await call
     except ClickHouseError as exc:
-        raise ToolError(_error_message(str(exc), limits)) from None
+        raise ToolError(_error_message(str(exc), limits, checking)) from None
 
 
-def _error_message(text: str, limits: SqlLimits) -> str:
+def _error_message(text: str, limits: SqlLimits, checking: bool = False) -> str:
+    if checking and ("TOO_MANY_ROWS_OR_BYTES" in text or "Code: 396." in text):
+        return (
+            f"the query's parse tree is larger than {limits.max_tree_bytes // MIB} MiB (max_tree_bytes), so it "
+            "is not checked nor run; nest expressions less deeply"
+        )
     if "TIMEOUT_EXCEEDED" in text or "Code: 159." in text:
         return (
             f"the query ran longer than {limits.max_execution_time} s (max_execution_time) and was stopped; "

@@ -4,7 +4,9 @@ analyst queries answered, with truncation stated."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+import os
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -17,8 +19,17 @@ from mcp import Client
 from mcp.server import MCPServer
 
 from common import migrations
+from query_mcp.auth import caller
+from query_mcp.auth.scopes import Principal
 from query_mcp.sql import tools
-from query_mcp.sql.guard import SqlRejected, check_query_tree
+from query_mcp.sql.guard import (
+    ALLOWED_TABLE_FUNCTIONS,
+    DENIED_TABLE_FUNCTIONS,
+    ORDINARY_TOO,
+    SqlRejected,
+    check_query_tree,
+    tree_query,
+)
 from query_mcp.sql.tools import MIB, SqlLimits
 from query_mcp.store import Store
 from schemas.tables import SYSLOG_COLUMNS, SYSLOG_PATTERN_COLUMNS
@@ -147,6 +158,15 @@ def attacks(files: Path) -> list[tuple[str, str]]:
         ("SELECT\u00a0*\u00a0FROM\u00a0system.users", "non-ASCII character U+00A0"),
         ("SELECT 1\u2028; DROP TABLE x", "non-ASCII character U+2028"),
         ("SELECT " + "1 + " * 6000 + "1", "at most 20000 are accepted"),
+        # hardening issue: the tokenizer lost the query level, ClickHouse ran the scalar subquery in the check
+        (
+            "((SELECT throwIf(number = 2, 'ran in the check') FROM numbers(3)) UNION ALL SELECT number FROM primes(3))",
+            "table function primes() is not allowed",
+        ),
+        (
+            f"((SELECT 1) UNION ALL SELECT 1 FROM mergeTreeAnalyzeIndexes('{DB}', 'syslog'))",
+            "table function mergeTreeAnalyzeIndexes() is not allowed",
+        ),
     ]
 
 
@@ -175,22 +195,56 @@ async def test_session_locked_read_only_even_for_what_passes_the_guard(world):
 
 
 async def test_clickhouse_analysis_names_tables_and_functions(world):
-    """Layer 2 on this ClickHouse's real EXPLAIN QUERY TREE output, for queries the guard would refuse first."""
+    """Layer 2 on this ClickHouse's real query tree, for queries the guard would refuse first."""
     checker = world.store.read_only_pool(SqlLimits().check_settings(), size=1)
     tree = await checker.text(
-        f"EXPLAIN QUERY TREE SELECT count() FROM syslog WHERE host IN (SELECT host FROM {OTHER}.secrets)"
+        tree_query(f"SELECT count() FROM syslog WHERE host IN (SELECT host FROM {OTHER}.secrets)")
     )
     with pytest.raises(SqlRejected, match=f"database {OTHER} is not accessible"):
         check_query_tree(tree, DB)
-    tree = await checker.text("EXPLAIN QUERY TREE SELECT * FROM numbers(1) AS a, null('x UInt8') AS n")
+    tree = await checker.text(tree_query(f"SELECT count() FROM syslog WHERE host IN {OTHER}.secrets"))
+    with pytest.raises(SqlRejected, match=f"database {OTHER} is not accessible"):
+        check_query_tree(tree, DB)
+    tree = await checker.text(tree_query("((SELECT 1) UNION ALL SELECT number FROM primes(3))"))
+    with pytest.raises(SqlRejected, match=r"table function primes\(\) is not allowed"):
+        check_query_tree(tree, DB)
+    tree = await checker.text(tree_query("SELECT * FROM numbers(1) AS a, null('x UInt8') AS n"))
     with pytest.raises(SqlRejected, match=r"table function null\(\) is not allowed"):
         check_query_tree(tree, DB)
     tree = await checker.text(
-        "EXPLAIN QUERY TREE SELECT p.template, count() FROM syslog AS s JOIN syslog_patterns AS p USING (template_id)"
-        " WHERE s.host IN (SELECT host FROM syslog) GROUP BY p.template"
+        tree_query(
+            "SELECT p.template, count() FROM syslog AS s JOIN syslog_patterns AS p USING (template_id)"
+            f" WHERE s.host IN (SELECT host FROM {DB}.syslog) GROUP BY p.template"
+        )
     )
     check_query_tree(tree, DB)
-    assert f"table_name: {DB}.syslog_patterns" in tree
+    assert "identifier: syslog_patterns" in tree
+
+
+async def test_check_evaluates_nothing(world):
+    """The check parses only: a scalar subquery is not run and no constant is folded into the tree."""
+    checker = world.store.read_only_pool(SqlLimits().check_settings(), size=1)
+    tree = await checker.text(tree_query("SELECT (SELECT throwIf(1, 'evaluated in the check'))"))
+    check_query_tree(tree, DB)
+    tree = await checker.text(tree_query("SELECT length((SELECT repeat('A', 1000000)))"))
+    check_query_tree(tree, DB)
+    assert "AAAA" not in tree and len(tree) < 10_000
+
+
+async def test_tree_read_back_is_capped(world):
+    """The check reads back at most max_tree_bytes: a longer tree is refused, not read."""
+    server = MCPServer(name="netobs-sql-tree-cap")
+    tools.register(server, world.store, SqlLimits(max_tree_bytes=4096))
+    is_error, text = await call(server, "run_select_query", {"query": "SELECT " + ", ".join(["1"] * 200)})
+    assert is_error and "parse tree is larger than" in text, text
+    assert not (await call(server, "run_select_query", {"query": "SELECT 1"}))[0]
+
+
+async def test_every_table_function_of_the_engine_is_allowed_or_refused(world):
+    """A chdb upgrade that brings a new table function fails here until the guard names it."""
+    names = {row[0].lower() for row in world.admin.query("SELECT name FROM system.table_functions").result_rows}
+    unknown = names - ALLOWED_TABLE_FUNCTIONS - DENIED_TABLE_FUNCTIONS - ORDINARY_TOO
+    assert not unknown
 
 
 async def test_aggregation_over_syslog(world):
@@ -289,3 +343,70 @@ async def test_describe_table(world):
     assert is_error and f"unknown table 'secrets'; tables in {DB}:" in text and "syslog_patterns" in text
     is_error, text = await call(world.server, "describe_table", {"table": "system.users"})
     assert is_error and "unknown table 'system.users'" in text
+
+
+async def _call_as(principal: str, server: MCPServer, query: str) -> tuple[bool, str]:
+    """run_select_query as `principal`, the way the MCP guard sets the caller of a tool."""
+    who = caller.Caller(Principal(principal, frozenset({"read:sql"}), "token"), "127.0.0.1", "test")
+    token = caller.current.set(who)
+    try:
+        return await call(server, "run_select_query", {"query": query})
+    finally:
+        caller.current.reset(token)
+
+
+async def test_one_credential_cannot_starve_the_others(world):
+    """Hardening issue: two slow queries of one token held both sessions and another caller's SELECT 1 waited
+    27 s. Now one credential runs one query at a time, and queries waiting for a session hold no thread the
+    search tools need: another caller's query and a search both finish before the busy caller's first query.
+    The busy caller queues as many queries as the default executor has threads (sleeping, to spare the CPU)."""
+    finished: list[str] = []
+    refused: list[int] = []
+    slow = "SELECT sum(sleepEachRow(0.25)) FROM numbers(4)"  # 1 s
+
+    async def busy(i: int) -> None:
+        is_error, text = await _call_as("busy", world.server, slow)
+        if is_error:
+            assert "already waiting for their turn" in text, text
+            refused.append(i)
+        else:
+            finished.append(f"busy{i}")
+
+    async def other() -> None:
+        is_error, text = await _call_as("other", world.server, "SELECT 1")
+        assert not is_error, text
+        finished.append("other")
+
+    async def search() -> None:
+        assert await world.store.rows(f"SELECT count() FROM {DB}.syslog", {})
+        finished.append("search")
+
+    count = min(32, (os.cpu_count() or 1) + 4)
+    busy_calls = [asyncio.create_task(busy(i)) for i in range(count)]
+    await asyncio.sleep(0.5)  # the busy caller's queries are running or queued
+    await asyncio.gather(other(), search(), *busy_calls)
+    first_busy = next(i for i, name in enumerate(finished) if name.startswith("busy"))
+    assert {"other", "search"} <= set(finished[:first_busy]), finished
+    # one runs, SqlLimits.waiting_per_credential wait, the rest are refused at once
+    assert len(refused) == max(0, count - 1 - SqlLimits().waiting_per_credential), refused
+
+
+def _rss_bytes() -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    raise AssertionError("no VmRSS in /proc/self/status")
+
+
+async def test_checks_stay_within_the_memory_caps(world):
+    """Hardening issue: the check evaluated a scalar subquery and printed its constant in full (220 MB twice at
+    once took the process from 0.6 to 4.0 GB). Now only the query itself holds memory, within its caps. With an
+    80 MB constant the process grew by about 1 GiB before the fix and by about 0.4 GiB after (measured: the
+    run itself, mostly memory ClickHouse does not count against max_memory_usage)."""
+    query = "SELECT length((SELECT arrayStringConcat(groupArray(repeat('A', 1000000))) FROM numbers(80)))"
+    before = _rss_bytes()
+    answers = await asyncio.gather(*(call(world.server, "run_select_query", {"query": query}) for _ in range(2)))
+    growth = _rss_bytes() - before
+    for is_error, text in answers:
+        assert is_error or json.loads(text)["rows"] == [[80_000_000]], text
+    assert growth < 640 * MIB, f"the process grew by {growth // MIB} MiB"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
 
 import httpx2
@@ -287,6 +288,55 @@ def test_writes_and_escapes_through_run_select_query(svc, sec_db, query):
     assert is_error, text
     row = audit_rows(sec_db, since, tool="run_select_query")[0]
     assert row["principal"] == "analyst" and row["outcome"] == "tool_error"
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        ("((SELECT (SELECT throwIf(1, 'ran in the check'))) UNION ALL SELECT 1 FROM primes(3))", "primes() is not"),
+        (
+            "((SELECT (SELECT throwIf(1, 'ran in the check'))) UNION ALL "
+            f"SELECT 1 FROM mergeTreeAnalyzeIndexes('{DB}', 'command_audit'))",
+            "mergeTreeAnalyzeIndexes() is not allowed",
+        ),
+    ],
+)
+def test_parenthesised_union_cannot_run_code_in_the_check(svc, query, message):
+    """Hardening issue: the scalar subquery ran while ClickHouse analysed the query for the second check."""
+    is_error, text = call_tool(svc, "run_select_query", {"query": query}, token=svc.tokens["analyst"])
+    assert is_error and message in text and "ran in the check" not in text, text
+
+
+def test_one_token_cannot_starve_other_callers(svc):
+    """Hardening issue: two slow queries of one token made another caller's SELECT 1 wait 27 s. With the
+    analyst's two slow queries running or queued, the admin's SELECT 1 and the reader's search_syslog both answer
+    before the first slow one does (order of completion, not a time limit)."""
+    finished: list[str] = []
+    lock = threading.Lock()
+
+    def run(label: str, tool: str, args: dict[str, str], token: str) -> None:
+        is_error, text = call_tool(svc, tool, args, token=token)
+        assert not is_error, text
+        with lock:
+            finished.append(label)
+
+    slow = {"query": "SELECT sum(sleepEachRow(0.25)) FROM numbers(4)"}  # 1 s, sleeping rather than spinning
+    analyst = svc.tokens["analyst"]
+    threads = [threading.Thread(target=run, args=(f"slow{i}", "run_select_query", slow, analyst)) for i in range(2)]
+    for thread in threads:
+        thread.start()
+    time.sleep(0.3)  # the analyst's queries are running or queued
+    threads += [
+        threading.Thread(target=run, args=("admin", "run_select_query", {"query": "SELECT 1"}, ADMIN)),
+        threading.Thread(target=run, args=("search", "search_syslog", {}, svc.tokens["reader"])),
+    ]
+    for thread in threads[2:]:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert len(finished) == 4, finished
+    first_slow = next(i for i, label in enumerate(finished) if label.startswith("slow"))
+    assert {"admin", "search"} <= set(finished[:first_slow]), finished
 
 
 def test_analyst_reads_within_limits(svc):

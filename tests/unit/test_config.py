@@ -39,6 +39,8 @@ def test_env_overrides_file(tmp_path: Path):
         ({"NETOBS_SYSLOG_TLS_CERT": "/nonexistent.pem"}, "go together"),
         ({"NETOBS_CLICKHOUSE": "mysql://x"}, "chdb:///path"),
         ({"NETOBS_CLICKHOUSE_DATABASE": "x; DROP"}, "identifier"),
+        ({"NETOBS_MCP_SQL_CONCURRENCY_PER_CREDENTIAL": "0"}, "NETOBS_MCP_SQL_CONCURRENCY_PER_CREDENTIAL: 1-2"),
+        ({"NETOBS_MCP_SQL_CONCURRENCY_PER_CREDENTIAL": "3"}, "NETOBS_MCP_SQL_CONCURRENCY_PER_CREDENTIAL: 1-2"),
     ],
 )
 def test_bad_values_are_named(env, message):

@@ -101,6 +101,18 @@ ATTACKS = [
     ("SELECT * FROM zeros(3)", "table function zeros() is not allowed"),
     ("SELECT count() FROM netobs.syslog WHERE host IN other_db.secrets", "database other_db is not accessible"),
     ("SELECT count() FROM netobs.syslog WHERE host GLOBAL NOT IN `other_db`.t", "database other_db is not"),
+    # a parenthesised UNION: the tokenizer once took the outer level for an expression (hardening issue)
+    ("((SELECT 1) UNION ALL SELECT number FROM primes(3))", "table function primes() is not allowed"),
+    ("((SELECT 1) UNION ALL SELECT 1 FROM someFutureFunction(1))", "table function someFutureFunction()"),
+    (
+        "((SELECT throwIf(number = 2) FROM numbers(3)) UNION ALL "
+        "SELECT 1 FROM mergeTreeAnalyzeIndexes('netobs', 'command_audit'))",
+        "table function mergeTreeAnalyzeIndexes() is not allowed",
+    ),
+    ("((SELECT 1) UNION ALL SELECT 1 FROM other_db.t)", "database other_db is not accessible"),
+    # table functions off the allowlist are refused wherever they appear
+    ("SELECT 1 + (SELECT 1 FROM (SELECT 1) AS x, zeros(3) LIMIT 1)", "table function zeros() is not allowed"),
+    ("SELECT arrayMap(x -> mergeTreeIndex('netobs', 'syslog'), [1])", "table function mergeTreeIndex()"),
     # functions that read files, dictionaries or other tables
     ("SELECT file('/etc/passwd')", "function file() is not allowed"),
     ("SELECT dictGet('db.dict', 'attr', 1)", "function dictGet() is not allowed"),
@@ -215,42 +227,61 @@ def test_configured_database_is_the_only_one():
         check_sql("SELECT * FROM netobs.syslog", "analytics", MAX)
 
 
-# EXPLAIN QUERY TREE as chdb 26.9 prints it (abridged to the node lines the check reads).
+# EXPLAIN QUERY TREE run_passes = 0 as chdb 26.9 prints it (abridged to the node lines the check reads).
 TREE_OK = """QUERY id: 0
   JOIN TREE
     JOIN id: 9, strictness: ALL, kind: INNER
       LEFT TABLE EXPRESSION
-        QUERY id: 10, alias: __table1, is_subquery: 1, is_cte: 1, cte_name: cur
+        QUERY id: 10, is_subquery: 1, is_cte: 1, cte_name: cur
           JOIN TREE
-            TABLE id: 13, alias: __table2, table_name: netobs.syslog
+            IDENTIFIER id: 13, identifier: netobs.syslog
       RIGHT TABLE EXPRESSION
-        TABLE_FUNCTION id: 20, alias: __table5, table_function_name: numbers
+        TABLE_FUNCTION id: 20, alias: n, table_function_name: numbers
       JOIN EXPRESSION
-        FUNCTION id: 23, function_name: equals, function_type: ordinary, result_type: UInt8
+        FUNCTION id: 23, function_name: equals, function_type: ordinary
+          ARGUMENTS
+            LIST id: 24, nodes: 2
+              IDENTIFIER id: 25, identifier: cur.x
+              IDENTIFIER id: 26, identifier: other_db.x
 """
 
 
 def test_query_tree_within_database_accepted():
     check_query_tree(TREE_OK, DB)
-    check_query_tree("QUERY id: 0\n  JOIN TREE\n    TABLE id: 3, alias: __table1, table_name: system.one\n", DB)
+    check_query_tree("QUERY id: 0\n  JOIN TREE\n    IDENTIFIER id: 3, identifier: system.one\n", DB)
+    check_query_tree("QUERY id: 0\n  JOIN TREE\n    IDENTIFIER id: 3, alias: s, identifier: syslog\n", DB)
+
+
+IN_OTHER = """FUNCTION id: 12, function_name: in, function_type: ordinary
+      ARGUMENTS
+        LIST id: 15, nodes: 2
+          IDENTIFIER id: 16, identifier: s.host
+          IDENTIFIER id: 17, identifier: other_db.secrets"""
 
 
 @pytest.mark.parametrize(
     ("node", "message"),
     [
-        ("TABLE id: 41, alias: __table6, table_name: other_db.secrets", "database other_db is not accessible"),
-        ("TABLE id: 41, table_name: system.users", "database system is not accessible"),
-        ("TABLE id: 41, table_name: INFORMATION_SCHEMA.TABLES", "database INFORMATION_SCHEMA is not accessible"),
-        ("TABLE_FUNCTION id: 20, alias: __table5, table_function_name: url", "table function url() is not allowed"),
+        ("IDENTIFIER id: 41, alias: s, identifier: other_db.secrets", "database other_db is not accessible"),
+        ("IDENTIFIER id: 41, identifier: system.users", "database system is not accessible"),
+        ("IDENTIFIER id: 41, identifier: INFORMATION_SCHEMA.TABLES", "database INFORMATION_SCHEMA is not accessible"),
+        (IN_OTHER, "database other_db is not accessible"),
+        ("TABLE_FUNCTION id: 20, alias: t, table_function_name: url", "table function url() is not allowed"),
         ("TABLE_FUNCTION id: 20, table_function_name: someNewFunction", "table function someNewFunction()"),
         ("FUNCTION id: 4, function_name: dictGet, function_type: ordinary", "function dictGet() is not allowed"),
         ("FUNCTION id: 4, function_name: file, function_type: ordinary", "function file() is not allowed"),
-        ("TABLE id: 3, alias: __table1", "could not be read"),
+        ("IDENTIFIER id: 3, alias: x", "could not be read"),
     ],
 )
 def test_query_tree_outside_database_refused(node, message):
     with pytest.raises(SqlRejected, match=message.replace("(", r"\(").replace(")", r"\)")):
         check_query_tree(f"QUERY id: 0\n  JOIN TREE\n    {node}\n", DB)
+
+
+def test_system_names_refused_anywhere_in_the_tree():
+    tree = "QUERY id: 0\n  PROJECTION\n    LIST id: 1, nodes: 1\n      IDENTIFIER id: 2, identifier: system.x\n"
+    with pytest.raises(SqlRejected, match="database system is not accessible"):
+        check_query_tree(tree, DB)
 
 
 def test_unreadable_query_tree_refused():
