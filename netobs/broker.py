@@ -55,6 +55,15 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def listening(port: int) -> bool:
+    """Whether something accepts connections on 127.0.0.1:port (a running node's broker, say)."""
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
 def server_properties(port: int, controller_port: int, log_dir: Path, kafka: KafkaConfig) -> dict[str, str]:
     """The broker's settings: one node, replication factor 1, retention from the [kafka] section."""
     return {
@@ -120,7 +129,10 @@ def start(
     Returns (process, bootstrap). Call from the main thread: the child's parent-death signal follows the
     thread that spawned it.
     """
-    libs = kafka_jars.fetch(Path(kafka.cache) if kafka.cache else None, log=log)
+    try:
+        libs = kafka_jars.fetch(Path(kafka.cache) if kafka.cache else None, log=log)
+    except kafka_jars.FetchError as exc:
+        raise BrokerError(f"fetching Apache Kafka's jars: {exc}") from exc
     data_dir = data_dir.resolve()
     log_dir = data_dir / "kafka"
     (data_dir / "logs").mkdir(parents=True, exist_ok=True)

@@ -1,11 +1,13 @@
-"""A single node restarted on the same data directory keeps storing: its embedded broker starts every topic at
-offset 0 again, below the offsets the ClickHouse ledgers already hold, and nothing new may be taken for old.
+"""A single node restarted on the same data directory keeps its topics: its embedded Apache Kafka stores them
+under the data directory, the worker continues from its committed offsets and stores nothing twice, and
+`netobs replay` rebuilds the projections from the raw topic the node kept.
 """
 
 from __future__ import annotations
 
 import asyncio
 import socket
+import subprocess
 import sys
 import uuid
 from pathlib import Path
@@ -17,8 +19,10 @@ from tests.integration.pipeline import TOKEN, call, node_env, wait_for, wait_por
 
 pytestmark = pytest.mark.integration
 
+NODE_START_SECONDS = 120  # the embedded broker starts first: a few seconds alone, more on a busy machine
 
-def _start(data: Path, ports: dict[str, int]) -> object:
+
+def _env(data: Path, ports: dict[str, int]) -> dict[str, str]:
     env = node_env(
         "",
         data,
@@ -33,9 +37,13 @@ def _start(data: Path, ports: dict[str, int]) -> object:
     )
     for name in ("NETOBS_KAFKA", "NETOBS_KAFKA_BOOTSTRAP", "NETOBS_CLICKHOUSE"):
         env.pop(name, None)
+    return env
+
+
+def _start(data: Path, ports: dict[str, int]) -> subprocess.Popen[bytes]:
     log_path = data / f"run-{uuid.uuid4().hex[:6]}.log"
-    proc = brokers.spawn([sys.executable, "-m", "netobs", "run"], log_path, env=env)
-    wait_port(ports["mcp"], proc, log_path)
+    proc = brokers.spawn([sys.executable, "-m", "netobs", "run"], log_path, env=_env(data, ports))
+    wait_port(ports["mcp"], proc, log_path, timeout=NODE_START_SECONDS)
     return proc
 
 
@@ -50,7 +58,7 @@ def _stored(url: str, marker: str) -> int:
     return len(rows)
 
 
-def test_lines_after_a_restart_are_stored(tmp_path: Path) -> None:
+def test_a_restarted_node_keeps_its_topics_stores_nothing_twice_and_replays(tmp_path: Path) -> None:
     ports = {name: brokers.free_port() for name in ("kafka", "syslog", "mcp")}
     url = f"http://127.0.0.1:{ports['mcp']}/mcp"
     before, after = f"before-{uuid.uuid4().hex[:8]}", f"after-{uuid.uuid4().hex[:8]}"
@@ -60,10 +68,30 @@ def test_lines_after_a_restart_are_stored(tmp_path: Path) -> None:
         wait_for(lambda: _stored(url, before) == 50, 60, "the lines sent before the restart")
     finally:
         brokers.stop(proc)
+    assert (tmp_path / "kafka" / "meta.properties").exists(), "the broker's storage lives in the data directory"
+
     proc = _start(tmp_path, ports)
     try:
         _send(ports["syslog"], after, 20)
         wait_for(lambda: _stored(url, after) == 20, 60, "the lines sent after the restart")
-        assert _stored(url, before) == 50
+        assert _stored(url, before) == 50, "the restarted worker went on from its committed offsets"
+    finally:
+        brokers.stop(proc)
+
+    replay = subprocess.run(
+        [sys.executable, "-m", "netobs", "replay"],
+        env=_env(tmp_path, ports),
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        timeout=NODE_START_SECONDS,
+    )
+    assert replay.returncode == 0, replay.stderr
+    assert "emptied" in replay.stderr
+
+    proc = _start(tmp_path, ports)
+    try:
+        wait_for(lambda: _stored(url, after) == 20, 60, "the replayed lines")
+        assert _stored(url, before) == 50, "replay rebuilt every line the raw topic kept, each once"
     finally:
         brokers.stop(proc)
