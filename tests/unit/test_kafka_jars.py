@@ -72,7 +72,7 @@ def test_a_corrupted_jar_already_cached_is_fetched_again(repository: tuple[str, 
 
 def test_a_missing_jar_names_its_url(repository: tuple[str, Path], tmp_path: Path) -> None:
     url, _root = repository
-    with pytest.raises(FetchError, match="thing/1.0/thing-1.0.jar"):
+    with pytest.raises(FetchError, match=r"thing/1\.0/thing-1\.0\.jar"):
         kafka_jars.fetch(tmp_path / "cache", [_jar(b"x")], url, log=lambda _m: None)
 
 
