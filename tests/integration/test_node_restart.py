@@ -6,14 +6,20 @@ under the data directory, the worker continues from its committed offsets and st
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 import socket
 import subprocess
 import sys
+import time
 import uuid
 from pathlib import Path
 
 import pytest
+from aiokafka import AIOKafkaConsumer
 
+from schemas import raw_syslog
+from schemas.topics import SYSLOG_RAW
 from tests import brokers
 from tests.integration.pipeline import TOKEN, call, node_env, wait_for, wait_port
 
@@ -93,5 +99,54 @@ def test_a_restarted_node_keeps_its_topics_stores_nothing_twice_and_replays(tmp_
     try:
         wait_for(lambda: _stored(url, after) == 20, 60, "the replayed lines")
         assert _stored(url, before) == 50, "replay rebuilt every line the raw topic kept, each once"
+    finally:
+        brokers.stop(proc)
+
+
+def _tree(pid: int) -> list[int]:
+    """pid and every process below it."""
+    out = subprocess.run(["ps", "-eo", "pid=,ppid="], capture_output=True, text=True, check=True).stdout
+    children: dict[int, list[int]] = {}
+    for child, parent in (map(int, line.split()) for line in out.splitlines()):
+        children.setdefault(parent, []).append(child)
+    found, todo = [], [pid]
+    while todo:
+        found.append(todo.pop())
+        todo += children.get(found[-1], [])
+    return found
+
+
+async def _lines_in_raw_topic(bootstrap: str, marker: str) -> int:
+    """Lines carrying marker in the raw topic, read from its start."""
+    consumer = AIOKafkaConsumer(SYSLOG_RAW, bootstrap_servers=bootstrap, auto_offset_reset="earliest")
+    await consumer.start()
+    try:
+        batches = await consumer.getmany(timeout_ms=2000)
+        lines = (line for records in batches.values() for r in records for line in raw_syslog.decode(r.value).lines)
+        return sum(marker.encode() in line for line in lines)
+    finally:
+        await consumer.stop()
+
+
+def test_a_node_killed_outright_stores_what_its_broker_took_once(tmp_path: Path) -> None:
+    """SIGKILL to the node's whole process group (broker, receivers, worker at once): nothing the broker had
+    acknowledged is lost, and what the worker had stored before the kill is not stored again."""
+    ports = {name: brokers.free_port() for name in ("kafka", "syslog", "mcp")}
+    url = f"http://127.0.0.1:{ports['mcp']}/mcp"
+    marker = f"killed-{uuid.uuid4().hex[:8]}"
+    proc = _start(tmp_path, ports)
+    try:
+        _send(ports["syslog"], marker, 50)
+        bootstrap = f"127.0.0.1:{ports['kafka']}"
+        wait_for(lambda: asyncio.run(_lines_in_raw_topic(bootstrap, marker)) == 50, 60, "the lines in the raw topic")
+    finally:
+        for pid in _tree(proc.pid):  # all at once: a parent-death signal would let the children stop cleanly
+            os.kill(pid, signal.SIGKILL)
+        brokers.stop(proc)
+    proc = _start(tmp_path, ports)
+    try:
+        wait_for(lambda: _stored(url, marker) == 50, 60, "the lines taken before the kill")
+        time.sleep(2)  # records redelivered past the last commit would show up as more than 50 by now
+        assert _stored(url, marker) == 50
     finally:
         brokers.stop(proc)
