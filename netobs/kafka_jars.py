@@ -64,6 +64,16 @@ def parse_lock(text: str) -> list[Jar]:
     return jars
 
 
+def locked_jars() -> list[Jar]:
+    """The jars the shipped lock list pins."""
+    return parse_lock(LOCK_FILE.read_text())
+
+
+def classpath(cache: Path, jars: list[Jar] | None = None) -> str:
+    """The lock list's jars in `cache`, by name: a stray jar in the directory never joins the classpath."""
+    return os.pathsep.join(str(cache / jar.filename) for jar in (locked_jars() if jars is None else jars))
+
+
 def default_cache() -> Path:
     """$XDG_CACHE_HOME/netobs/kafka-<version>, else ~/.cache/netobs/kafka-<version>: outside any repository."""
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
@@ -108,7 +118,7 @@ def fetch(
     corrupted fetch never leaves a jar on the classpath.
     """
     cache = cache or default_cache()
-    jars = parse_lock(LOCK_FILE.read_text()) if jars is None else jars
+    jars = locked_jars() if jars is None else jars
     cache.mkdir(parents=True, exist_ok=True)
     missing = []
     for jar in jars:

@@ -77,7 +77,7 @@ def test_a_missing_jar_names_its_url(repository: tuple[str, Path], tmp_path: Pat
 
 
 def test_the_shipped_lock_list_pins_the_broker_classpath() -> None:
-    jars = kafka_jars.parse_lock(kafka_jars.LOCK_FILE.read_text())
+    jars = kafka_jars.locked_jars()
     names = {(j.group, j.artifact) for j in jars}
     assert ("org.apache.kafka", "kafka_2.13") in names
     assert ("org.apache.logging.log4j", "log4j-slf4j-impl") in names
