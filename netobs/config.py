@@ -160,7 +160,7 @@ def validate(config: Config) -> None:
             f"NETOBS_KAFKA_RETENTION_BYTES: -1 (no cap) or at least {KAFKA_SEGMENT_BYTES} (one log segment), "
             f"got {k.retention_bytes}"
         )
-    if not re.fullmatch(r"[1-9][0-9]*[kmg]", k.heap):
+    if not re.fullmatch(r"[1-9][0-9]*[kKmMgG]", k.heap):
         raise ConfigError(f"NETOBS_KAFKA_HEAP: a Java heap size such as 512m or 2g, got {k.heap!r}")
     ch = config.clickhouse
     if ch.dsn and not ch.dsn.startswith(("chdb://", "http://", "https://")):
