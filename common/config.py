@@ -15,12 +15,21 @@ class ConfigError(ValueError):
 
 @dataclass(frozen=True)
 class KafkaConfig:
-    """Where the topics live. An empty bootstrap in single-node mode starts the embedded broker."""
+    """Where the topics live. An empty bootstrap in single-node mode starts the embedded broker.
+
+    The rest configures that embedded Apache Kafka: its port, how long and how much of each partition it
+    keeps (retention_bytes per partition, -1 for no cap), its Java heap, and where its jars are cached
+    (empty: $XDG_CACHE_HOME/netobs/kafka-<version>, else ~/.cache/netobs/kafka-<version>).
+    """
 
     bootstrap: str = ""
     partitions: int = 4
     replication_factor: int = 1
     embedded_port: int = 19092
+    retention_hours: int = 168
+    retention_bytes: int = 1 << 30
+    heap: str = "512m"
+    cache: str = ""
 
 
 @dataclass(frozen=True)

@@ -94,8 +94,8 @@ def _parser() -> argparse.ArgumentParser:
         "replay",
         help="rebuild every projection from the topics (stop the workers first)",
         description="Empty the ClickHouse projections and the saved processor states and rewind the worker group "
-        "to the start of every topic; the next worker start rebuilds the tables. Needs NETOBS_KAFKA: the "
-        "embedded broker keeps topics in memory, so a stopped single node has nothing to replay.",
+        "to the start of every topic; the next worker start rebuilds the tables. Without NETOBS_KAFKA it replays a "
+        "stopped single node: its embedded broker is started on the data directory for the rewind.",
     )
     mcp = sub.add_parser(
         "mcp",
@@ -262,16 +262,22 @@ def _inventory(config: config_mod.Config, args: argparse.Namespace) -> int:
 
 
 def _replay(config: config_mod.Config, _: argparse.Namespace) -> int:
+    from netobs import broker, children
     from processors.replay import ReplayRefused, replay
 
-    if not config.kafka.bootstrap:
-        print("netobs replay: set NETOBS_KAFKA; the embedded broker keeps no topics once stopped", file=sys.stderr)
-        return 2
+    bootstrap, proc = config.kafka.bootstrap, None
     try:
-        done = replay(config.kafka.bootstrap, config.worker.group_id, config.clickhouse_dsn, config.clickhouse.database)
-    except ReplayRefused as exc:
+        if not bootstrap:
+            if broker.listening(config.kafka.embedded_port):
+                raise ReplayRefused(f"something listens on 127.0.0.1:{config.kafka.embedded_port}: stop the node first")
+            proc, bootstrap = broker.start(config.kafka, config.data_dir, log=lambda m: print(m, file=sys.stderr))
+        done = replay(bootstrap, config.worker.group_id, config.clickhouse_dsn, config.clickhouse.database)
+    except (ReplayRefused, broker.BrokerError) as exc:
         print(f"netobs replay: {exc}", file=sys.stderr)
         return 1
+    finally:
+        if proc is not None:
+            children.stop(proc, timeout=30.0)
     print(f"emptied {', '.join(done.tables)}; the next worker start rebuilds them from the topics", file=sys.stderr)
     return 0
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import ipaddress
 import os
+import re
 import tomllib
 import typing
 from collections.abc import Mapping
@@ -29,6 +30,7 @@ from common.config import (
     SyslogConfig,
     WorkerConfig,
 )
+from netobs.broker import SEGMENT_BYTES as KAFKA_SEGMENT_BYTES
 from schemas.commands import TOOLS as ACTION_TOOLS
 from schemas.scopes import SCOPES
 
@@ -152,6 +154,15 @@ def validate(config: Config) -> None:
     if not 1 <= k.partitions <= 256:
         raise ConfigError(f"NETOBS_KAFKA_PARTITIONS: 1-256, got {k.partitions}")
     _check_port("NETOBS_KAFKA_EMBEDDED_PORT", k.embedded_port, allow_zero=False)
+    if k.retention_hours < 1:
+        raise ConfigError(f"NETOBS_KAFKA_RETENTION_HOURS: at least 1, got {k.retention_hours}")
+    if k.retention_bytes != -1 and k.retention_bytes < KAFKA_SEGMENT_BYTES:
+        raise ConfigError(
+            f"NETOBS_KAFKA_RETENTION_BYTES: -1 (no cap) or at least {KAFKA_SEGMENT_BYTES} (one log segment), "
+            f"got {k.retention_bytes}"
+        )
+    if not re.fullmatch(r"[1-9][0-9]*[kKmMgG]", k.heap):
+        raise ConfigError(f"NETOBS_KAFKA_HEAP: a Java heap size such as 512m or 2g, got {k.heap!r}")
     ch = config.clickhouse
     if ch.dsn and not ch.dsn.startswith(("chdb://", "http://", "https://")):
         raise ConfigError(f"NETOBS_CLICKHOUSE_DSN: chdb:///path or http(s)://host:port, got {ch.dsn!r}")

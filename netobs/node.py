@@ -32,6 +32,8 @@ from schemas.topics import SYSLOG_RAW
 log = logging.getLogger(__name__)
 
 DRAIN_SECONDS = 20.0
+BROKER_STOP_SECONDS = 30.0
+"""A controlled shutdown flushes and closes the logs; a broker killed instead recovers them on the next start."""
 
 
 def migrate(config: Config) -> list[str]:
@@ -42,18 +44,6 @@ def migrate(config: Config) -> list[str]:
     applied = migrations.apply(client, config.clickhouse.database, config.clickhouse.retention_days)
     client.close()
     return applied
-
-
-def offset_base(config: Config) -> int:
-    """Where the embedded broker's offsets start for the ledgers: above every offset stored before."""
-    from common.clickhouse import connect
-    from processors.clickhouse_writer import ledger_high
-
-    client = connect(config.clickhouse_dsn)
-    try:
-        return ledger_high(client, config.clickhouse.database) + 1
-    finally:
-        client.close()
 
 
 async def run(config: Config) -> int:
@@ -69,13 +59,11 @@ async def run(config: Config) -> int:
         bootstrap = config.kafka.bootstrap
         if not bootstrap:
             # Spawned from this (main) thread: a child's parent-death signal follows the thread that started it.
-            broker_proc, bootstrap = broker.start(config.kafka.embedded_port, config.data_dir / "logs")
-            log.info("embedded broker (Tansu, in-memory topics) on %s", bootstrap)
+            started = time.monotonic()
+            broker_proc, bootstrap = broker.start(config.kafka, config.data_dir, log=log.info)
+            log.info("embedded Apache Kafka on %s, ready in %.1f s", bootstrap, time.monotonic() - started)
         await ensure_topics(bootstrap, config.kafka.partitions, config.kafka.replication_factor)
         applied = await asyncio.to_thread(migrate, config)
-        base = await asyncio.to_thread(offset_base, config) if broker_proc is not None else 0
-        if base:
-            log.info("the embedded broker's topics start empty: stored offsets continue from %d", base)
         log.info(
             "ClickHouse at %s: %s",
             config.clickhouse_dsn,
@@ -103,7 +91,6 @@ async def run(config: Config) -> int:
                 config.clickhouse_dsn,
                 config.clickhouse.database,
                 data_dir=str(config.data_dir),
-                offset_base=base,
             )
         )
         thread.start()
@@ -135,7 +122,7 @@ async def run(config: Config) -> int:
         if thread is not None:
             await asyncio.to_thread(thread.stop)
         if broker_proc is not None:
-            children.stop(broker_proc)
+            children.stop(broker_proc, timeout=BROKER_STOP_SECONDS)
         log.info("netobs stopped")
     return status
 
@@ -154,7 +141,8 @@ async def _watch(edges: dict[str, subprocess.Popen[bytes]], thread: WorkerThread
 
 
 async def _drain(bootstrap: str, worker: Worker) -> None:
-    """Wait (bounded) until the worker has stored everything in the raw topic: in-memory topics end with us."""
+    """Wait (bounded) until the worker has stored everything in the raw topic, so a stopped node has stored
+    what it received; what is left stays in the topic and is stored on the next start."""
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap)
     try:
         await consumer.start()
@@ -162,8 +150,8 @@ async def _drain(bootstrap: str, worker: Worker) -> None:
         tps = [TopicPartition(SYSLOG_RAW, p) for p in parts]
         ends = await consumer.end_offsets(tps)
         deadline = time.monotonic() + DRAIN_SECONDS
-        # Tansu may report an end offset below the last record's when records share a batch, so "caught
-        # up" also needs a quiet second with nothing new stored.
+        # A broker given in NETOBS_KAFKA may be Tansu, which may report an end offset below the last
+        # record's when records share a batch, so "caught up" also needs a quiet second with nothing new stored.
         quiet_since, last_count = time.monotonic(), -1
         while time.monotonic() < deadline:
             stored = worker.stored_offsets(SYSLOG_RAW)

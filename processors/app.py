@@ -53,12 +53,10 @@ class Worker:
 
     app: faust.App
     projectors: dict[str, Projector]
-    offset_base: int
-    """Added to every record's offset before the projectors see it (see make_app)."""
 
     def stored_offsets(self, topic: str) -> dict[int, int]:
         """Highest offset handled per partition of topic this worker holds, counted as the broker counts."""
-        return {p: o - self.offset_base for p, o in self.projectors[topic].stored_offsets().items()}
+        return self.projectors[topic].stored_offsets()
 
     def rows_stored(self, topic: str) -> int:
         """Rows the projector of topic inserted since start."""
@@ -79,15 +77,12 @@ def make_app(
     *,
     resource_seconds: float = 60.0,
     data_dir: str | None = None,
-    offset_base: int = 0,
 ) -> Worker:
     """A Faust app wired to every topic and the ClickHouse writer; settings.group_id names its group.
 
     resource_seconds is how often the worker writes its resource_monitor row; data_dir is the directory
     whose disk use it reports (default: the embedded ClickHouse path, else the working directory) and that
     holds Faust's own directory (default: a fresh temporary one, never the working directory).
-    offset_base is added to every record's offset before the projectors see it: a single node's embedded
-    broker starts its topics at 0 again on every start, and the ledgers must go on counting upwards.
     """
     app = faust.App(
         settings.group_id,
@@ -121,8 +116,8 @@ def make_app(
         for p in (TRAPS, INVENTORY_TABLES, EVENT_LOG_ROWS, MCP_AUDIT_ROWS, COMMAND_AUDIT_ROWS)
     }
     states = StateProjector(clickhouse.connect(dsn), database)
-    worker = Worker(app, {SYSLOG_RAW: projector, POLL_RESULTS: states, **tables}, offset_base)
-    batches = functools.partial(record_batches, worker=settings, offset_base=offset_base)
+    worker = Worker(app, {SYSLOG_RAW: projector, POLL_RESULTS: states, **tables})
+    batches = functools.partial(record_batches, worker=settings)
 
     @app.agent(topics[SYSLOG_RAW], name="syslog-projector")
     async def project_syslog(stream: faust.StreamT) -> None:
@@ -190,17 +185,12 @@ def make_app(
     return worker
 
 
-async def record_batches(
-    stream: faust.StreamT, worker: WorkerConfig, offset_base: int = 0
-) -> AsyncIterator[list[Record]]:
-    """The records of a stream in batches of at most worker.batch_records, gathered for batch_seconds at most,
-    offsets counted from offset_base. Agents are handed a faust.Stream, whose take_events StreamT does not declare."""
+async def record_batches(stream: faust.StreamT, worker: WorkerConfig) -> AsyncIterator[list[Record]]:
+    """The records of a stream in batches of at most worker.batch_records, gathered for batch_seconds at most.
+    Agents are handed a faust.Stream, whose take_events StreamT does not declare."""
     assert isinstance(stream, faust.Stream)
     async for events in stream.take_events(worker.batch_records, within=worker.batch_seconds):
-        yield [
-            (e.message.partition, offset_base + e.message.offset, int(e.message.timestamp * 1e9), e.value)
-            for e in events
-        ]
+        yield [(e.message.partition, e.message.offset, int(e.message.timestamp * 1e9), e.value) for e in events]
 
 
 def _table_agent(

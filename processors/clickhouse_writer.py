@@ -153,27 +153,6 @@ def version_high_offsets(client: Any, db: str, table: str) -> dict[int, int]:
     return {int(p): int(o) for p, o in rows}
 
 
-def ledger_high(client: Any, db: str) -> int:
-    """The highest topic offset any ledger holds (projection tables, inventory versions, saved states); -1 if none.
-
-    A single node's embedded broker starts with empty topics, so its offsets start at 0 again; the worker
-    counts them from above this (see processors.app.make_app's offset_base) so that no ledger takes new
-    records for ones it already holds.
-    """
-    tables = client.query(
-        "SELECT table, name FROM system.columns WHERE database = {db:String} "
-        "AND (name = 'kafka_offset' OR (name = 'version' AND table IN ('nodes', 'pollings', 'networks')) "
-        "OR (name = 'offset' AND table = {state:String}))",
-        parameters={"db": db, "state": PROCESSOR_STATE},
-    ).result_rows
-    high = -1
-    for table, column in tables:
-        rows = client.query(f"SELECT max({column}), count() FROM {db}.{table}").result_rows
-        if rows and rows[0][1]:
-            high = max(high, int(rows[0][0]))
-    return high
-
-
 def truncate(client: Any, db: str, tables: Sequence[str]) -> None:
     """Empty projection tables (their deduplication windows go with them), for a replay."""
     for table in tables:

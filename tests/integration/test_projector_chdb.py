@@ -105,7 +105,6 @@ def test_an_existing_database_keeps_its_saved_states_in_processor_state(client, 
     assert migrations.apply(client, db, 30) == ["0005_processor_state.sql"]
     assert not client.command(f"EXISTS TABLE {db}.miner_state")
     assert clickhouse_writer.load_state(client, db, SYSLOG_RAW, 0) == (41, b"miner")
-    assert clickhouse_writer.ledger_high(client, db) == 41
     # A crash after the rename but before it was recorded: the rerun renames nothing and records it.
     client.command(f"DELETE FROM {db}.schema_migrations WHERE version = 5")
     assert migrations.apply(client, db, 30) == ["0005_processor_state.sql"]

@@ -51,7 +51,7 @@ def test_run_stop_restart_and_stdio(tmp_path):
     url = f"http://127.0.0.1:{ports['mcp']}/mcp"
     marker = uuid.uuid4().hex[:10]
     try:
-        wait_port(ports["mcp"], node, log_path)
+        wait_port(ports["mcp"], node, log_path, timeout=120)
         token = (tmp_path / "data" / "mcp_token").read_text().strip()
         assert token in log_path.read_text(), "the banner shows the generated token"
         children = _children(node.pid)
@@ -106,7 +106,7 @@ def test_run_stop_restart_and_stdio(tmp_path):
     # A second start finds its data and its token again.
     node = _start(env, log_path)
     try:
-        wait_port(ports["mcp"], node, log_path)
+        wait_port(ports["mcp"], node, log_path, timeout=120)
         assert (tmp_path / "data" / "mcp_token").read_text().strip() == token
         again = asyncio.run(call(url, "search_syslog", {"message_filter": marker}, token=token))
         assert len(again) == 2

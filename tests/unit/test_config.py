@@ -12,6 +12,7 @@ def test_defaults_are_safe():
     assert config.mcp.bind == "127.0.0.1"
     assert config.mcp.allow_from == ("127.0.0.1/32", "::1/128")
     assert config.clickhouse_dsn.startswith("chdb://")
+    assert (config.kafka.retention_hours, config.kafka.heap) == (168, "512m"), "a week of raw topics, bounded heap"
 
 
 def test_env_overrides_file(tmp_path: Path):
@@ -41,6 +42,9 @@ def test_env_overrides_file(tmp_path: Path):
         ({"NETOBS_CLICKHOUSE_DATABASE": "x; DROP"}, "identifier"),
         ({"NETOBS_MCP_SQL_CONCURRENCY_PER_CREDENTIAL": "0"}, "NETOBS_MCP_SQL_CONCURRENCY_PER_CREDENTIAL: 1-2"),
         ({"NETOBS_MCP_SQL_CONCURRENCY_PER_CREDENTIAL": "3"}, "NETOBS_MCP_SQL_CONCURRENCY_PER_CREDENTIAL: 1-2"),
+        ({"NETOBS_KAFKA_RETENTION_HOURS": "0"}, "NETOBS_KAFKA_RETENTION_HOURS: at least 1"),
+        ({"NETOBS_KAFKA_RETENTION_BYTES": "1000"}, "NETOBS_KAFKA_RETENTION_BYTES: -1 .no cap. or at least"),
+        ({"NETOBS_KAFKA_HEAP": "512"}, "NETOBS_KAFKA_HEAP: a Java heap size"),
     ],
 )
 def test_bad_values_are_named(env, message):
