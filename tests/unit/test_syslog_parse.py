@@ -45,6 +45,8 @@ def test_rfc5424_example_1_nil_sd_and_bom():
         structured_data="",
         message="'su root' failed for lonvick on /dev/pts/8",
         parse_error=False,
+        compliance="rfc5424",
+        parse_issues=(),
     )
 
 
@@ -195,6 +197,8 @@ def test_rfc3164_example_1():
         structured_data="",
         message="'su root' failed for lonvick on /dev/pts/8",
         parse_error=False,
+        compliance="rfc3164",
+        parse_issues=(),
     )
 
 
@@ -325,9 +329,10 @@ def test_pri_without_timestamp_keeps_the_tag():
 @pytest.mark.parametrize(
     ("line", "host", "tag", "msgid", "message", "event_ns"),
     [
-        # "*": the device clock is not synchronised, so its time is not used.
+        # "*": the device clock is not synchronised; its time is still the device's (as rsyslog, syslog-ng read it).
         (b"<189>123: *Mar  1 18:46:11.123: %LINK-3-UPDOWN: Interface GigabitEthernet0/1, changed state to up",
-         SOURCE, "LINK", "LINK-3-UPDOWN", "Interface GigabitEthernet0/1, changed state to up", RECEIVED),
+         SOURCE, "LINK", "LINK-3-UPDOWN", "Interface GigabitEthernet0/1, changed state to up",
+         ns(2025, 3, 1, 18, 46, 11, 123000)),
         (b"<189>124: Mar  1 18:46:11.123: %LINK-3-UPDOWN: Interface GigabitEthernet0/1, changed state to down",
          SOURCE, "LINK", "LINK-3-UPDOWN", "Interface GigabitEthernet0/1, changed state to down",
          ns(2025, 3, 1, 18, 46, 11, 123000)),
@@ -399,6 +404,8 @@ def test_bad_pri_is_a_parse_error_that_keeps_the_line(line):
         structured_data="",
         message=line.decode("utf-8", "replace"),
         parse_error=True,
+        compliance="unparsed",
+        parse_issues=("bad-pri",),
     )
 
 
