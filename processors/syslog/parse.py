@@ -69,10 +69,10 @@ _BSD_HEAD_RE = re.compile(
     r"([*.]?)"  # 3 clock mark
     r"(?:"
     r"(?:(\d{4}) )?((?i:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)) {1,2}(\d{1,2})(?: (\d{4}))?"  # 4-7
-    r" (\d\d):(\d\d):(\d\d)(?:\.(\d{1,9})\d*)?"  # 8-11
-    r"(?: (\d{4})(?= ))?"  # 12 year after the time
-    r"(?: ([A-Z]{2,5})(?=: %))?"  # 13 zone name, only before a Cisco mnemonic: "su:" is a tag
-    r"|" + _ISO + r")"  # 14-21
+    r" (\d\d):(\d\d):(\d\d)(?:\.(\d{1,9})\d*)?([+-]\d\d:\d\d)?"  # 8-12, Huawei VRP's offset
+    r"(?: (\d{4})(?= ))?"  # 13 year after the time
+    r"(?: ([A-Z]{2,5})(?=: %))?"  # 14 zone name, only before a Cisco mnemonic: "su:" is a tag
+    r"|" + _ISO + r")"  # 15-22
     r":?(?: +|$)",
     re.ASCII,
 )
@@ -302,10 +302,21 @@ def _parse_bsd(
         g = m.groups()
         if g[4] is not None:
             event_ns = _bsd_ns(g, received_ns)
-            if g[0] is not None or g[1] or g[2] or g[3] or g[6] or g[10] or g[11] or g[12] or not g[4].istitle():
+            if (
+                g[0] is not None
+                or g[1]
+                or g[2]
+                or g[3]
+                or g[6]
+                or g[10]
+                or g[11]
+                or g[12]
+                or g[13]
+                or not g[4].istitle()
+            ):
                 issues += ("vendor-timestamp",)
         else:
-            event_ns = _iso_ns(g[13:], received_ns)
+            event_ns = _iso_ns(g[14:], received_ns)
             issues += ("iso-timestamp",)
         content = text[m.end() :]
         host = g[1] or ""
@@ -381,9 +392,12 @@ def _bsd_ns(g: tuple[Any, ...], received_ns: int) -> int:
     """Time of a "Mmm dd hh:mm:ss" timestamp; the year, when the line has none, is inferred (see above)."""
     month = _MONTHS[g[4].lower()]
     day, hh, mi, ss = int(g[5]), int(g[7]), int(g[8]), int(g[9])
-    frac, zone = g[10], g[12]
-    offset = _ZONES.get(zone, 0) if zone else 0
-    year_text = g[3] or g[6] or g[11]
+    frac, off_text, zone = g[10], g[11], g[13]
+    if off_text:
+        offset = (int(off_text[1:3]) * 3600 + int(off_text[4:]) * 60) * (-1 if off_text[0] == "-" else 1)
+    else:
+        offset = _ZONES.get(zone, 0) if zone else 0
+    year_text = g[3] or g[6] or g[12]
     if year_text:
         ns = _civil_ns(int(year_text), month, day, hh, mi, ss, frac, offset)
         return received_ns if ns is None else ns
