@@ -41,8 +41,9 @@ _MAX_BEHIND_NS = 334 * _DAY_NS
 # event_time is a ClickHouse DateTime64: a timestamp outside its range is no use.
 _MIN_YEAR, _MAX_YEAR = 1900, 2299
 
-_MONTHS = {m: i for i, m in enumerate(("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct",
-                                       "nov", "dec"), 1)}  # fmt: skip
+_MONTHS = {m: i for i, m in enumerate(("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct",
+                                       "Nov", "Dec"), 1)}  # fmt: skip
+_MONTHS.update({m.upper(): i for m, i in _MONTHS.items()})
 _MONTH_DAYS = (0, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 _FRAC_SCALE = tuple(10 ** (9 - n) for n in range(10))  # ns per unit of an n-digit fraction
 # Zone names Cisco devices print after the time ("clock timezone JST 9"), where unambiguous. Others are
@@ -68,7 +69,8 @@ _BSD_HEAD_RE = re.compile(
     r"(?:([^\s:]{1,255}): )?"  # 2 origin hostname
     r"([*.]?)"  # 3 clock mark
     r"(?:"
-    r"(?:(\d{4}) )?((?i:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)) {1,2}(\d{1,2})(?: (\d{4}))?"  # 4-7
+    r"(?:(\d{4}) )?(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec|"  # 4 year, 5 month
+    r"JAN|FEB|MAR|APR|MAY|JUN|JUL|AUG|SEP|OCT|NOV|DEC) {1,2}(\d{1,2})(?: (\d{4}))?"  # 6 day, 7 year
     r" (\d\d):(\d\d):(\d\d)(?:\.(\d{1,9})\d*)?([+-]\d\d:\d\d)?"  # 8-12, Huawei VRP's offset
     r"(?: (\d{4})(?= ))?"  # 13 year after the time
     r"(?: ([A-Z]{2,5})(?=: %))?"  # 14 zone name, only before a Cisco mnemonic: "su:" is a tag
@@ -89,6 +91,7 @@ _FORTI_RE = re.compile(
 )
 _FORTI_TZ_RE = re.compile(r' tz="?([+-]\d\d):?(\d\d)', re.ASCII)
 _BAD_UTF8 = ("invalid-utf8",)
+_BSD_STAMP_LEN = 16
 _MAX_TAG = 64  # RFC 3164 says 32; a longer first word is text, not a program name
 _sd_json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
@@ -158,7 +161,9 @@ def parse(line: bytes, received_ns: int, source: str) -> ParsedLine:
         parsed = _parse_5424(text, gt + 3, pri, received_ns, source, issues)
         if parsed is not None:
             return parsed
-    elif (m := _VERSION_RE.match(text, gt + 1)) is not None:  # RFC 5424 knows only VERSION 1
+    elif (
+        "0" <= text[gt + 1 : gt + 2] <= "9" and (m := _VERSION_RE.match(text, gt + 1)) is not None
+    ):  # RFC 5424 knows only VERSION 1
         parsed = _parse_5424(text, m.end(), pri, received_ns, source, (*issues, "bad-version"))
         if parsed is not None:
             return parsed
@@ -302,18 +307,9 @@ def _parse_bsd(
         g = m.groups()
         if g[4] is not None:
             event_ns = _bsd_ns(g, received_ns)
-            if (
-                g[0] is not None
-                or g[1]
-                or g[2]
-                or g[3]
-                or g[6]
-                or g[10]
-                or g[11]
-                or g[12]
-                or g[13]
-                or not g[4].istitle()
-            ):
+            # RFC 3164's "Mmm dd hh:mm:ss " is 16 characters: a vendor's additions make it longer, a day
+            # without its padding space shorter.
+            if m.end() - pos != _BSD_STAMP_LEN or g[4][1] < "a":
                 issues += ("vendor-timestamp",)
         else:
             event_ns = _iso_ns(g[14:], received_ns)
@@ -389,26 +385,40 @@ def _split_tag(content: str) -> tuple[str, str, str, str]:
 
 
 def _bsd_ns(g: tuple[Any, ...], received_ns: int) -> int:
-    """Time of a "Mmm dd hh:mm:ss" timestamp; the year, when the line has none, is inferred (see above)."""
-    month = _MONTHS[g[4].lower()]
-    day, hh, mi, ss = int(g[5]), int(g[7]), int(g[8]), int(g[9])
-    frac, off_text, zone = g[10], g[11], g[13]
-    if off_text:
-        offset = (int(off_text[1:3]) * 3600 + int(off_text[4:]) * 60) * (-1 if off_text[0] == "-" else 1)
-    else:
-        offset = _ZONES.get(zone, 0) if zone else 0
+    """Time of a "Mmm dd hh:mm:ss" timestamp; the year, when the line has none, is inferred (see above).
+
+    The start of the minute is memoised: a sender's consecutive lines mostly share it, and the calendar
+    arithmetic is most of the cost of a BSD line.
+    """
+    global _minute_memo
     year_text = g[3] or g[6] or g[12]
-    if year_text:
-        ns = _civil_ns(int(year_text), month, day, hh, mi, ss, frac, offset)
-        return received_ns if ns is None else ns
-    year = _year_of(received_ns)
-    ns = _civil_ns(year, month, day, hh, mi, ss, frac, offset)
-    if ns is not None:
-        if ns - received_ns > _MAX_AHEAD_NS:
-            ns = _civil_ns(year - 1, month, day, hh, mi, ss, frac, offset)
-        elif received_ns - ns > _MAX_BEHIND_NS:
-            ns = _civil_ns(year + 1, month, day, hh, mi, ss, frac, offset)
-    return received_ns if ns is None else ns
+    year = int(year_text) if year_text else _year_of(received_ns)
+    key = (year, g[4], g[5], g[7], g[8], g[11], g[13])
+    memo_key, base = _minute_memo
+    if key != memo_key:
+        base = _civil_ns(year, _MONTHS[g[4]], int(g[5]), int(g[7]), int(g[8]), 0, None, _offset_of(g[11], g[13]))
+        _minute_memo = (key, base)
+    ss, frac = int(g[9]), g[10]
+    if base is None or ss > 60:
+        return received_ns
+    ns = base + ss * _NS + (int(frac) * _FRAC_SCALE[len(frac)] if frac else 0)
+    if not year_text and (ns - received_ns > _MAX_AHEAD_NS or received_ns - ns > _MAX_BEHIND_NS):
+        other = _civil_ns(
+            year - 1 if ns > received_ns else year + 1, _MONTHS[g[4]], int(g[5]), int(g[7]), int(g[8]), ss, frac,
+            _offset_of(g[11], g[13]),
+        )  # fmt: skip
+        return received_ns if other is None else other
+    return ns
+
+
+def _offset_of(off_text: str | None, zone: str | None) -> int:
+    """Seconds east of UTC from a "+hh:mm" offset (Huawei) or a zone name (Cisco); UTC when neither."""
+    if off_text:
+        return (int(off_text[1:3]) * 3600 + int(off_text[4:]) * 60) * (-1 if off_text[0] == "-" else 1)
+    return _ZONES.get(zone, 0) if zone else 0
+
+
+_minute_memo: tuple[tuple[Any, ...], int | None] = ((), None)
 
 
 def _iso_ns(g: tuple[Any, ...], received_ns: int) -> int:
