@@ -91,6 +91,9 @@ _FORTI_RE = re.compile(
 )
 _FORTI_TZ_RE = re.compile(r' tz="?([+-]\d\d):?(\d\d)', re.ASCII)
 _BAD_UTF8 = ("invalid-utf8",)
+# A program name without its colon: what rsyslog and syslog-ng take as TAG too. Only a word that looks like a
+# program (no digits first, no punctuation but . _ - /), so that "1,2025/11/20,..." stays in the message.
+_BARE_TAG_RE = re.compile(r"([A-Za-z][\w./-]{0,63}) +(?=\S)", re.ASCII)
 _BSD_STAMP_LEN = 16
 _MAX_TAG = 64  # RFC 3164 says 32; a longer first word is text, not a program name
 _sd_json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
@@ -329,6 +332,8 @@ def _parse_bsd(
             issues += ("no-hostname",)
     # Plain text (no PRI, no timestamp) is all content (RFC 3164 4.3.3): no guessing at a tag.
     tag, pid, msgid, message = _split_tag(content) if has_pri or m is not None else ("", "", "", content)
+    if not tag and host and not msgid and (b := _BARE_TAG_RE.match(message)) is not None:
+        tag, message = b[1], message[b.end() :]  # "TAG MSG": a space ends the TAG too (RFC 3164 4.1.3)
     if message[:1] == _BOM:
         message = message[1:]
     sd = ""

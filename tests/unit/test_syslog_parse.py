@@ -242,7 +242,8 @@ def test_rfc3164_example_4_never_fails():
          "(root) CMD (run-parts /etc/cron.hourly)", "info:cron"),
         (b"<30>Nov 22 04:55:55 h app[42] no colon after pid", "h", "app", "42", "no colon after pid",
          "info:daemon"),
-        (b"<13>Nov 22 04:55:55 h just words here", "h", "", "", "just words here", "notice:user"),
+        # A space ends the TAG as well (RFC 3164 4.1.3; rsyslog and syslog-ng read it so).
+        (b"<13>Nov 22 04:55:55 h just words here", "h", "just", "", "words here", "notice:user"),
         (b"<13>Nov 22 04:55:55 h tag:", "h", "tag", "", "", "notice:user"),
         (b"<13>Nov 22 04:55:55 h [INFO] bracketed level", "h", "", "", "[INFO] bracketed level", "notice:user"),
         (b"<13>Nov 22 04:55:55 h", SOURCE, "", "", "h", "notice:user"),
