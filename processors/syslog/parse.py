@@ -4,6 +4,9 @@ Pure and total: every byte string gives a ParsedLine, never an exception, becaus
 not stop a partition. It runs once per received line, so the common BSD path is one anchored regex
 (bounded quantifiers only, no nested repetition, so no backtracking blow-up) plus str slicing, and
 everything derivable from the PRI is looked up in precomputed tuples.
+
+Best effort, never silent: a line that breaks its RFC is taken apart as far as it goes, and compliance and
+parse_issues say how it broke it, so analysts can filter on senders that do.
 """
 
 from __future__ import annotations
