@@ -80,6 +80,8 @@ SYSLOG_COLUMNS = (
     "kafka_partition",
     "kafka_offset",
     "line_no",
+    "compliance",
+    "parse_issues",
 )
 
 SYSLOG_PATTERN_COLUMNS = ("template_id", "template", "current_id", "first_seen", "updated_at")

@@ -4,6 +4,9 @@ Pure and total: every byte string gives a ParsedLine, never an exception, becaus
 not stop a partition. It runs once per received line, so the common BSD path is one anchored regex
 (bounded quantifiers only, no nested repetition, so no backtracking blow-up) plus str slicing, and
 everything derivable from the PRI is looked up in precomputed tuples.
+
+Best effort, never silent: a line that breaks its RFC is taken apart as far as it goes, and compliance and
+parse_issues say how it broke it, so analysts can filter on senders that do.
 """
 
 from __future__ import annotations
@@ -43,6 +46,7 @@ _MIN_YEAR, _MAX_YEAR = 1900, 2299
 
 _MONTHS = {m: i for i, m in enumerate(("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct",
                                        "Nov", "Dec"), 1)}  # fmt: skip
+_MONTHS.update({m.upper(): i for m, i in _MONTHS.items()})
 _MONTH_DAYS = (0, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 _FRAC_SCALE = tuple(10 ** (9 - n) for n in range(10))  # ns per unit of an n-digit fraction
 # Zone names Cisco devices print after the time ("clock timezone JST 9"), where unambiguous. Others are
@@ -55,22 +59,25 @@ _ZONES = {
 }  # fmt: skip
 
 _ISO = (
-    r"(\d{4})-(\d\d)-(\d\d)[Tt](\d\d):(\d\d):(\d\d)(?:\.(\d{1,9}))?"  # date, time, fraction
+    r"(\d{4})-(\d\d)-(\d\d)[Tt](\d\d):(\d\d):(\d\d)(?:[.,](\d{1,9})\d*)?"  # date, time, fraction (ns kept)
     r"([Zz]|[+-]\d\d:?\d\d)?"  # offset; missing means UTC
 )
 _ISO_RE = re.compile(_ISO, re.ASCII)
 # Everything a BSD-style line may carry before HOSTNAME. Cisco IOS prefixes a sequence number (NX-OS an
-# empty one), may add its hostname, and marks an unsynchronised clock with "*"; ASA puts the year after the
-# day, NX-OS before the month; IOS appends a zone name and a colon.
+# empty one), may add its hostname, and marks an unsynchronised clock with "*" (or a synchronised one that
+# lost its peer with "."); ASA puts the year after the day, NX-OS before the month, some after the time;
+# IOS appends a zone name and a colon. Some devices print the month in capitals.
 _BSD_HEAD_RE = re.compile(
     r"(?:(\d{0,10}): )?"  # 1 sequence number
     r"(?:([^\s:]{1,255}): )?"  # 2 origin hostname
     r"([*.]?)"  # 3 clock mark
     r"(?:"
-    r"(?:(\d{4}) )?(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) {1,2}(\d{1,2})(?: (\d{4}))?"  # 4-7
-    r" (\d\d):(\d\d):(\d\d)(?:\.(\d{1,9}))?"  # 8-11
-    r"(?: ([A-Z]{2,5})(?=: %))?"  # 12 zone name, only before a Cisco mnemonic: "su:" is a tag
-    r"|" + _ISO + r")"  # 13-20
+    r"(?:(\d{4}) )?(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec|"  # 4 year, 5 month
+    r"JAN|FEB|MAR|APR|MAY|JUN|JUL|AUG|SEP|OCT|NOV|DEC) {1,2}(\d{1,2})(?: (\d{4}))?"  # 6 day, 7 year
+    r" (\d\d):(\d\d):(\d\d)(?:\.(\d{1,9})\d*)?([+-]\d\d:\d\d)?"  # 8-12, Huawei VRP's offset
+    r"(?: (\d{4})(?= ))?"  # 13 year after the time
+    r"(?: ([A-Z]{2,5})(?=: %))?"  # 14 zone name, only before a Cisco mnemonic: "su:" is a tag
+    r"|" + _ISO + r")"  # 15-22
     r":?(?: +|$)",
     re.ASCII,
 )
@@ -80,6 +87,17 @@ _CISCO_SEQ_RE = re.compile(
     r"(?: [A-Za-z]{1,6})?: )?(?=%)",
     re.ASCII,
 )
+_VERSION_RE = re.compile(r"\d{1,2} (?=[-\d])", re.ASCII)
+# FortiGate (FortiOS) puts key=value pairs where the header should be: date=... time=... devname="..."
+_FORTI_RE = re.compile(
+    r'date=(\d{4})-(\d\d)-(\d\d) time=(\d\d):(\d\d):(\d\d) (?:devname="?([^" ]{1,255})"?)?', re.ASCII
+)
+_FORTI_TZ_RE = re.compile(r' tz="?([+-]\d\d):?(\d\d)', re.ASCII)
+_BAD_UTF8 = ("invalid-utf8",)
+# A program name without its colon: what rsyslog and syslog-ng take as TAG too. Only a word that looks like a
+# program (no digits first, no punctuation but . _ - /), so that "1,2025/11/20,..." stays in the message.
+_BARE_TAG_RE = re.compile(r"([A-Za-z][\w./-]{0,63}) +(?=\S)", re.ASCII)
+_BSD_STAMP_LEN = 16
 _MAX_TAG = 64  # RFC 3164 says 32; a longer first word is text, not a program name
 _sd_json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
@@ -100,6 +118,8 @@ class ParsedLine:
     structured_data: str
     message: str
     parse_error: bool
+    compliance: str  # rfc5424, rfc3164, non-standard (taken apart as far as it goes) or unparsed
+    parse_issues: tuple[str, ...]  # short reasons the line breaks its RFC, for analysts to filter on
 
 
 def level_of(severity: int) -> str:
@@ -125,34 +145,48 @@ def parse(line: bytes, received_ns: int, source: str) -> ParsedLine:
     """Parse one line (framing already removed); never raises.
 
     A line that is not syslog at all (empty, or a broken PRI) comes back with parse_error set and the whole
-    stripped line as its message, so nothing is lost.
+    stripped line as its message, so nothing is lost. Bytes that are not UTF-8 become U+FFFD in the columns
+    and the line gets the issue "invalid-utf8": raw keeps the sender's bytes.
     """
-    text = line.decode("utf-8", "replace").strip(_STRIP)
+    try:
+        text = line.decode("utf-8").strip(_STRIP)
+        issues: tuple[str, ...] = ()
+    except UnicodeDecodeError:
+        text = line.decode("utf-8", "replace").strip(_STRIP)
+        issues = _BAD_UTF8
     if not text:
-        return _unparsed(text, received_ns, source)
+        return _unparsed(text, received_ns, source, (*issues, "empty"))
     if text[0] != "<":
-        return _parse_bsd(text, 0, _DEFAULT_PRI, False, received_ns, source)
+        return _parse_bsd(text, 0, _DEFAULT_PRI, False, received_ns, source, (*issues, "no-pri"))
     gt = text.find(">", 1, 5)
     pri_text = text[1:gt]
-    if gt < 2 or not (pri_text.isascii() and pri_text.isdigit()):
-        return _unparsed(text, received_ns, source)
+    if gt < 2 or not (pri_text.isascii() and pri_text.isdigit()) or int(pri_text) > 191:
+        return _unparsed(text, received_ns, source, (*issues, "bad-pri"))
     pri = int(pri_text)
-    if pri > 191:
-        return _unparsed(text, received_ns, source)
     if text.startswith("1 ", gt + 1):
-        parsed = _parse_5424(text, gt + 3, pri, received_ns, source)
+        parsed = _parse_5424(text, gt + 3, pri, received_ns, source, issues)
         if parsed is not None:
             return parsed
-    return _parse_bsd(text, gt + 1, pri, True, received_ns, source)
+    elif (
+        "0" <= text[gt + 1 : gt + 2] <= "9" and (m := _VERSION_RE.match(text, gt + 1)) is not None
+    ):  # RFC 5424 knows only VERSION 1
+        parsed = _parse_5424(text, m.end(), pri, received_ns, source, (*issues, "bad-version"))
+        if parsed is not None:
+            return parsed
+    return _parse_bsd(text, gt + 1, pri, True, received_ns, source, issues)
 
 
-def _unparsed(text: str, received_ns: int, source: str) -> ParsedLine:
+def _unparsed(text: str, received_ns: int, source: str, issues: tuple[str, ...]) -> ParsedLine:
     p = _DEFAULT_PRI
-    return ParsedLine(received_ns, source, p >> 3, p & 7, _PRI_LEVELS[p], _TYPES[p], "", "", "", "", text, True)
+    return ParsedLine(
+        received_ns, source, p >> 3, p & 7, _PRI_LEVELS[p], _TYPES[p], "", "", "", "", text, True, "unparsed", issues
+    )
 
 
-def _parse_5424(text: str, pos: int, pri: int, received_ns: int, source: str) -> ParsedLine | None:
-    """RFC 5424 after "<PRI>1 "; None when the timestamp field is not one, so the line is read as BSD."""
+def _parse_5424(
+    text: str, pos: int, pri: int, received_ns: int, source: str, issues: tuple[str, ...]
+) -> ParsedLine | None:
+    """RFC 5424 after "<PRI>VERSION "; None when the timestamp field is not one, so the line is read as BSD."""
     fields = text[pos:].split(" ", 5)
     stamp = fields[0]
     if stamp == "-":
@@ -162,18 +196,28 @@ def _parse_5424(text: str, pos: int, pri: int, received_ns: int, source: str) ->
         if m is None:
             return None
         event_ns = _iso_ns(m.groups(), received_ns)
-    fields += [""] * (6 - len(fields))
+    if len(fields) < 6:
+        issues += ("truncated-header",)
+        fields += [""] * (6 - len(fields))
     _, host, app, procid, msgid, rest = fields
     sd = ""
     if rest[:1] == "[":
         sd, end = _parse_sd(rest)
+        if end == 0:
+            issues += ("bad-sd",)
         rest = rest[end:]
     elif rest[:1] == "-":
         rest = rest[1:]
+    elif rest:
+        issues += ("no-sd",)
     if rest[:1] == " ":
         rest = rest[1:]
     if rest[:1] == _BOM:
         rest = rest[1:]
+    app = "" if app == "-" else app
+    msgid = "" if msgid == "-" else msgid
+    if not app and rest[:1] == "%":  # a Cisco mnemonic: as in BSD framing, so mining sees the same text
+        app, _, msgid, rest = _split_tag(rest)
     return ParsedLine(
         event_ns,
         host if host and host != "-" else source,
@@ -181,12 +225,14 @@ def _parse_5424(text: str, pos: int, pri: int, received_ns: int, source: str) ->
         pri & 7,
         _PRI_LEVELS[pri],
         _TYPES[pri],
-        "" if app == "-" else app,
+        app,
         "" if procid == "-" else procid,
-        "" if msgid == "-" else msgid,
+        msgid,
         sd,
         rest,
         False,
+        "non-standard" if issues else "rfc5424",
+        issues,
     )
 
 
@@ -249,7 +295,9 @@ def _sd_unescape(value: str) -> str:
     return "".join(parts)
 
 
-def _parse_bsd(text: str, pos: int, pri: int, has_pri: bool, received_ns: int, source: str) -> ParsedLine:
+def _parse_bsd(
+    text: str, pos: int, pri: int, has_pri: bool, received_ns: int, source: str, issues: tuple[str, ...]
+) -> ParsedLine:
     """RFC 3164 and its relatives from pos on; what cannot be recognised becomes the message (RFC 3164 4.3)."""
     if has_pri and text.startswith(" ", pos):  # "<13> Oct 11 ...": some embedded senders
         pos += 1
@@ -258,12 +306,20 @@ def _parse_bsd(text: str, pos: int, pri: int, has_pri: bool, received_ns: int, s
     if m is None:
         event_ns = received_ns
         content = text[pos:]
+        if content[:5] == "date=" and (f := _FORTI_RE.match(content)) is not None:
+            return _forti(f, content, pri, received_ns, source, (*issues, "vendor-header"))
+        issues += ("no-timestamp",)
     else:
         g = m.groups()
         if g[4] is not None:
-            event_ns = received_ns if g[2] == "*" else _bsd_ns(g, received_ns)
+            event_ns = _bsd_ns(g, received_ns)
+            # RFC 3164's "Mmm dd hh:mm:ss " is 16 characters: a vendor's additions make it longer, a day
+            # without its padding space shorter.
+            if m.end() - pos != _BSD_STAMP_LEN or g[4][1] < "a":
+                issues += ("vendor-timestamp",)
         else:
-            event_ns = _iso_ns(g[12:], received_ns)
+            event_ns = _iso_ns(g[14:], received_ns)
+            issues += ("iso-timestamp",)
         content = text[m.end() :]
         host = g[1] or ""
         if not host:  # HOSTNAME is missing when the first word is already a tag or a Cisco mnemonic
@@ -275,13 +331,37 @@ def _parse_bsd(text: str, pos: int, pri: int, has_pri: bool, received_ns: int, s
                     content = content[space + 1 :].lstrip(" ")
                     if content[:2] == ": ":  # Cisco ASA: "fw1 : %ASA-6-..."
                         content = content[2:]
+        if not host:
+            issues += ("no-hostname",)
     # Plain text (no PRI, no timestamp) is all content (RFC 3164 4.3.3): no guessing at a tag.
     tag, pid, msgid, message = _split_tag(content) if has_pri or m is not None else ("", "", "", content)
+    if not tag and host and not msgid and (b := _BARE_TAG_RE.match(message)) is not None:
+        tag, message = b[1], message[b.end() :]  # "TAG MSG": a space ends the TAG too (RFC 3164 4.1.3)
     if message[:1] == _BOM:
         message = message[1:]
+    sd = ""
+    # rsyslog and others put RFC 5424 SD in BSD content ("[origin software=... ]"); "[12.3] text" is not SD.
+    if message[:1] == "[" and message.find('="', 0, message.find("]")) > 0:
+        sd, end = _parse_sd(message)
+        message = message[end:].lstrip(" ")
     return ParsedLine(
-        event_ns, host or source, pri >> 3, pri & 7, _PRI_LEVELS[pri], _TYPES[pri], tag, pid, msgid, "",
-        message, False,
+        event_ns, host or source, pri >> 3, pri & 7, _PRI_LEVELS[pri], _TYPES[pri], tag, pid, msgid, sd,
+        message, False, "non-standard" if issues else "rfc3164", issues,
+    )  # fmt: skip
+
+
+def _forti(
+    f: re.Match[str], content: str, pri: int, received_ns: int, source: str, issues: tuple[str, ...]
+) -> ParsedLine:
+    """A FortiGate line: its date, time (and tz, when sent) and devname, the key=value pairs as the message."""
+    g = f.groups()
+    offset = 0
+    if (tz := _FORTI_TZ_RE.search(content)) is not None:
+        offset = (int(tz[1][1:]) * 3600 + int(tz[2]) * 60) * (-1 if tz[1][0] == "-" else 1)
+    ns = _civil_ns(int(g[0]), int(g[1]), int(g[2]), int(g[3]), int(g[4]), int(g[5]), None, offset)
+    return ParsedLine(
+        received_ns if ns is None else ns, g[6] or source, pri >> 3, pri & 7, _PRI_LEVELS[pri], _TYPES[pri],
+        "", "", "", "", content, False, "non-standard", issues,
     )  # fmt: skip
 
 
@@ -313,23 +393,40 @@ def _split_tag(content: str) -> tuple[str, str, str, str]:
 
 
 def _bsd_ns(g: tuple[Any, ...], received_ns: int) -> int:
-    """Time of a "Mmm dd hh:mm:ss" timestamp; the year, when the line has none, is inferred (see above)."""
-    month = _MONTHS[g[4]]
-    day, hh, mi, ss = int(g[5]), int(g[7]), int(g[8]), int(g[9])
-    frac, zone = g[10], g[11]
-    offset = _ZONES.get(zone, 0) if zone else 0
-    year_text = g[3] or g[6]
-    if year_text:
-        ns = _civil_ns(int(year_text), month, day, hh, mi, ss, frac, offset)
-        return received_ns if ns is None else ns
-    year = _year_of(received_ns)
-    ns = _civil_ns(year, month, day, hh, mi, ss, frac, offset)
-    if ns is not None:
-        if ns - received_ns > _MAX_AHEAD_NS:
-            ns = _civil_ns(year - 1, month, day, hh, mi, ss, frac, offset)
-        elif received_ns - ns > _MAX_BEHIND_NS:
-            ns = _civil_ns(year + 1, month, day, hh, mi, ss, frac, offset)
-    return received_ns if ns is None else ns
+    """Time of a "Mmm dd hh:mm:ss" timestamp; the year, when the line has none, is inferred (see above).
+
+    The start of the minute is memoised: a sender's consecutive lines mostly share it, and the calendar
+    arithmetic is most of the cost of a BSD line.
+    """
+    global _minute_memo
+    year_text = g[3] or g[6] or g[12]
+    year = int(year_text) if year_text else _year_of(received_ns)
+    key = (year, g[4], g[5], g[7], g[8], g[11], g[13])
+    memo_key, base = _minute_memo
+    if key != memo_key:
+        base = _civil_ns(year, _MONTHS[g[4]], int(g[5]), int(g[7]), int(g[8]), 0, None, _offset_of(g[11], g[13]))
+        _minute_memo = (key, base)
+    ss, frac = int(g[9]), g[10]
+    if base is None or ss > 60:
+        return received_ns
+    ns = base + ss * _NS + (int(frac) * _FRAC_SCALE[len(frac)] if frac else 0)
+    if not year_text and (ns - received_ns > _MAX_AHEAD_NS or received_ns - ns > _MAX_BEHIND_NS):
+        other = _civil_ns(
+            year - 1 if ns > received_ns else year + 1, _MONTHS[g[4]], int(g[5]), int(g[7]), int(g[8]), ss, frac,
+            _offset_of(g[11], g[13]),
+        )  # fmt: skip
+        return received_ns if other is None else other
+    return ns
+
+
+def _offset_of(off_text: str | None, zone: str | None) -> int:
+    """Seconds east of UTC from a "+hh:mm" offset (Huawei) or a zone name (Cisco); UTC when neither."""
+    if off_text:
+        return (int(off_text[1:3]) * 3600 + int(off_text[4:]) * 60) * (-1 if off_text[0] == "-" else 1)
+    return _ZONES.get(zone, 0) if zone else 0
+
+
+_minute_memo: tuple[tuple[Any, ...], int | None] = ((), None)
 
 
 def _iso_ns(g: tuple[Any, ...], received_ns: int) -> int:

@@ -34,6 +34,7 @@ _AS_PARSED = (
     "structured_data",
     "message",
     "parse_error",
+    "compliance",
 )
 """Columns that are the ParsedLine field of the same name, as it is."""
 
@@ -55,6 +56,7 @@ def record_columns(value: bytes, partition: int, offset: int, record_ns: int, mi
         "source": batch.sources,
         "transport": [batch.transport] * n,
         **{name: list(map(attrgetter(name), parsed)) for name in _AS_PARSED},
+        "parse_issues": [list(p.parse_issues) for p in parsed],
         "template_id": [add(mining_text(p), ns) for p, ns in zip(parsed, received, strict=True)],
         "ingest_flags": batch.flags,
         "raw": batch.lines,
@@ -84,6 +86,8 @@ def _undecodable(value: bytes, partition: int, offset: int, record_ns: int, mine
         "message": [UNDECODABLE],
         "template_id": [miner.add(UNDECODABLE, record_ns)],
         "parse_error": [True],
+        "compliance": [p.compliance],
+        "parse_issues": [["undecodable-record"]],
         "ingest_flags": [int(LineFlag.FRAMING)],
         "raw": [value],
         "kafka_partition": [partition],

@@ -45,6 +45,8 @@ def test_rfc5424_example_1_nil_sd_and_bom():
         structured_data="",
         message="'su root' failed for lonvick on /dev/pts/8",
         parse_error=False,
+        compliance="rfc5424",
+        parse_issues=(),
     )
 
 
@@ -195,6 +197,8 @@ def test_rfc3164_example_1():
         structured_data="",
         message="'su root' failed for lonvick on /dev/pts/8",
         parse_error=False,
+        compliance="rfc3164",
+        parse_issues=(),
     )
 
 
@@ -238,7 +242,8 @@ def test_rfc3164_example_4_never_fails():
          "(root) CMD (run-parts /etc/cron.hourly)", "info:cron"),
         (b"<30>Nov 22 04:55:55 h app[42] no colon after pid", "h", "app", "42", "no colon after pid",
          "info:daemon"),
-        (b"<13>Nov 22 04:55:55 h just words here", "h", "", "", "just words here", "notice:user"),
+        # A space ends the TAG as well (RFC 3164 4.1.3; rsyslog and syslog-ng read it so).
+        (b"<13>Nov 22 04:55:55 h just words here", "h", "just", "", "words here", "notice:user"),
         (b"<13>Nov 22 04:55:55 h tag:", "h", "tag", "", "", "notice:user"),
         (b"<13>Nov 22 04:55:55 h [INFO] bracketed level", "h", "", "", "[INFO] bracketed level", "notice:user"),
         (b"<13>Nov 22 04:55:55 h", SOURCE, "", "", "h", "notice:user"),
@@ -325,9 +330,10 @@ def test_pri_without_timestamp_keeps_the_tag():
 @pytest.mark.parametrize(
     ("line", "host", "tag", "msgid", "message", "event_ns"),
     [
-        # "*": the device clock is not synchronised, so its time is not used.
+        # "*": the device clock is not synchronised; its time is still the device's (as rsyslog, syslog-ng read it).
         (b"<189>123: *Mar  1 18:46:11.123: %LINK-3-UPDOWN: Interface GigabitEthernet0/1, changed state to up",
-         SOURCE, "LINK", "LINK-3-UPDOWN", "Interface GigabitEthernet0/1, changed state to up", RECEIVED),
+         SOURCE, "LINK", "LINK-3-UPDOWN", "Interface GigabitEthernet0/1, changed state to up",
+         ns(2025, 3, 1, 18, 46, 11, 123000)),
         (b"<189>124: Mar  1 18:46:11.123: %LINK-3-UPDOWN: Interface GigabitEthernet0/1, changed state to down",
          SOURCE, "LINK", "LINK-3-UPDOWN", "Interface GigabitEthernet0/1, changed state to down",
          ns(2025, 3, 1, 18, 46, 11, 123000)),
@@ -399,6 +405,8 @@ def test_bad_pri_is_a_parse_error_that_keeps_the_line(line):
         structured_data="",
         message=line.decode("utf-8", "replace"),
         parse_error=True,
+        compliance="unparsed",
+        parse_issues=("bad-pri",),
     )
 
 

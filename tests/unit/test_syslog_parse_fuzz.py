@@ -58,7 +58,10 @@ def check_invariants(line: bytes, received_ns: int) -> ParsedLine:
     expect_error = not text or (text[0] == "<" and (m is None or int(m.group(1)) > 191))
     assert r.parse_error == expect_error
     if r.parse_error:
-        assert r == ParsedLine(received_ns, SOURCE, 1, 5, "info", "notice:user", "", "", "", "", text, True)
+        assert r == ParsedLine(
+            received_ns, SOURCE, 1, 5, "info", "notice:user", "", "", "", "", text, True, "unparsed", r.parse_issues
+        )
+        assert r.parse_issues[-1] in ("empty", "bad-pri")
         return r
 
     for part in (r.message, r.tag, r.pid, r.msgid):
