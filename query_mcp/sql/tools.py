@@ -124,6 +124,8 @@ COLUMN_DOCS = {
         "template_id": "the log template of the line: join syslog_patterns on template_id",
         "parse_error": "the line could not be parsed as syslog; message and raw hold it whole",
         "ingest_flags": "1 truncated, 2 oversized (split), 4 framing error",
+        "compliance": "rfc5424, rfc3164, non-standard or unparsed: how far the line kept its RFC",
+        "parse_issues": "short reasons the line broke its RFC (no-pri, bad-version, invalid-utf8, ...)",
         "raw": "the line exactly as received",
         "kafka_partition": "partition of netobs.syslog.raw holding the line",
         "kafka_offset": "offset of the record holding the line",
