@@ -60,9 +60,11 @@ def make_record(
     status: int = 0,
     started: float,
 ) -> AuditRecord:
-    """A record for a request that started at time.monotonic() == started."""
+    """A record for a request that started at time.monotonic() == started, stamped with when it arrived: the
+    record is written after the answer went out, and its time must not fall after what the caller did next."""
+    elapsed = time.monotonic() - started
     return AuditRecord(
-        time_ns=time.time_ns(),
+        time_ns=time.time_ns() - int(elapsed * 1e9),
         service=SERVICE,
         transport=transport,
         client=client or "-",
@@ -73,7 +75,7 @@ def make_record(
         outcome=outcome,
         reason=reason[:MAX_REASON_CHARS],
         status=status,
-        latency_ms=round((time.monotonic() - started) * 1000, 3),
+        latency_ms=round(elapsed * 1000, 3),
     )
 
 

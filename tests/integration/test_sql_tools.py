@@ -53,15 +53,20 @@ class World:
 
 
 def _syslog_rows() -> list[list[Any]]:
+    """Rows by column name, put in SYSLOG_COLUMNS order (a column added to the table needs a value here)."""
     rows, offset = [], 0
     for host, (count, template_id) in HOSTS.items():
         for i in range(count):
             at = BASE + timedelta(seconds=offset)
             message = f"link Gi0/{i} down" if template_id == 1 else f"user u{i} logged in"
-            rows.append(
-                [at, at, "10.0.0.1", "udp", host, 3, 3, "low", "err:daemon", "ifmgr", "", "", "", message,
-                 template_id, False, 0, message, 0, offset, 0]
-            )  # fmt: skip
+            row = {
+                "received_at": at, "event_time": at, "source": "10.0.0.1", "transport": "udp", "host": host,
+                "facility": 3, "severity": 3, "level": "low", "type": "err:daemon", "tag": "ifmgr", "pid": "",
+                "msgid": "", "structured_data": "", "message": message, "template_id": template_id,
+                "parse_error": False, "ingest_flags": 0, "raw": message, "kafka_partition": 0,
+                "kafka_offset": offset, "line_no": 0, "compliance": "rfc3164", "parse_issues": [],
+            }  # fmt: skip
+            rows.append([row[column] for column in SYSLOG_COLUMNS])
             offset += 1
     return rows
 
