@@ -276,7 +276,8 @@ def register(server: MCPServer, store: Store, client: CommandClient | None) -> N
         ),
         description=(
             "Change a node's name, IP, icon, description or map position through the audited command path; every "
-            "field given is applied (the IP too). id: the node's ID, current name or current IP. Returns the node."
+            "field given is applied (the IP too; moving a node that holds an SNMP credential waits for a second "
+            "principal's approval). id: the node's ID, current name or current IP. Returns the node."
         ),
     )
     async def update_node(
