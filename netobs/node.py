@@ -26,7 +26,7 @@ from netobs.config import Config
 from netobs.worker_thread import WorkerThread
 from processors.app import Worker, make_app
 from query_mcp import service as mcp_http
-from query_mcp.auth.credentials import load_or_create_token
+from query_mcp.auth.credentials import TOKEN_FILE, load_or_create_token
 from schemas.topics import SYSLOG_RAW
 
 log = logging.getLogger(__name__)
@@ -99,10 +99,12 @@ async def run(config: Config) -> int:
             raise RuntimeError(f"worker failed to start: {thread.error}")
         tasks = [asyncio.create_task(_watch(edges, thread, stop))]
         if config.mcp.transport == "http":
+            token_file = config.data_dir / TOKEN_FILE
+            fresh = not config.mcp.token and not token_file.exists()
             token = load_or_create_token(config.mcp.token, config.data_dir)
             store = mcp_service.open_store(config)
             tasks.append(asyncio.create_task(mcp_service.serve_mcp(config, store, bootstrap, stop)))
-            _banner(config, bootstrap, token)
+            _banner(config, bootstrap, _token_line(config, token, fresh))
         else:
             _banner(config, bootstrap, None)
         await stop.wait()
@@ -169,7 +171,20 @@ async def _drain(bootstrap: str, worker: Worker) -> None:
         await consumer.stop()
 
 
-def _banner(config: Config, bootstrap: str, token: str | None) -> None:
+def _token_line(config: Config, token: str, fresh: bool) -> str:
+    """Where the admin token is, never the token itself except once, on the start that created it.
+
+    The banner lands in supervisor and container logs, which more people read than should hold the token.
+    """
+    if config.mcp.token:
+        return "configured (mcp.token / NETOBS_MCP_TOKEN), not shown"
+    path = (config.data_dir / TOKEN_FILE).resolve()
+    if fresh:
+        return f"{token}  (new: shown this once, kept in {path})"
+    return f"{token[:4]}... kept in {path}"
+
+
+def _banner(config: Config, bootstrap: str, token_line: str | None) -> None:
     s, m = config.syslog, config.mcp
     lines = [
         "",
@@ -189,10 +204,10 @@ def _banner(config: Config, bootstrap: str, token: str | None) -> None:
         a = config.actions
         scope = ", ".join(a.networks) or "managed nodes and inventory networks only"
         lines.append(f"  actions          executor on; targets: {scope}; {a.rate_per_actor}/min per actor")
-    if token:
+    if token_line:
         lines += [
             f"  MCP              {mcp_http.resource_url(m)} (Streamable HTTP{', SSE at /sse' if m.sse else ''})",
-            f"  MCP token        {token}",
+            f"  MCP token        {token_line}",
         ]
     lines += ["  stop with Ctrl-C", ""]
     print("\n".join(lines), file=sys.stderr, flush=True)

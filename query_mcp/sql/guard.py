@@ -56,6 +56,16 @@ DENIED_FUNCTIONS = frozenset(
 )  # fmt: skip
 DENIED_FUNCTION_PREFIXES = ("dict",)  # dictGet, dictGetOrDefault, dictHas, dictGetHierarchy, ...
 
+# Ordinary functions that name the host or read the server's settings: an analyst needs neither, an attacker
+# both. version() stays: it names the SQL dialect a query is written for, and clients ask it at connect.
+HOST_FUNCTIONS = frozenset(
+    {
+        "hostname", "fqdn", "fullhostname", "serveruuid", "getsetting", "getsettingordefault",
+        "getoskernelversion", "getmacro", "displayname", "uptime", "tcpport", "getserverport", "buildid",
+        "getclienthttpheader", "zookeepersessionuptime",
+    }
+)  # fmt: skip
+
 # Statement keywords that have no place inside a SELECT; a column or alias with such a name can be quoted.
 DENIED_KEYWORDS = frozenset(
     {
@@ -422,7 +432,7 @@ def _check_keyword(tok: Token, nxt: Token | None) -> None:
 
 def _denied_function(name: str) -> bool:
     lowered = name.lower()
-    return lowered in DENIED_FUNCTIONS or lowered.startswith(DENIED_FUNCTION_PREFIXES)
+    return lowered in DENIED_FUNCTIONS or lowered in HOST_FUNCTIONS or lowered.startswith(DENIED_FUNCTION_PREFIXES)
 
 
 def _database_message(name: str, database: str) -> str:
@@ -435,6 +445,8 @@ def _table_function_message(name: str) -> str:
 
 
 def _function_message(name: str) -> str:
+    if name.lower() in HOST_FUNCTIONS:
+        return f"function {name}() is not allowed: it reveals the server host or its settings"
     return f"function {name}() is not allowed: it reads files, dictionaries, other tables or server configuration"
 
 

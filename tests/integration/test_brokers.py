@@ -37,7 +37,13 @@ async def _create_topic(bootstrap: str, topic: str) -> None:
     await admin.start()
     try:
         await admin.create_topics([NewTopic(topic, num_partitions=PARTITIONS, replication_factor=1)])
-        (described,) = await admin.describe_topics([topic])
+        # KRaft answers CreateTopics once the controller committed it; the broker's metadata follows a
+        # moment later, so a describe right away may see the topic without its partitions yet.
+        for _ in range(100):
+            (described,) = await admin.describe_topics([topic])
+            if len(described["partitions"]) == PARTITIONS:
+                break
+            await asyncio.sleep(0.1)
         assert len(described["partitions"]) == PARTITIONS
     finally:
         await admin.close()

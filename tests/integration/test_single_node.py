@@ -53,7 +53,7 @@ def test_run_stop_restart_and_stdio(tmp_path):
     try:
         wait_port(ports["mcp"], node, log_path, timeout=120)
         token = (tmp_path / "data" / "mcp_token").read_text().strip()
-        assert token in log_path.read_text(), "the banner shows the generated token"
+        assert log_path.read_text().count(token) == 1, "the banner shows the new token once"
         children = _children(node.pid)
         assert len(children) >= 2, "broker and receivers run as children"
         for transport in ("--udp", "--tcp"):
@@ -103,11 +103,14 @@ def test_run_stop_restart_and_stdio(tmp_path):
     assert not result.is_error, result.content[0].text
     assert json.loads(result.content[0].text)["count"] == 2 == len(result.structured_content["items"])
 
-    # A second start finds its data and its token again.
-    node = _start(env, log_path)
+    # A second start finds its data and its token again, and does not print the token this time.
+    second_log = tmp_path / "run2.log"
+    node = _start(env, second_log)
     try:
-        wait_port(ports["mcp"], node, log_path, timeout=120)
+        wait_port(ports["mcp"], node, second_log, timeout=120)
         assert (tmp_path / "data" / "mcp_token").read_text().strip() == token
+        banner = second_log.read_text()
+        assert token not in banner and f"{token[:4]}... kept in" in banner
         again = asyncio.run(call(url, "search_syslog", {"message_filter": marker}, token=token))
         assert len(again) == 2
     finally:

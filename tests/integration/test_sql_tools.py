@@ -172,6 +172,12 @@ def attacks(files: Path) -> list[tuple[str, str]]:
             f"((SELECT 1) UNION ALL SELECT 1 FROM mergeTreeAnalyzeIndexes('{DB}', 'syslog'))",
             "table function mergeTreeAnalyzeIndexes() is not allowed",
         ),
+        # hardening issue, finding 8: functions that reveal the host or the server's settings
+        ("SELECT getSetting('max_memory_usage')", "function getSetting() is not allowed: it reveals the server"),
+        ("SELECT hostName()", "function hostName() is not allowed"),
+        ("SELECT FQDN()", "function FQDN() is not allowed"),
+        ("SELECT serverUUID()", "function serverUUID() is not allowed"),
+        ("SELECT count() FROM syslog WHERE host = hostname()", "function hostname() is not allowed"),
     ]
 
 
@@ -195,8 +201,10 @@ async def test_session_locked_read_only_even_for_what_passes_the_guard(world):
     with pytest.raises(Exception, match="readonly"):
         await pool.select(f"SELECT 1; INSERT INTO {DB}.syslog SELECT * FROM {DB}.syslog; SELECT 2")
     assert snapshot(world) == before
-    settings = await answer(world.server, "SELECT getSetting('readonly'), getSetting('max_result_bytes')")
-    assert settings["rows"] == [[1, SqlLimits().max_result_bytes]]
+    # The settings, read past the guard (which refuses getSetting to callers): the locked session's own.
+    fresh = world.store.read_only_pool(SqlLimits().run_settings(), size=1)
+    settings = await fresh.select("SELECT getSetting('readonly') AS ro, getSetting('max_result_bytes') AS cap")
+    assert [tuple(row) for row in settings.rows] == [(1, SqlLimits().max_result_bytes)]
 
 
 async def test_clickhouse_analysis_names_tables_and_functions(world):
