@@ -53,6 +53,13 @@ class SyslogConfig:
     tls_key: str = ""
     max_line_bytes: int = 65536
     max_tcp_connections: int = 512
+    max_tcp_connections_per_source: int = 32
+    tcp_partial_timeout_s: float = 30.0
+    """A TCP/TLS frame left incomplete this long closes its connection (its bytes are kept, flagged)."""
+    tcp_idle_timeout_s: float = 3600.0
+    """A TCP/TLS connection silent this long is closed (senders reconnect); 0: never."""
+    tcp_evictable_after_s: float = 10.0
+    """When every connection slot is taken, one stalled at least this long gives its slot to a newcomer."""
     batch_lines: int = 5000
     batch_ms: int = 100
 

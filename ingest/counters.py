@@ -37,7 +37,15 @@ class TransportCounters:
     truncated: int = 0
     framing: int = 0
     rejected: int = 0
-    """TCP/TLS connections closed at once because max_tcp_connections were open."""
+    """TCP/TLS connections closed at once because max_tcp_connections were open and none was stalled."""
+    rejected_per_source: int = 0
+    """TCP/TLS connections closed at once because their source held max_tcp_connections_per_source."""
+    evicted: int = 0
+    """Stalled TCP/TLS connections closed to make room for a new one."""
+    closed_partial: int = 0
+    """TCP/TLS connections closed because a frame stayed incomplete for tcp_partial_timeout_s."""
+    closed_idle: int = 0
+    """TCP/TLS connections closed after tcp_idle_timeout_s of silence."""
     connections: int = 0
     """TCP/TLS connections open now."""
     kernel_dropped: int = 0
@@ -85,7 +93,8 @@ def rate_line(transport: str, now: dict[str, int], before: dict[str, int], secon
         f"delivered {now['delivered']} in {now['batches']} batches, dropped {now['dropped']}, "
         f"kernel dropped {now['kernel_dropped']}, oversized {now['oversized']}, "
         f"truncated {now['truncated']}, framing {now['framing']}, "
-        f"connections {now['connections']}, rejected {now['rejected']}"
+        f"connections {now['connections']}, rejected {now['rejected']} (+{now['rejected_per_source']} per source), "
+        f"evicted {now['evicted']}, closed partial {now['closed_partial']}, idle {now['closed_idle']}"
     )
 
 

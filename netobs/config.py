@@ -184,6 +184,19 @@ def validate(config: Config) -> None:
         raise ConfigError(f"NETOBS_SYSLOG_MAX_LINE_BYTES: 256 to 16 MiB, got {s.max_line_bytes}")
     if not 1 <= s.max_tcp_connections <= 100_000:
         raise ConfigError(f"NETOBS_SYSLOG_MAX_TCP_CONNECTIONS: 1-100000, got {s.max_tcp_connections}")
+    if not 1 <= s.max_tcp_connections_per_source <= 100_000:
+        raise ConfigError(
+            f"NETOBS_SYSLOG_MAX_TCP_CONNECTIONS_PER_SOURCE: 1-100000, got {s.max_tcp_connections_per_source}"
+        )
+    if not 1 <= s.tcp_partial_timeout_s <= 3600:
+        raise ConfigError(f"NETOBS_SYSLOG_TCP_PARTIAL_TIMEOUT_S: 1-3600 s, got {s.tcp_partial_timeout_s}")
+    if s.tcp_idle_timeout_s and not s.tcp_partial_timeout_s <= s.tcp_idle_timeout_s <= 7 * 86400:
+        raise ConfigError(
+            "NETOBS_SYSLOG_TCP_IDLE_TIMEOUT_S: 0 (never) or from tcp_partial_timeout_s to 7 days, "
+            f"got {s.tcp_idle_timeout_s}"
+        )
+    if not 1 <= s.tcp_evictable_after_s <= 3600:
+        raise ConfigError(f"NETOBS_SYSLOG_TCP_EVICTABLE_AFTER_S: 1-3600 s, got {s.tcp_evictable_after_s}")
     if not 1 <= s.batch_lines <= 100_000 or not 1 <= s.batch_ms <= 10_000:
         raise ConfigError("NETOBS_SYSLOG_BATCH_LINES is 1-100000 and NETOBS_SYSLOG_BATCH_MS 1-10000")
     sn = config.snmp

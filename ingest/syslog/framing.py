@@ -50,6 +50,11 @@ class Splitter:
         self._buf = buf[self._scan(buf, lines, flags) :]
         return lines, flags
 
+    @property
+    def holds_partial(self) -> bool:
+        """A frame is open: bytes wait for the rest of their line."""
+        return bool(self._buf) or self._need >= 0 or self._oversized or self._framing
+
     def close(self) -> tuple[list[bytes], list[int]]:
         """End of stream: a frame still open is emitted, split at the limit if longer; its last piece is TRUNCATED."""
         buf, self._buf = self._buf, b""

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from common.config import SyslogConfig
 from ingest.counters import Counters, log_periodically
 from ingest.kafka_producer import BoundedProducer
+from ingest.syslog.admission import Limits
 from ingest.syslog.batcher import Batcher
 from ingest.syslog.tcp import StreamReceiver, server_context
 from ingest.udp import Deliver, UdpReceiver, open_socket
@@ -101,7 +102,13 @@ async def serve(
                 producer.room,
                 counters[transport],
                 max_line=syslog.max_line_bytes,
-                max_connections=syslog.max_tcp_connections,
+                limits=Limits(
+                    max_connections=syslog.max_tcp_connections,
+                    per_source=syslog.max_tcp_connections_per_source,
+                    partial_timeout=syslog.tcp_partial_timeout_s,
+                    idle_timeout=syslog.tcp_idle_timeout_s,
+                    evictable_after=syslog.tcp_evictable_after_s,
+                ),
                 ssl_context=context,
             )
             await stream.start(syslog.bind, port)

@@ -275,6 +275,92 @@ async def test_connections_above_the_limit_are_closed_and_counted(broker):
     assert counters.snapshot()["tcp"]["rejected"] == 1
 
 
+async def _slowloris(port: int, count: int, source: str) -> list[asyncio.StreamWriter]:
+    """Connections from `source` that each send part of a line and then idle, as the attack did."""
+    writers = []
+    for i in range(count):
+        try:
+            _, writer = await asyncio.open_connection("127.0.0.1", port, local_addr=(source, 0))
+            writer.write(b"<13>partial %d" % i)
+            await writer.drain()
+        except ConnectionError:
+            continue
+        writers.append(writer)
+    return writers
+
+
+async def test_slowloris_from_one_source_leaves_room_for_other_senders(broker):
+    """Hardening issue, finding 4: 520 idle partial-line connections filled the 512-connection cap."""
+    mark = await _mark(broker)
+    async with running(broker, udp_port=0) as (counters, config):
+        attack = await _slowloris(config.tcp_port, 520, "127.0.0.2")
+        await _until(
+            lambda: counters["tcp"].connections + counters["tcp"].rejected_per_source == 520, "the attack to land"
+        )
+        assert counters["tcp"].connections == config.max_tcp_connections_per_source
+        await _tcp(config.tcp_port, b"<13>legitimate sender\n")
+        await _until(lambda: counters["tcp"].received == 1, "the legitimate line")
+        for writer in attack:
+            writer.close()
+        await _until(lambda: counters["tcp"].connections == 0, "the attack's connections to end")
+    lines = _lines(await _records_since(broker, mark, 1 + config.max_tcp_connections_per_source))
+    assert [(source, line) for _, source, line, _ in lines if source == "127.0.0.1"] == [
+        ("127.0.0.1", b"<13>legitimate sender")
+    ]
+    # the attack's partial lines are kept, flagged: nothing a sender wrote is lost
+    partial = [(line, flags) for _, source, line, flags in lines if source == "127.0.0.2"]
+    assert len(partial) == config.max_tcp_connections_per_source
+    assert all(flags & LineFlag.TRUNCATED for _, flags in partial)
+    assert counters["tcp"].rejected_per_source == 520 - config.max_tcp_connections_per_source
+
+
+async def test_stalled_connections_give_their_slots_and_time_out(broker):
+    """Every slot held by stalled partial frames: a newcomer evicts the longest stalled, the rest time out."""
+    mark = await _mark(broker)
+    settings = {
+        "udp_port": 0,
+        "max_tcp_connections": 6,
+        "max_tcp_connections_per_source": 6,
+        "tcp_evictable_after_s": 1.0,
+        "tcp_partial_timeout_s": 4.0,
+    }
+    async with running(broker, **settings) as (counters, config):
+        attack = await _slowloris(config.tcp_port, 6, "127.0.0.2")
+        await _until(lambda: counters["tcp"].connections == 6, "every slot taken")
+        await asyncio.sleep(1.5)  # the attack's frames are now stalled past tcp_evictable_after_s
+        await _tcp(config.tcp_port, b"<13>newcomer\n")
+        await _until(lambda: counters["tcp"].received >= 2, "the newcomer's line and the evicted partial")
+        assert counters["tcp"].evicted == 1 and counters["tcp"].rejected == 0
+        await _until(lambda: counters["tcp"].closed_partial == 5, "the partial-frame timeout", timeout=30)
+        assert counters["tcp"].connections == 0
+        for writer in attack:
+            writer.close()
+    lines = _lines(await _records_since(broker, mark, 7))
+    assert sorted(line for _, source, line, _ in lines if source == "127.0.0.1") == [b"<13>newcomer"]
+    partial = sorted(line for _, source, line, _ in lines if source == "127.0.0.2")
+    assert partial == sorted(b"<13>partial %d" % i for i in range(6))
+
+
+async def test_a_busy_sender_is_neither_evicted_nor_timed_out(broker):
+    """Reads that end mid-line are the norm for a busy stream: only a frame that completes nothing ages."""
+    settings = {"udp_port": 0, "max_tcp_connections": 1, "tcp_evictable_after_s": 1.0, "tcp_partial_timeout_s": 1.0}
+    async with running(broker, **settings) as (counters, config):
+        _, writer = await asyncio.open_connection("127.0.0.1", config.tcp_port)
+        writer.write(b"<13>busy ")
+        for i in range(30):  # every 0.1 s the rest of a line and the start of the next: reads end mid-frame
+            writer.write(b"line %d\n<13>busy " % i)
+            await writer.drain()
+            await asyncio.sleep(0.1)
+        reader, other = await asyncio.open_connection("127.0.0.1", config.tcp_port)
+        with contextlib.suppress(ConnectionError):
+            assert await asyncio.wait_for(reader.read(100), 10) == b""
+        other.close()
+        await _until(lambda: counters["tcp"].rejected == 1, "the newcomer refused")
+        assert counters["tcp"].evicted == counters["tcp"].closed_partial == 0
+        assert counters["tcp"].connections == 1
+        writer.close()
+
+
 def _certificate(directory: Path) -> tuple[str, str]:
     cert, key = directory / "cert.pem", directory / "key.pem"
     subprocess.run(
