@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+from common.clickhouse import StoreHeld
 from common.config import ConfigError
 from netobs import config as config_mod
 from netobs import logs, signals
@@ -155,7 +156,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"netobs: configuration error: {exc}", file=sys.stderr)
         return 2
     logs.setup(config.log_level)
-    return COMMANDS[args.command](config, args)
+    try:
+        return COMMANDS[args.command](config, args)
+    except StoreHeld as exc:
+        print(f"netobs {args.command}: {exc}", file=sys.stderr)
+        return 1
 
 
 def _run(config: config_mod.Config, _: argparse.Namespace) -> int:
