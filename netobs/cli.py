@@ -166,7 +166,13 @@ def main(argv: list[str] | None = None) -> int:
 def _run(config: config_mod.Config, _: argparse.Namespace) -> int:
     from netobs import node
 
-    return asyncio.run(node.run(config))
+    status = asyncio.run(node.run(config))
+    # Everything that writes has stopped; a read query still running in the store's threads would hold the
+    # interpreter's exit until ClickHouse's own timeout ends it, so it is abandoned (it only reads).
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(status)
 
 
 def _ingest(config: config_mod.Config, _: argparse.Namespace) -> int:

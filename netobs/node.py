@@ -31,9 +31,13 @@ from schemas.topics import SYSLOG_RAW
 
 log = logging.getLogger(__name__)
 
+EDGES_STOP_SECONDS = 10.0
 DRAIN_SECONDS = 20.0
-BROKER_STOP_SECONDS = 30.0
+WORKER_STOP_SECONDS = 15.0
+BROKER_STOP_SECONDS = 20.0
 """A controlled shutdown flushes and closes the logs; a broker killed instead recovers them on the next start."""
+STOP_SECONDS = 75.0
+"""The documented bound of a stop: the steps' bounds (the MCP service's 5 s included), plus a margin."""
 
 
 def migrate(config: Config) -> list[str]:
@@ -55,6 +59,7 @@ async def run(config: Config) -> int:
     edges: dict[str, subprocess.Popen[bytes]] = {}
     thread = None
     status = 0
+    deadline = signals.StopDeadline(STOP_SECONDS, lambda: _kill(edges, broker_proc))
     try:
         bootstrap = config.kafka.bootstrap
         if not bootstrap:
@@ -108,10 +113,14 @@ async def run(config: Config) -> int:
         else:
             _banner(config, bootstrap, None)
         await stop.wait()
-        log.info("stopping: receivers first, then the worker once it has stored what they sent")
-        for proc in edges.values():
-            children.stop(proc)
+        deadline.arm()
+        log.info("stopping (within %.0f s): receivers first, then the worker once it has stored what they sent",
+                 STOP_SECONDS)  # fmt: skip
+        deadline.step = "stopping the receivers, poller and executor"
+        children.stop_all(list(edges.values()), EDGES_STOP_SECONDS)
+        deadline.step = "waiting for the worker to store what was received"
         await _drain(bootstrap, thread.worker)
+        deadline.step = "stopping the MCP service"
         await asyncio.gather(*tasks, return_exceptions=True)
         failed = [name for name, proc in edges.items() if proc.returncode not in (0, -signal.SIGTERM)]
         status = 1 if thread.error or failed else 0
@@ -119,14 +128,27 @@ async def run(config: Config) -> int:
         log.error("%s", exc)
         status = 1
     finally:
-        for proc in edges.values():
-            children.stop(proc)
+        deadline.arm()
+        children.stop_all(list(edges.values()), EDGES_STOP_SECONDS)
         if thread is not None:
-            await asyncio.to_thread(thread.stop)
+            deadline.step = "stopping the worker"
+            await asyncio.to_thread(thread.stop, WORKER_STOP_SECONDS)
+            if thread.is_alive():
+                log.warning("worker did not stop in %.0f s; what it had not committed is stored on the next start",
+                            WORKER_STOP_SECONDS)  # fmt: skip
         if broker_proc is not None:
+            deadline.step = "stopping the broker"
             children.stop(broker_proc, timeout=BROKER_STOP_SECONDS)
+        deadline.done()
         log.info("netobs stopped")
     return status
+
+
+def _kill(edges: dict[str, subprocess.Popen[bytes]], broker_proc: subprocess.Popen[bytes] | None) -> None:
+    """The stop deadline's last resort: SIGKILL every child, the broker last."""
+    for proc in [*edges.values(), *([broker_proc] if broker_proc is not None else [])]:
+        if proc.poll() is None:
+            proc.kill()
 
 
 async def _watch(edges: dict[str, subprocess.Popen[bytes]], thread: WorkerThread, stop: asyncio.Event) -> None:

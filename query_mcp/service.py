@@ -177,6 +177,9 @@ def tls_context(cert: str, key: str) -> ssl.SSLContext:
     return context
 
 
+GRACEFUL_STOP_SECONDS = 5
+
+
 async def serve_http(
     server: MCPServer,
     mcp: McpConfig,
@@ -199,6 +202,8 @@ async def serve_http(
         # uvicorn would trust X-Forwarded-For from 127.0.0.1 itself; the gate decides, from trusted_proxies.
         proxy_headers=False,
         h11_max_incomplete_event_size=64 * 1024,
+        # A stop waits this long for requests in flight (a long query, an open stream), then cancels them.
+        timeout_graceful_shutdown=GRACEFUL_STOP_SECONDS,
     )
     config.load()
     if mcp.tls_cert:
