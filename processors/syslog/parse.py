@@ -217,7 +217,9 @@ def _parse_5424(
     app = "" if app == "-" else app
     msgid = "" if msgid == "-" else msgid
     if not app and rest[:1] == "%":  # a Cisco mnemonic: as in BSD framing, so mining sees the same text
-        app, _, msgid, rest = _split_tag(rest)
+        tag, _, mnemonic, body = _split_tag(rest)
+        if mnemonic:  # a "%" that starts no mnemonic leaves the header's fields as they were
+            app, msgid, rest = tag, msgid or mnemonic, body
     return ParsedLine(
         event_ns,
         host if host and host != "-" else source,

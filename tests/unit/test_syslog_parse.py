@@ -520,3 +520,11 @@ def test_year_cache_follows_the_received_time():
     ]
     for received, expected in cases * 2:
         assert p(b"<13>Jan  1 00:00:00 h a: m", received).event_time_ns == expected
+
+
+def test_rfc5424_percent_that_starts_no_cisco_mnemonic_keeps_the_header_fields():
+    """Found by the round-trip property: a message "%" took the header's MSGID away."""
+    r = p(b"<0>1 2026-01-01T00:00:00Z h - 42 ID1 - %")
+    assert (r.tag, r.pid, r.msgid, r.message) == ("", "42", "ID1", "%")
+    cisco = p(b"<189>1 2026-01-01T00:00:00Z r1 - - - - %BGP-5-ADJCHANGE: neighbor 10.0.0.1 Up")
+    assert (cisco.tag, cisco.msgid, cisco.message) == ("BGP", "BGP-5-ADJCHANGE", "neighbor 10.0.0.1 Up")
