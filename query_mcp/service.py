@@ -31,6 +31,7 @@ from query_mcp.auth.gate.chain import GateSettings, behind_gate
 from query_mcp.auth.gate.state import METADATA_PATH, state_of
 from query_mcp.auth.mcp_guard import GuardSettings, McpGuard, tool_digest
 from query_mcp.command_client import CommandClient
+from query_mcp.guides import prompts, resources
 from query_mcp.metrics import Metrics
 from query_mcp.sql import tools as sql_tools
 from query_mcp.store import Store
@@ -65,6 +66,8 @@ def build_server(
     harden(server)  # before the SQL tools, whose schemas are query_mcp.sql's own
     limits = sql_tools.SqlLimits(max_execution_time=store.timeout_seconds, per_credential=sql_per_credential)
     sql_tools.register(server, store, limits)
+    prompts.register(server)
+    resources.register(server, store)
     if guard is not None:
         server.middleware.append(guard)
     return server

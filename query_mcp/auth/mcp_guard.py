@@ -12,7 +12,7 @@ import asyncio
 import hashlib
 import json
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -68,6 +68,10 @@ class McpGuard:
             if principal is None:
                 outcome, reason = "denied", "no authenticated principal"
                 raise MCPError(code=-32001, message="not authenticated")
+            refusal = _refusal(ctx.method, params, principal)
+            if refusal:
+                outcome, reason = "denied", refusal
+                raise MCPError(code=-32001, message=f"permission denied: {refusal}")
             if ctx.method == "tools/call":
                 token = caller.current.set(caller.Caller(principal, client, transport))
                 try:
@@ -80,9 +84,13 @@ class McpGuard:
                 elif isinstance(result, dict) and result.get("isError"):
                     outcome, reason = "tool_error", _first_text(result)
                 return result
-            result = await call_next(ctx)
-            if ctx.method == "tools/list" and isinstance(result, dict):
-                result = dict(result, tools=self._visible(principal, result.get("tools", [])))
+            token = caller.current.set(caller.Caller(principal, client, transport))
+            try:
+                result = await call_next(ctx)
+            finally:
+                caller.current.reset(token)
+            if isinstance(result, dict):
+                result = _listed(ctx.method, result, principal, self._visible)
             return result
         except MCPError as exc:
             if outcome == "ok":
@@ -158,6 +166,41 @@ class McpGuard:
                 meta = dict(tool.get("_meta") or {}, **{DIGEST_META: tool_digest(tool)})
                 shown.append(dict(tool, _meta=meta))
         return shown
+
+
+def _refusal(method: str, params: dict[str, Any], principal: Principal) -> str:
+    """Why a prompt or resource request is refused for this principal ("" when it is not)."""
+    if method == "prompts/get":
+        name = str(params.get("name", ""))
+        if not scopes.may_get_prompt(principal, name):
+            return f"prompt {name[:64]!r} needs scopes this credential does not hold, or does not exist"
+    if method == "resources/read":
+        uri = str(params.get("uri", ""))
+        if not scopes.may_read(principal, uri):
+            return f"resource {uri[:128]!r} needs a scope this credential does not hold, or does not exist"
+    return ""
+
+
+def _listed(
+    method: str,
+    result: dict[str, Any],
+    principal: Principal,
+    visible_tools: Callable[[Principal, Iterable[dict[str, Any]]], list[dict[str, Any]]],
+) -> dict[str, Any]:
+    """A list answer showing only what the principal may use: tools, prompts, resources and their templates."""
+    if method == "tools/list":
+        return dict(result, tools=visible_tools(principal, result.get("tools", [])))
+    if method == "prompts/list":
+        shown = [p for p in result.get("prompts", []) if scopes.may_get_prompt(principal, str(p.get("name", "")))]
+        return dict(result, prompts=shown)
+    if method == "resources/list":
+        shown = [r for r in result.get("resources", []) if scopes.may_read(principal, str(r.get("uri", "")))]
+        return dict(result, resources=shown)
+    if method == "resources/templates/list":
+        templates = result.get("resourceTemplates", [])
+        shown = [t for t in templates if scopes.may_read(principal, str(t.get("uriTemplate", "")).split("{")[0])]
+        return dict(result, resourceTemplates=shown)
+    return result
 
 
 def _error_result(text: str, denied: str) -> dict[str, Any]:

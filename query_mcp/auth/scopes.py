@@ -76,3 +76,35 @@ def parse_scopes(value: str | Iterable[str]) -> frozenset[str]:
     """Space- or comma-separated scopes (OAuth's "scope" claim) or a list; unknown names are dropped."""
     items = value.replace(",", " ").split() if isinstance(value, str) else [str(v) for v in value]
     return frozenset(s for s in items if s in ALL_SCOPES)
+
+
+# The tools each prompt tells an agent to call: a prompt is listed and given only to a principal that may call
+# them all, so it never walks an agent into a refusal.
+PROMPT_TOOLS: dict[str, tuple[str, ...]] = {
+    "investigate_host": ("get_syslog_summary", "search_syslog", "search_event_log", "get_node_list"),
+    "explain_pattern": ("get_syslog_summary", "search_syslog"),
+    "daily_network_report": ("get_syslog_summary", "search_event_log", "search_snmp_trap_log", "get_node_list"),
+    "check_certificates": ("get_server_certificate_list",),
+    "failing_pollings": ("get_polling_list", "get_polling_log", "search_event_log"),
+}
+
+# The scope each resource needs: the same as the tools that answer the same question. None: any principal.
+RESOURCE_SCOPES: dict[str, str | None] = {
+    "netobs://tables": READ_SQL,
+    "netobs://mib-tree": READ_INVENTORY,
+    "netobs://tools": None,
+}
+
+
+def may_get_prompt(principal: Principal, prompt: str) -> bool:
+    tools = PROMPT_TOOLS.get(prompt)
+    return tools is not None and all(may_call(principal, t) for t in tools)
+
+
+def may_read(principal: Principal, uri: str) -> bool:
+    """A resource URI is readable under the scope of the family it belongs to (netobs://tables/syslog is a
+    table's); an unknown one by nobody."""
+    for family, scope in RESOURCE_SCOPES.items():
+        if uri == family or uri.startswith(family + "/"):
+            return scope is None or principal.may(scope)
+    return False

@@ -207,39 +207,44 @@ def register(server: MCPServer, store: Store, limits: SqlLimits, dsn: str = "") 
         ),
     )
     async def describe_table(table: TableName) -> str:
-        known = {row[0]: row for row in await _tables(store)}
+        known = {row[0] for row in await _tables(store)}
         if table not in known:
             names = ", ".join(sorted(known)) or "none yet"
             raise ToolError(f"unknown table {str(table)[:_MAX_TABLE_NAME]!r}; tables in {database}: {names}")
-        keys = await store.rows(
-            "SELECT sorting_key, partition_key FROM system.tables WHERE database = {db:String} AND name = {t:String}",
-            {"db": database, "t": table},
-        )
-        columns = await store.rows(
-            "SELECT name, type, default_kind, default_expression, comment FROM system.columns "
-            "WHERE database = {db:String} AND table = {t:String} ORDER BY position",
-            {"db": database, "t": table},
-        )
-        docs = COLUMN_DOCS.get(table, {})
-        sorting_key, partition_key = keys[0] if keys else ("", "")
-        return dumps(
+        return dumps(await table_description(store, table))
+
+
+async def table_description(store: Store, table: str) -> dict[str, Any]:
+    """One table of the store's database: engine, what it holds, keys, and each column's type and meaning."""
+    known = {row[0]: row for row in await _tables(store)}
+    keys = await store.rows(
+        "SELECT sorting_key, partition_key FROM system.tables WHERE database = {db:String} AND name = {t:String}",
+        {"db": store.database, "t": table},
+    )
+    columns = await store.rows(
+        "SELECT name, type, default_kind, default_expression, comment FROM system.columns "
+        "WHERE database = {db:String} AND table = {t:String} ORDER BY position",
+        {"db": store.database, "t": table},
+    )
+    docs = COLUMN_DOCS.get(table, {})
+    sorting_key, partition_key = keys[0] if keys else ("", "")
+    engine, comment = (known[table][1], known[table][4]) if table in known else ("", "")
+    return {
+        "name": table,
+        "engine": engine,
+        "description": TABLE_DOCS.get(table) or comment,
+        "sorting_key": sorting_key,
+        "partition_key": partition_key,
+        "columns": [
             {
-                "name": table,
-                "engine": known[table][1],
-                "description": TABLE_DOCS.get(table) or known[table][4],
-                "sorting_key": sorting_key,
-                "partition_key": partition_key,
-                "columns": [
-                    {
-                        "name": name,
-                        "type": type_,
-                        "default": f"{kind} {expression}".strip() if kind else "",
-                        "comment": comment or docs.get(name, ""),
-                    }
-                    for name, type_, kind, expression, comment in columns
-                ],
+                "name": name,
+                "type": type_,
+                "default": f"{kind} {expression}".strip() if kind else "",
+                "comment": comment or docs.get(name, ""),
             }
-        )
+            for name, type_, kind, expression, comment in columns
+        ],
+    }
 
 
 def result_json(selected: Selected, limits: SqlLimits) -> str:
