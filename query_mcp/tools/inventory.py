@@ -45,7 +45,7 @@ class NetworkEntry(TypedDict):
     ID: str
     Name: str
     IP: str
-    Ports: list[Any]
+    Ports: list[str]
     X: int
     Y: int
     Description: str
