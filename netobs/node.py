@@ -102,7 +102,8 @@ async def run(config: Config) -> int:
         await asyncio.to_thread(thread.started.wait)
         if thread.error:
             raise RuntimeError(f"worker failed to start: {thread.error}")
-        tasks = [asyncio.create_task(_watch(edges, thread, stop))]
+        watched = dict(edges, broker=broker_proc) if broker_proc is not None else dict(edges)
+        tasks = [asyncio.create_task(_watch(watched, thread, stop))]
         if config.mcp.transport == "http":
             token_file = config.data_dir / TOKEN_FILE
             fresh = not config.mcp.token and not token_file.exists()
@@ -152,7 +153,7 @@ def _kill(edges: dict[str, subprocess.Popen[bytes]], broker_proc: subprocess.Pop
 
 
 async def _watch(edges: dict[str, subprocess.Popen[bytes]], thread: WorkerThread, stop: asyncio.Event) -> None:
-    """Stop the node when a part dies, rather than run half-blind."""
+    """Stop the node when a part dies (the embedded broker included), rather than run half-blind."""
     while not stop.is_set():
         dead = [(name, proc.returncode) for name, proc in edges.items() if proc.poll() is not None]
         if dead:

@@ -9,8 +9,10 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import subprocess
 import sys
 import threading
+from pathlib import Path
 
 import pytest
 
@@ -24,8 +26,7 @@ QUERY_TIMEOUT = 600
 HEAVY = "SELECT count() FROM numbers_mt(1000000000000) WHERE cityHash64(number) % 7 = 3"
 
 
-def test_sigterm_with_a_query_in_flight_stops_within_the_bound(tmp_path):
-    ports = {name: brokers.free_port() for name in ("kafka", "syslog", "mcp", "traps")}
+def _node_env(tmp_path, ports: dict[str, int], **extra: str) -> dict[str, str]:
     env = dict(
         os.environ,
         NETOBS_DATA_DIR=str(tmp_path / "data"),
@@ -34,10 +35,21 @@ def test_sigterm_with_a_query_in_flight_stops_within_the_bound(tmp_path):
         NETOBS_SYSLOG_TCP_PORT=str(ports["syslog"]),
         NETOBS_MCP_PORT=str(ports["mcp"]),
         NETOBS_SNMP_TRAP_PORT=str(ports["traps"]),
-        NETOBS_MCP_QUERY_TIMEOUT_SECONDS=str(QUERY_TIMEOUT),
+        NETOBS_CLICKHOUSE_HTTP_PORT="0",
+        **extra,
     )
     env.pop("NETOBS_KAFKA", None)
     env.pop("NETOBS_CLICKHOUSE", None)
+    return env
+
+
+def _ports() -> dict[str, int]:
+    return {name: brokers.free_port() for name in ("kafka", "syslog", "mcp", "traps")}
+
+
+def test_sigterm_with_a_query_in_flight_stops_within_the_bound(tmp_path):
+    ports = _ports()
+    env = _node_env(tmp_path, ports, NETOBS_MCP_QUERY_TIMEOUT_SECONDS=str(QUERY_TIMEOUT))
     log_path = tmp_path / "run.log"
     node = brokers.spawn([sys.executable, "-m", "netobs", "run"], log_path, env=env)
     try:
@@ -64,3 +76,24 @@ def test_sigterm_with_a_query_in_flight_stops_within_the_bound(tmp_path):
         caller.join(30)
     finally:
         brokers.stop(node)
+
+
+def test_a_dead_broker_stops_the_node_instead_of_leaving_it_blind(tmp_path):
+    ports = _ports()
+    log_path = tmp_path / "run.log"
+    node = brokers.spawn([sys.executable, "-m", "netobs", "run"], log_path, env=_node_env(tmp_path, ports))
+    try:
+        wait_port(ports["mcp"], node, log_path, timeout=120)
+        java = [pid for pid in _children(node.pid) if b"kafka" in Path(f"/proc/{pid}/cmdline").read_bytes()]
+        assert len(java) == 1, "the embedded broker runs as a child of the node"
+        os.kill(java[0], signal.SIGKILL)
+        code = node.wait(STOP_SECONDS + 15)
+        log_text = log_path.read_text()
+        assert code == 1 and "broker exited with -9; stopping" in log_text, log_text[-3000:]
+    finally:
+        brokers.stop(node)
+
+
+def _children(pid: int) -> list[int]:
+    out = subprocess.run(["ps", "-eo", "pid=,ppid="], capture_output=True, text=True, check=True).stdout
+    return [int(p) for p, pp in (line.split() for line in out.splitlines()) if int(pp) == pid]
