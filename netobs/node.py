@@ -27,6 +27,7 @@ from netobs.worker_thread import WorkerThread
 from processors.app import Worker, make_app
 from query_mcp import service as mcp_http
 from query_mcp.auth.credentials import load_or_create_token
+from query_mcp.clickhouse_http import server as clickhouse_http
 from schemas.topics import SYSLOG_RAW
 
 log = logging.getLogger(__name__)
@@ -98,13 +99,15 @@ async def run(config: Config) -> int:
         if thread.error:
             raise RuntimeError(f"worker failed to start: {thread.error}")
         tasks = [asyncio.create_task(_watch(edges, thread, stop))]
-        if config.mcp.transport == "http":
+        token = None
+        if config.mcp.transport == "http" or mcp_service.serves_clickhouse_http(config):
             token = load_or_create_token(config.mcp.token, config.data_dir)
             store = mcp_service.open_store(config)
+        if config.mcp.transport == "http":
             tasks.append(asyncio.create_task(mcp_service.serve_mcp(config, store, bootstrap, stop)))
-            _banner(config, bootstrap, token)
-        else:
-            _banner(config, bootstrap, None)
+        if mcp_service.serves_clickhouse_http(config):
+            tasks.append(asyncio.create_task(mcp_service.serve_clickhouse_http(config, store, bootstrap, stop)))
+        _banner(config, bootstrap, token if config.mcp.transport == "http" else None)
         await stop.wait()
         log.info("stopping: receivers first, then the worker once it has stored what they sent")
         for proc in edges.values():
@@ -189,6 +192,10 @@ def _banner(config: Config, bootstrap: str, token: str | None) -> None:
         a = config.actions
         scope = ", ".join(a.networks) or "managed nodes and inventory networks only"
         lines.append(f"  actions          executor on; targets: {scope}; {a.rate_per_actor}/min per actor")
+    if mcp_service.serves_clickhouse_http(config):
+        lines.append(
+            f"  ClickHouse HTTP  {clickhouse_http.url(config.clickhouse)} (read-only; named tokens with read:sql)"
+        )
     if token:
         lines += [
             f"  MCP              {mcp_http.resource_url(m)} (Streamable HTTP{', SSE at /sse' if m.sse else ''})",

@@ -1,0 +1,228 @@
+"""The read-only ClickHouse HTTP endpoint against clients nobody here wrote: clickhouse-connect (Python), curl,
+@clickhouse/client (npm, tests/clients/chjs) and the ClickHouse JDBC driver (tests/clients/jdbc), each signing in
+with a named token's name and the token; and the refusals: no credential, a wrong one, a token without read:sql,
+writes, DDL, table functions, settings that loosen limits. Every query is read back from mcp_audit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+import socket
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import clickhouse_connect
+import pytest
+from clickhouse_connect.driver.exceptions import DatabaseError
+
+from common.config import ClickHouseConfig, McpConfig
+from netobs import mcp_service
+from netobs.config import Config
+from query_mcp.store import Store
+from tests.brokers import free_port
+from tests.security.conftest import ADMIN, DB, MARKER, audit_rows
+
+
+@dataclasses.dataclass
+class Endpoint:
+    port: int
+    tokens: dict[str, str]
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+
+@pytest.fixture(scope="module")
+def endpoint(chdb_path: Path, sec_db: Any, credentials_dir: Any) -> Iterator[Endpoint]:
+    """The endpoint in a thread of this process over the suite's chdb store, auditing into its mcp_audit."""
+    directory, made, _ = credentials_dir
+    port = free_port()
+    config = Config(
+        data_dir=directory,
+        clickhouse=ClickHouseConfig(dsn=f"chdb://{chdb_path}", database=DB, http_port=port),
+        mcp=McpConfig(token=ADMIN, tokens_file=str(directory / "tokens.toml"), rate_per_tool=1000.0),
+    )
+    store = Store(config.clickhouse_dsn, DB, 10, size=1)
+    loop = asyncio.new_event_loop()
+    stop = asyncio.Event()
+    thread = threading.Thread(
+        target=lambda: loop.run_until_complete(mcp_service.serve_clickhouse_http(config, store, "", stop)), daemon=True
+    )
+    thread.start()
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            break
+        except OSError:
+            if time.monotonic() > deadline or not thread.is_alive():
+                raise
+            time.sleep(0.1)
+    try:
+        yield Endpoint(port, made)
+    finally:
+        loop.call_soon_threadsafe(stop.set)
+        thread.join(15)
+
+
+def curl(e: Endpoint, *args: str, query: str | None = None, user: str = "analyst") -> tuple[int, dict[str, str], bytes]:
+    """(status, headers, body) of one curl request; basic auth as user with that token unless told otherwise."""
+    command = ["curl", "-sS", "-D", "-", "--max-time", "30"]
+    if user:
+        command += ["-u", f"{user}:{e.tokens[user]}"]
+    if query is not None:
+        command += ["--data-binary", query]
+    out = subprocess.run([*command, *args], capture_output=True, check=True).stdout
+    head, _, body = out.partition(b"\r\n\r\n")
+    lines = head.decode().split("\r\n")
+    headers = {k.lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:])}
+    return int(lines[0].split()[1]), headers, body
+
+
+def connect(e: Endpoint, user: str = "analyst", password: str | None = None) -> Any:
+    return clickhouse_connect.get_client(
+        host="127.0.0.1", port=e.port, username=user, password=e.tokens[user] if password is None else password
+    )
+
+
+def test_clickhouse_connect_queries_rows_frames_arrow_and_parameters(endpoint: Endpoint) -> None:
+    client = connect(endpoint)
+    assert client.server_version  # read at connect: SELECT version(), timezone() and system.settings
+    result = client.query(
+        "SELECT host, count() AS n FROM syslog WHERE message LIKE {m:String} GROUP BY host",
+        parameters={"m": f"{MARKER}%"},
+    )
+    assert result.result_rows == [("router1", 20)]
+    frame = client.query_df("SELECT number, toString(number) AS s FROM numbers(5)")
+    assert list(frame["s"]) == ["0", "1", "2", "3", "4"]
+    table = client.query_arrow("SELECT level, severity FROM syslog WHERE message LIKE {m:String} LIMIT 3",
+                               parameters={"m": f"{MARKER}%"})  # fmt: skip
+    assert table.num_rows == 3 and table.column_names == ["level", "severity"]
+    assert client.query("SELECT {d:DateTime} AS d, {a:Array(String)} AS a", parameters={"d": "2026-01-02 03:04:05",
+                        "a": ["x", "it's"]}).result_rows[0][1] == ["x", "it's"]  # fmt: skip
+
+
+def test_clickhouse_connect_sees_refusals_as_clickhouse_errors(endpoint: Endpoint) -> None:
+    client = connect(endpoint)
+    with pytest.raises(DatabaseError, match="164"):
+        client.command("INSERT INTO syslog (host) VALUES ('x')")
+    with pytest.raises(DatabaseError, match="497"):
+        client.query("SELECT * FROM file('/etc/passwd', 'LineAsString')")
+    with pytest.raises(DatabaseError, match="516"):
+        connect(endpoint, password="nbo_wrong")
+
+
+def test_curl_formats_parameters_and_headers(endpoint: Endpoint) -> None:
+    select = f"SELECT host, count() AS n FROM syslog WHERE message LIKE '{MARKER}%' GROUP BY host"
+    status, headers, body = curl(endpoint, f"{endpoint.url}/?query_id=q-1", query=f"{select} FORMAT JSONEachRow")
+    assert (status, json.loads(body)) == (200, {"host": "router1", "n": 20})
+    assert headers["x-clickhouse-query-id"] == "q-1" and headers["x-clickhouse-format"] == "JSONEachRow"
+    assert headers["x-clickhouse-timezone"] and headers["x-clickhouse-server-display-name"]
+    assert json.loads(headers["x-clickhouse-summary"])["result_bytes"] == str(len(body))
+    status, headers, body = curl(endpoint, f"{endpoint.url}/?default_format=CSVWithNames", query=select)
+    assert body == b'"host","n"\n"router1",20\n' and headers["content-type"].startswith("text/csv")
+    status, _, body = curl(endpoint, "-G", f"{endpoint.url}/", "--data-urlencode", f"query={select}")
+    assert body == b"router1\t20\n"  # TabSeparated unless told
+    status, _, body = curl(
+        endpoint,
+        "-G",
+        f"{endpoint.url}/",
+        "--data-urlencode",
+        "query=SELECT {s:String} AS s, {n:UInt8} + 1 AS n FORMAT TabSeparatedWithNames",
+        "--data-urlencode",
+        "param_s=tab\\there",
+        "--data-urlencode",
+        "param_n=41",
+    )
+    assert body == b"s\tn\ntab\\there\t42\n"
+    # The URL starts the query and the body ends it, with a newline between (ClickHouse's rule).
+    status, _, body = curl(endpoint, f"{endpoint.url}/?query=SELECT%201%20%2B", query="2 FORMAT CSV")
+    assert (status, body) == (200, b"3\n")
+    for fmt, magic in (("Parquet", b"PAR1"), ("Arrow", b"ARROW1"), ("Native", b"\x01\x01\x01n\x05UInt8\x07")):
+        status, headers, body = curl(endpoint, f"{endpoint.url}/", query=f"SELECT 7 AS n FORMAT {fmt}")
+        assert status == 200 and magic in body[:16] and headers["x-clickhouse-format"] == fmt
+    status, _, body = curl(endpoint, f"{endpoint.url}/", query="SELECT 7 AS n FORMAT RowBinaryWithNamesAndTypes")
+    assert body == b"\x01\x01n\x05UInt8\x07"
+    status, _, body = curl(endpoint, f"{endpoint.url}/ping", user="")
+    assert (status, body) == (200, b"Ok.\n")
+
+
+def test_curl_sees_clickhouse_errors(endpoint: Endpoint) -> None:
+    status, headers, body = curl(endpoint, "-H", "X-ClickHouse-User: analyst", "-H", "X-ClickHouse-Key: nbo_guess",
+                                 f"{endpoint.url}/", query="SELECT 1", user="")  # fmt: skip
+    assert (status, headers["x-clickhouse-exception-code"]) == (401, "516")
+    assert body.startswith(b"Code: 516. DB::Exception: analyst: Authentication failed") and b"(version " in body
+    cases = {
+        "INSERT INTO syslog (host) VALUES ('x')": (403, "164"),
+        "SELECT * FROM url('http://127.0.0.1:1/', CSV, 'a String')": (403, "497"),
+        "SELECT name FROM system.users": (403, "497"),
+        "SELECT 1; SELECT 2": (400, "62"),
+        "SELECT 1 FORMAT XML": (400, "73"),
+        "SELECT {x:String}": (400, "456"),
+        "SELECT throwIf(1)": (500, "395"),
+    }
+    for sql, expected in cases.items():
+        status, headers, body = curl(endpoint, f"{endpoint.url}/", query=sql)
+        assert (status, headers["x-clickhouse-exception-code"]) == expected, (sql, body)
+        assert body.startswith(f"Code: {expected[1]}. DB::Exception: ".encode()), body
+
+
+def test_no_credential_and_tokens_without_read_sql_are_refused(endpoint: Endpoint) -> None:
+    status, headers, _ = curl(endpoint, f"{endpoint.url}/", query="SELECT 1", user="")
+    assert (status, headers["x-clickhouse-exception-code"]) == (401, "516")
+    status, headers, body = curl(endpoint, f"{endpoint.url}/", query="SELECT 1", user="reader")  # read:logs only
+    assert (status, headers["x-clickhouse-exception-code"]) == (403, "497") and b"read:sql" in body
+    # A token is its own name's only: the right token under another name is refused.
+    status, _, _ = curl(endpoint, "-u", f"reader:{endpoint.tokens['analyst']}", f"{endpoint.url}/", query="SELECT 1",
+                        user="")  # fmt: skip
+    assert status == 401
+
+
+@pytest.mark.parametrize(
+    "url_settings",
+    ["readonly=0", "readonly=2", "max_result_rows=0", "max_execution_time=3600", "max_memory_usage=0",
+     "max_query_size=1000000000", "max_result_bytes=0"],
+)  # fmt: skip
+def test_settings_that_loosen_limits_are_refused(endpoint: Endpoint, url_settings: str) -> None:
+    status, headers, body = curl(endpoint, f"{endpoint.url}/?{url_settings}", query="SELECT 1")
+    assert (status, headers["x-clickhouse-exception-code"]) == (403, "164"), body
+
+
+def test_writes_and_ddl_are_refused_and_change_nothing(endpoint: Endpoint, sec_db: Any) -> None:
+    before = sec_db.query(f"SELECT count() FROM {DB}.syslog").result_rows[0][0]
+    for sql in (
+        "INSERT INTO syslog (host) VALUES ('x')",
+        "ALTER TABLE syslog DELETE WHERE 1",
+        "DROP TABLE syslog",
+        "CREATE TABLE t (x UInt8) ENGINE = Memory",
+        "SELECT 1; DROP TABLE syslog",
+        "SET readonly = 0",
+        "SELECT 1 SETTINGS readonly = 0",
+        "SELECT * FROM syslog INTO OUTFILE '/tmp/x'",
+    ):
+        status, _, body = curl(endpoint, f"{endpoint.url}/", query=sql)
+        assert status in (400, 403), (sql, body)
+    assert sec_db.query(f"SELECT count() FROM {DB}.syslog").result_rows[0][0] == before
+    assert sec_db.query(f"EXISTS TABLE {DB}.t").result_rows[0][0] == 0
+
+
+def test_each_query_is_audited(endpoint: Endpoint, sec_db: Any) -> None:
+    since = time.time_ns()
+    curl(endpoint, f"{endpoint.url}/", query="SELECT 'audited' FORMAT CSV")
+    curl(endpoint, f"{endpoint.url}/", query="DROP TABLE syslog")
+    curl(endpoint, f"{endpoint.url}/", query="SELECT 1", user="reader")
+    rows = audit_rows(sec_db, since, transport="clickhouse-http")
+    deadline = time.monotonic() + 10
+    while len(rows) < 3 and time.monotonic() < deadline:
+        rows = audit_rows(sec_db, since, transport="clickhouse-http")
+    seen = [(r["principal"], r["outcome"], r["status"]) for r in rows]
+    assert seen == [("analyst", "ok", 200), ("analyst", "denied", 403), ("-", "denied", 403)], seen
+    assert all(r["tool"] == "sql" and r["client"] == "127.0.0.1" for r in rows)
+    assert rows[0]["args_digest"] and rows[1]["args_digest"] and rows[0]["args_digest"] != rows[1]["args_digest"]
