@@ -232,8 +232,8 @@ def _validate_clickhouse_http(ch: ClickHouseConfig, allow_plain_http: bool) -> N
         and not ipaddress.ip_address(ch.http_bind).is_loopback
     ):
         raise ConfigError(
-            f"NETOBS_CLICKHOUSE_HTTP_BIND={ch.http_bind} is not loopback: configure NETOBS_CLICKHOUSE_HTTP_TLS_CERT/KEY, "
-            "or set NETOBS_MCP_ALLOW_PLAIN_HTTP=true if a TLS proxy sits in front"
+            f"NETOBS_CLICKHOUSE_HTTP_BIND={ch.http_bind} is not loopback: configure "
+            "NETOBS_CLICKHOUSE_HTTP_TLS_CERT/KEY, or set NETOBS_MCP_ALLOW_PLAIN_HTTP=true if a TLS proxy sits in front"
         )
 
 

