@@ -7,6 +7,7 @@ writes, DDL, table functions, settings that loosen limits. Every query is read b
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import hashlib
 import json
@@ -44,15 +45,17 @@ class Endpoint:
         return f"http://127.0.0.1:{self.port}"
 
 
-@pytest.fixture(scope="module")
-def endpoint(chdb_path: Path, sec_db: Any, credentials_dir: Any) -> Iterator[Endpoint]:
+@contextlib.contextmanager
+def serving(chdb_path: Path, credentials_dir: Any, **mcp: Any) -> Iterator[Endpoint]:
     """The endpoint in a thread of this process over the suite's chdb store, auditing into its mcp_audit."""
     directory, made, _ = credentials_dir
     port = free_port()
     config = Config(
         data_dir=directory,
         clickhouse=ClickHouseConfig(dsn=f"chdb://{chdb_path}", database=DB, http_port=port),
-        mcp=McpConfig(token=ADMIN, tokens_file=str(directory / "tokens.toml"), rate_per_tool=1000.0),
+        mcp=McpConfig(
+            **({"token": ADMIN, "tokens_file": str(directory / "tokens.toml"), "rate_per_tool": 1000.0} | mcp)
+        ),
     )
     store = Store(config.clickhouse_dsn, DB, 10, size=1)
     loop = asyncio.new_event_loop()
@@ -75,6 +78,12 @@ def endpoint(chdb_path: Path, sec_db: Any, credentials_dir: Any) -> Iterator[End
     finally:
         loop.call_soon_threadsafe(stop.set)
         thread.join(15)
+
+
+@pytest.fixture(scope="module")
+def endpoint(chdb_path: Path, sec_db: Any, credentials_dir: Any) -> Iterator[Endpoint]:
+    with serving(chdb_path, credentials_dir) as e:
+        yield e
 
 
 def curl(e: Endpoint, *args: str, query: str | None = None, user: str = "analyst") -> tuple[int, dict[str, str], bytes]:
@@ -302,3 +311,28 @@ def test_clickhouse_jdbc_driver(endpoint: Endpoint, tmp_path: Path) -> None:
     )
     assert run.returncode == 0, run.stderr[-3000:]
     assert run.stdout.splitlines() == ["rows 0=0 1=1 2=2", "host router1 20", "refused 164"], run.stdout
+
+
+def test_results_over_the_row_limit_are_an_error_not_a_silent_cut(endpoint: Endpoint) -> None:
+    status, headers, body = curl(endpoint, f"{endpoint.url}/", query="SELECT number FROM numbers(20000) FORMAT CSV")
+    assert (status, headers["x-clickhouse-exception-code"]) == (500, "396"), body[:300]
+    status, _, body = curl(endpoint, f"{endpoint.url}/", query="SELECT number FROM numbers(10000) FORMAT CSV")
+    assert status == 200 and body.count(b"\n") == 10000
+
+
+def test_an_identifier_parameter_is_checked_like_written_sql(endpoint: Endpoint) -> None:
+    status, headers, body = curl(
+        endpoint, f"{endpoint.url}/?param_t=system.users", query="SELECT name FROM {t:Identifier}"
+    )
+    assert (status, headers["x-clickhouse-exception-code"]) == (403, "497"), body
+    status, _, body = curl(endpoint, f"{endpoint.url}/?param_t=syslog", query="SELECT count() > 0 FROM {t:Identifier}")
+    assert (status, body) == (200, b"1\n")
+
+
+def test_rate_per_credential(chdb_path: Path, sec_db: Any, credentials_dir: Any) -> None:
+    """mcp.rate_per_tool queries per second per credential (burst: twice as many), then 201 with 429."""
+    with serving(chdb_path, credentials_dir, rate_per_tool=0.5) as e:  # a burst of one, then one per 2 s
+        answers = [curl(e, f"{e.url}/", query="SELECT 1") for _ in range(4)]
+        assert answers[0][0] == 200
+        assert (429, "201") in [(status, headers.get("x-clickhouse-exception-code")) for status, headers, _ in answers]
+        assert curl(e, f"{e.url}/", query="SELECT 1", user="admin")[0] == 200  # another credential's own budget
