@@ -20,6 +20,9 @@ from query_mcp.store import Store
 
 log = logging.getLogger(__name__)
 
+GRACE_SECONDS = 5
+"""At stop, how long answers under way may take to finish; a client's idle keep-alive connection holds nothing."""
+
 
 def http_settings(clickhouse: ClickHouseConfig, mcp: McpConfig) -> HttpSettings:
     """The endpoint's policy: the MCP service's address allowlist, rates, body cap and SQL limits."""
@@ -57,6 +60,7 @@ async def serve(
         server_header=False,
         proxy_headers=False,  # the app decides whom to believe, from trusted_proxies
         h11_max_incomplete_event_size=64 * 1024,
+        timeout_graceful_shutdown=GRACE_SECONDS,
     )
     config.load()
     if clickhouse.http_tls_cert:

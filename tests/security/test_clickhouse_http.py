@@ -33,6 +33,7 @@ from netobs.config import Config
 from query_mcp.store import Store
 from tests.brokers import free_port
 from tests.security.conftest import ADMIN, DB, MARKER, audit_rows
+from tests.security.test_conformance import _self_signed as self_signed
 
 
 @dataclasses.dataclass
@@ -46,13 +47,16 @@ class Endpoint:
 
 
 @contextlib.contextmanager
-def serving(chdb_path: Path, credentials_dir: Any, **mcp: Any) -> Iterator[Endpoint]:
-    """The endpoint in a thread of this process over the suite's chdb store, auditing into its mcp_audit."""
+def serving(chdb_path: Path, credentials_dir: Any, tls: tuple[str, str] = ("", ""), **mcp: Any) -> Iterator[Endpoint]:
+    """The endpoint in a thread of this process over the suite's chdb store, auditing into its mcp_audit; TLS with
+    tls = (certificate, key)."""
     directory, made, _ = credentials_dir
     port = free_port()
     config = Config(
         data_dir=directory,
-        clickhouse=ClickHouseConfig(dsn=f"chdb://{chdb_path}", database=DB, http_port=port),
+        clickhouse=ClickHouseConfig(
+            dsn=f"chdb://{chdb_path}", database=DB, http_port=port, http_tls_cert=tls[0], http_tls_key=tls[1]
+        ),
         mcp=McpConfig(
             **({"token": ADMIN, "tokens_file": str(directory / "tokens.toml"), "rate_per_tool": 1000.0} | mcp)
         ),
@@ -336,3 +340,33 @@ def test_rate_per_credential(chdb_path: Path, sec_db: Any, credentials_dir: Any)
         assert answers[0][0] == 200
         assert (429, "201") in [(status, headers.get("x-clickhouse-exception-code")) for status, headers, _ in answers]
         assert curl(e, f"{e.url}/", query="SELECT 1", user="admin")[0] == 200  # another credential's own budget
+
+
+def test_tls(chdb_path: Path, sec_db: Any, credentials_dir: Any, tmp_path: Path) -> None:
+    """clickhouse.http_tls_cert/key: TLS 1.3, and clickhouse-connect over https trusting that certificate."""
+    cert, key = self_signed(tmp_path)
+    with serving(chdb_path, credentials_dir, tls=(cert, key)) as e:
+        client = clickhouse_connect.get_client(
+            host="127.0.0.1", port=e.port, username="analyst", password=e.tokens["analyst"], secure=True, ca_cert=cert
+        )
+        assert client.query("SELECT 41 + 1").result_rows == [(42,)]
+        client.close()
+        status, _, body = curl(e, "--cacert", cert, f"https://127.0.0.1:{e.port}/", query="SELECT 1")
+        assert (status, body) == (200, b"1\n")
+        old = subprocess.run(
+            [
+                "curl",
+                "-sS",
+                "--max-time",
+                "10",
+                "--cacert",
+                cert,
+                "--tls-max",
+                "1.2",
+                f"https://127.0.0.1:{e.port}/ping",
+            ]
+        )
+        plain = subprocess.run(
+            ["curl", "-sS", "--max-time", "10", f"http://127.0.0.1:{e.port}/ping"], capture_output=True
+        )
+        assert old.returncode != 0 and plain.stdout != b"Ok.\n"
