@@ -42,6 +42,14 @@ async def serve_clickhouse_http(config: Config, store: Store, bootstrap: str, st
         log.error("ClickHouse HTTP endpoint on port %d not served: %s", config.clickhouse.http_port, exc)
 
 
+async def serve_mcp_and_clickhouse_http(config: Config, store: Store, bootstrap: str, stop: asyncio.Event) -> None:
+    """`netobs mcp`: the MCP service, and the ClickHouse HTTP endpoint when this process holds the store."""
+    parts = [serve_mcp(config, store, bootstrap, stop)]
+    if serves_clickhouse_http(config):
+        parts.append(serve_clickhouse_http(config, store, bootstrap, stop))
+    await asyncio.gather(*parts)
+
+
 async def serve_mcp_stdio(config: Config, store: Store) -> None:
     """The MCP service on stdin/stdout, wired like serve_mcp."""
     bootstrap = config.kafka.bootstrap

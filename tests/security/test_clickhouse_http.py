@@ -170,6 +170,7 @@ def test_curl_formats_parameters_and_headers(endpoint: Endpoint) -> None:
     assert body == b"\x01\x01n\x05UInt8\x07"
     status, _, body = curl(endpoint, f"{endpoint.url}/ping", user="")
     assert (status, body) == (200, b"Ok.\n")
+    assert curl(endpoint, f"{endpoint.url}/play", user="")[0] == 404
 
 
 def test_curl_sees_clickhouse_errors(endpoint: Endpoint) -> None:
