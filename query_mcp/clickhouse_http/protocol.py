@@ -109,6 +109,14 @@ def parse(
     query_id: str,
 ) -> HttpQuery:
     """The request's query, format and settings; ClickHouseHttpError says what ClickHouse would refuse."""
+    if headers.get("content-encoding", "identity").lower() != "identity":
+        raise ClickHouseHttpError(
+            errors.SYNTAX_ERROR, "compressed request bodies are not accepted; send the query plain"
+        )
+    if headers.get("content-type", "").lower().startswith("multipart/"):
+        raise ClickHouseHttpError(
+            errors.SYNTAX_ERROR, "multipart requests (external data, form-encoded parameters) are not accepted"
+        )
     url_query = params.get("query", "")
     sql = f"{url_query}\n{body}" if url_query and body else url_query or body
     wanted = params.get("database") or headers.get("x-clickhouse-database") or database

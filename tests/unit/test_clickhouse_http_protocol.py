@@ -61,6 +61,13 @@ def test_missing_parameter_unknown_format_other_database_and_compression_are_ref
         assert caught.value.code == code
 
 
+def test_compressed_and_multipart_bodies_are_refused_not_misread() -> None:
+    for headers in ({"content-encoding": "gzip"}, {"content-type": "multipart/form-data; boundary=x"}):
+        with pytest.raises(ClickHouseHttpError) as caught:
+            parse({}, "SELECT 1", headers)
+        assert caught.value.code == 62
+
+
 def test_settings_may_stay_as_they_are_but_not_change() -> None:
     current = {"readonly": "1", "max_result_rows": "10000"}
     protocol.check_settings({"readonly": "1", "send_progress_in_http_headers": "1"}, current)
