@@ -371,3 +371,19 @@ def test_tls(chdb_path: Path, sec_db: Any, credentials_dir: Any, tmp_path: Path)
             ["curl", "-sS", "--max-time", "10", f"http://127.0.0.1:{e.port}/ping"], capture_output=True
         )
         assert old.returncode != 0 and plain.stdout != b"Ok.\n"
+
+
+def test_queries_of_one_credential_queue_and_overflow(endpoint: Endpoint) -> None:
+    """One query per credential runs at a time and four wait (run_select_query's fair gate); more are refused
+    with 202 (503). Seven start together; each takes over a second, so the first still runs when the last arrive."""
+    slow = "SELECT count() FROM (SELECT sleepEachRow(0.15) FROM numbers(8))"
+    base = ["curl", "-sS", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "60", "--data-binary", slow]
+    running = [
+        subprocess.Popen(
+            [*base, "-u", f"analyst:{endpoint.tokens['analyst']}", f"{endpoint.url}/"], stdout=subprocess.PIPE
+        )
+        for _ in range(7)
+    ]
+    statuses = sorted(int(p.communicate()[0]) for p in running)
+    assert statuses.count(200) >= 5 and set(statuses) <= {200, 503}, statuses
+    assert 503 in statuses, statuses
