@@ -10,6 +10,7 @@ engine writes the answer in the format asked for. Every request but /ping is aud
 from __future__ import annotations
 
 import json
+import logging
 import socket
 import time
 import uuid
@@ -34,6 +35,8 @@ from query_mcp.sql.fair import FairGate, QueueFull
 from query_mcp.sql.guard import SqlRejected, check_query_tree, check_sql, tree_query
 from query_mcp.sql.tools import SqlLimits
 from query_mcp.store import ReadOnlyPool, Store
+
+log = logging.getLogger(__name__)
 
 TRANSPORT = "clickhouse-http"
 """mcp_audit.transport of this endpoint's records; their tool is "sql"."""
@@ -134,7 +137,14 @@ class ClickHouseHttp:
             query_id, digest_of = query.query_id, query.sql
             protocol.check_settings(query.settings, self._engine.settings)
             answer = await self._answer(query, who)
-        except ClickHouseHttpError as exc:
+        except Exception as caught:
+            if isinstance(caught, ClickHouseHttpError):
+                exc = caught
+            else:  # a fault of netobs's own: the client gets ClickHouse's form of it, the log the details
+                log.exception("ClickHouse HTTP endpoint: request failed")
+                exc = ClickHouseHttpError(
+                    errors.UNKNOWN_EXCEPTION, "internal error of the endpoint; see the node's log"
+                )
             await self._refuse(exc, query_id)(scope, receive, send)
             self._audit(client, who, request.method, digest_of, started, exc)
             return

@@ -71,6 +71,8 @@ TRANSPORT_SETTINGS = frozenset(
      "http_zlib_compression_level", "cancel_http_readonly_queries_on_client_close", "client_protocol_version",
      "http_response_buffer_size", "http_wait_end_of_query", "http_write_exception_in_output_format"}
 )  # fmt: skip
+MAX_QUERY_ID = 128
+"""A query_id comes back in a response header, so it is kept short and printable."""
 _ESCAPES = {"b": "\b", "f": "\f", "r": "\r", "n": "\n", "t": "\t", "0": "\0", "a": "\a", "v": "\v"}
 
 
@@ -132,7 +134,10 @@ def parse(
     fmt = clause_format or params.get("default_format") or headers.get("x-clickhouse-format") or "TabSeparated"
     bound = bind_parameters(sql, {k[6:]: v for k, v in params.items() if k.startswith("param_")})
     settings = {k: v for k, v in params.items() if k not in PROTOCOL_PARAMETERS and not k.startswith("param_")}
-    return HttpQuery(bound, output_format(fmt), params.get("query_id") or query_id, settings)
+    given_id = params.get("query_id", "")
+    if len(given_id) > MAX_QUERY_ID or not given_id.isprintable() or not given_id.isascii():
+        raise ClickHouseHttpError(errors.BAD_ARGUMENTS, f"query_id: printable ASCII, at most {MAX_QUERY_ID} characters")
+    return HttpQuery(bound, output_format(fmt), given_id or query_id, settings)
 
 
 def output_format(name: str) -> str:

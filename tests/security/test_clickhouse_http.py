@@ -187,6 +187,9 @@ def test_curl_sees_clickhouse_errors(endpoint: Endpoint) -> None:
         "SELECT {x:String}": (400, "456"),
         "SELECT throwIf(1)": (500, "395"),
     }
+    # A query_id comes back in a header: one that would split the response's headers is refused.
+    status, headers, _ = curl(endpoint, f"{endpoint.url}/?query_id=a%0D%0ASet-Cookie:%20x=1", query="SELECT 1")
+    assert (status, headers["x-clickhouse-exception-code"], "set-cookie" in headers) == (400, "36", False)
     for sql, expected in cases.items():
         status, headers, body = curl(endpoint, f"{endpoint.url}/", query=sql)
         assert (status, headers["x-clickhouse-exception-code"]) == expected, (sql, body)

@@ -54,6 +54,7 @@ def test_missing_parameter_unknown_format_other_database_and_compression_are_ref
         ({}, "SELECT 1 FORMAT XML", 73),
         ({"database": "system"}, "SELECT 1", 497),
         ({"compress": "1"}, "SELECT 1", 497),
+        ({"query_id": "a\r\nSet-Cookie: x"}, "SELECT 1", 36),
     ]
     for params, body, code in cases:
         with pytest.raises(ClickHouseHttpError) as caught:
