@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 from pathlib import Path
 
 import uvicorn
@@ -43,6 +44,19 @@ def url(clickhouse: ClickHouseConfig) -> str:
     return f"{'https' if clickhouse.http_tls_cert else 'http'}://{host}:{clickhouse.http_port}"
 
 
+def bound_socket(bind: str, port: int) -> socket.socket:
+    """The listening socket, bound here: a port in use is an OSError the caller reports (uvicorn, binding itself,
+    would end the whole process with SystemExit)."""
+    sock = socket.socket(socket.AF_INET6 if ":" in bind else socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((bind, port))
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
 async def serve(
     clickhouse: ClickHouseConfig, mcp: McpConfig, store: Store, data_dir: Path, stop: asyncio.Event, trail: AuditTrail
 ) -> None:
@@ -65,10 +79,11 @@ async def serve(
     config.load()
     if clickhouse.http_tls_cert:
         config.ssl = tls_context(clickhouse.http_tls_cert, clickhouse.http_tls_key)
+    listening = bound_socket(clickhouse.http_bind, clickhouse.http_port)
     web = uvicorn.Server(config)
     audit_stop = asyncio.Event()
     audit_task = asyncio.create_task(trail.run(audit_stop))
-    task = asyncio.create_task(web.serve())
+    task = asyncio.create_task(web.serve(sockets=[listening]))
     log.info("ClickHouse HTTP endpoint on %s (read-only, credentials with read:sql)", url(clickhouse))
     await stop.wait()
     web.should_exit = True

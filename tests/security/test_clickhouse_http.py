@@ -390,3 +390,17 @@ def test_queries_of_one_credential_queue_and_overflow(endpoint: Endpoint) -> Non
     statuses = sorted(int(p.communicate()[0]) for p in running)
     assert statuses.count(200) >= 5 and set(statuses) <= {200, 503}, statuses
     assert 503 in statuses, statuses
+
+
+def test_a_port_in_use_is_reported_not_fatal(chdb_path: Path, sec_db: Any, credentials_dir: Any) -> None:
+    """The node goes on when the endpoint's port is taken (uvicorn binding it itself ended the process)."""
+    with serving(chdb_path, credentials_dir) as first:
+        directory, _, _ = credentials_dir
+        config = Config(
+            data_dir=directory,
+            clickhouse=ClickHouseConfig(dsn=f"chdb://{chdb_path}", database=DB, http_port=first.port),
+            mcp=McpConfig(token=ADMIN, tokens_file=str(directory / "tokens.toml")),
+        )
+        store = Store(config.clickhouse_dsn, DB, 10, size=1)
+        asyncio.run(asyncio.wait_for(mcp_service.serve_clickhouse_http(config, store, "", asyncio.Event()), 30))
+        assert curl(first, f"{first.url}/", query="SELECT 1")[2] == b"1\n"
