@@ -34,11 +34,19 @@ class KafkaConfig:
 
 @dataclass(frozen=True)
 class ClickHouseConfig:
-    """Where the projections are stored: chdb:///path (embedded) or http(s)://host:8123."""
+    """Where the projections are stored: chdb:///path (embedded) or http(s)://host:8123.
+
+    http_port: the read-only ClickHouse HTTP endpoint for analysts' own tools, served by the process that holds
+    the embedded store (0 turns it off); on http_bind, with TLS 1.3 when http_tls_cert and http_tls_key are set.
+    """
 
     dsn: str = ""
     database: str = "netobs"
     retention_days: int = 90
+    http_port: int = 8123
+    http_bind: str = "127.0.0.1"
+    http_tls_cert: str = ""
+    http_tls_key: str = ""
 
 
 @dataclass(frozen=True)

@@ -351,7 +351,9 @@ def _mcp(config: config_mod.Config, args: argparse.Namespace) -> int:
     store = mcp_service.open_store(config)
     token_note = "" if m.token else f"; admin token in {config.data_dir / 'mcp_token'}"
     print(f"MCP on {service.resource_url(m)}{token_note}", file=sys.stderr)
-    signals.run_until_signalled(lambda stop: mcp_service.serve_mcp(config, store, config.kafka.bootstrap, stop))
+    signals.run_until_signalled(
+        lambda stop: mcp_service.serve_mcp_and_clickhouse_http(config, store, config.kafka.bootstrap, stop)
+    )
     return 0
 
 

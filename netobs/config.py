@@ -170,6 +170,7 @@ def validate(config: Config) -> None:
         raise ConfigError(f"NETOBS_CLICKHOUSE_DATABASE: a plain identifier, got {ch.database!r}")
     if ch.retention_days < 1:
         raise ConfigError(f"NETOBS_CLICKHOUSE_RETENTION_DAYS: at least 1, got {ch.retention_days}")
+    _validate_clickhouse_http(ch, config.mcp.allow_plain_http)
     s = config.syslog
     _check_address("NETOBS_SYSLOG_BIND", s.bind)
     for name in ("udp_port", "tcp_port", "tls_port"):
@@ -224,6 +225,29 @@ def validate(config: Config) -> None:
         raise ConfigError("NETOBS_WORKER_BATCH_RECORDS is 1-100000 and NETOBS_WORKER_BATCH_SECONDS 0.01-60")
     _validate_mcp(config.mcp)
     _validate_actions(config.actions)
+
+
+def _validate_clickhouse_http(ch: ClickHouseConfig, allow_plain_http: bool) -> None:
+    _check_address("NETOBS_CLICKHOUSE_HTTP_BIND", ch.http_bind)
+    _check_port("NETOBS_CLICKHOUSE_HTTP_PORT", ch.http_port)
+    if bool(ch.http_tls_cert) != bool(ch.http_tls_key):
+        raise ConfigError(
+            "NETOBS_CLICKHOUSE_HTTP_TLS_CERT and NETOBS_CLICKHOUSE_HTTP_TLS_KEY go together: set both or neither"
+        )
+    for name in ("http_tls_cert", "http_tls_key"):
+        value = getattr(ch, name)
+        if value and not Path(value).is_file():
+            raise ConfigError(f"NETOBS_CLICKHOUSE_{name.upper()}: no such file {value!r}")
+    if (
+        ch.http_port
+        and not ch.http_tls_cert
+        and not allow_plain_http
+        and not ipaddress.ip_address(ch.http_bind).is_loopback
+    ):
+        raise ConfigError(
+            f"NETOBS_CLICKHOUSE_HTTP_BIND={ch.http_bind} is not loopback: configure "
+            "NETOBS_CLICKHOUSE_HTTP_TLS_CERT/KEY, or set NETOBS_MCP_ALLOW_PLAIN_HTTP=true if a TLS proxy sits in front"
+        )
 
 
 def _validate_actions(a: ActionsConfig) -> None:

@@ -27,6 +27,7 @@ from netobs.worker_thread import WorkerThread
 from processors.app import Worker, make_app
 from query_mcp import service as mcp_http
 from query_mcp.auth.credentials import TOKEN_FILE, load_or_create_token
+from query_mcp.clickhouse_http import server as clickhouse_http
 from schemas.topics import SYSLOG_RAW
 
 log = logging.getLogger(__name__)
@@ -104,15 +105,17 @@ async def run(config: Config) -> int:
             raise RuntimeError(f"worker failed to start: {thread.error}")
         watched = dict(edges, broker=broker_proc) if broker_proc is not None else dict(edges)
         tasks = [asyncio.create_task(_watch(watched, thread, stop))]
-        if config.mcp.transport == "http":
-            token_file = config.data_dir / TOKEN_FILE
-            fresh = not config.mcp.token and not token_file.exists()
+        token_line = None
+        if config.mcp.transport == "http" or mcp_service.serves_clickhouse_http(config):
+            fresh = not config.mcp.token and not (config.data_dir / TOKEN_FILE).exists()
             token = load_or_create_token(config.mcp.token, config.data_dir)
             store = mcp_service.open_store(config)
+        if config.mcp.transport == "http":
             tasks.append(asyncio.create_task(mcp_service.serve_mcp(config, store, bootstrap, stop)))
-            _banner(config, bootstrap, _token_line(config, token, fresh))
-        else:
-            _banner(config, bootstrap, None)
+            token_line = _token_line(config, token, fresh)
+        if mcp_service.serves_clickhouse_http(config):
+            tasks.append(asyncio.create_task(mcp_service.serve_clickhouse_http(config, store, bootstrap, stop)))
+        _banner(config, bootstrap, token_line)
         await stop.wait()
         deadline.arm()
         log.info("stopping (within %.0f s): receivers first, then the worker once it has stored what they sent",
@@ -227,6 +230,10 @@ def _banner(config: Config, bootstrap: str, token_line: str | None) -> None:
         a = config.actions
         scope = ", ".join(a.networks) or "managed nodes and inventory networks only"
         lines.append(f"  actions          executor on; targets: {scope}; {a.rate_per_actor}/min per actor")
+    if mcp_service.serves_clickhouse_http(config):
+        lines.append(
+            f"  ClickHouse HTTP  {clickhouse_http.url(config.clickhouse)} (read-only; named tokens with read:sql)"
+        )
     if token_line:
         lines += [
             f"  MCP              {mcp_http.resource_url(m)} (Streamable HTTP{', SSE at /sse' if m.sse else ''})",

@@ -13,6 +13,7 @@ def test_defaults_are_safe():
     assert config.mcp.allow_from == ("127.0.0.1/32", "::1/128")
     assert config.clickhouse_dsn.startswith("chdb://")
     assert (config.kafka.retention_hours, config.kafka.heap) == (168, "512m"), "a week of raw topics, bounded heap"
+    assert (config.clickhouse.http_bind, config.clickhouse.http_port) == ("127.0.0.1", 8123)
 
 
 def test_env_overrides_file(tmp_path: Path):
@@ -45,6 +46,9 @@ def test_env_overrides_file(tmp_path: Path):
         ({"NETOBS_KAFKA_RETENTION_HOURS": "0"}, "NETOBS_KAFKA_RETENTION_HOURS: at least 1"),
         ({"NETOBS_KAFKA_RETENTION_BYTES": "1000"}, "NETOBS_KAFKA_RETENTION_BYTES: -1 .no cap. or at least"),
         ({"NETOBS_KAFKA_HEAP": "512"}, "NETOBS_KAFKA_HEAP: a Java heap size"),
+        ({"NETOBS_CLICKHOUSE_HTTP_PORT": "65536"}, "NETOBS_CLICKHOUSE_HTTP_PORT: a port"),
+        ({"NETOBS_CLICKHOUSE_HTTP_BIND": "0.0.0.0"}, "NETOBS_CLICKHOUSE_HTTP_BIND=0.0.0.0 is not loopback"),
+        ({"NETOBS_CLICKHOUSE_HTTP_TLS_KEY": "/nonexistent.pem"}, "go together"),
     ],
 )
 def test_bad_values_are_named(env, message):
