@@ -16,7 +16,7 @@ from schemas.raw_syslog import LineFlag
 
 log = logging.getLogger("netobs.ingest")
 
-TRANSPORTS = ("udp", "tcp", "tls")
+TRANSPORTS = ("udp", "tcp", "tls", "relp")
 
 
 @dataclasses.dataclass
@@ -36,10 +36,11 @@ class TransportCounters:
     oversized: int = 0
     truncated: int = 0
     framing: int = 0
+    """Lines flagged FRAMING; for RELP, sessions closed because a frame was malformed."""
     rejected: int = 0
-    """TCP/TLS connections closed at once because max_tcp_connections were open."""
+    """TCP/TLS/RELP connections closed at once because max_tcp_connections were open."""
     connections: int = 0
-    """TCP/TLS connections open now."""
+    """TCP/TLS/RELP connections open now."""
     kernel_dropped: int = 0
     """UDP datagrams the kernel dropped because the socket buffer was full (from /proc/net/udp)."""
 
