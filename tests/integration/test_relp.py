@@ -1,0 +1,226 @@
+"""RELP: real rsyslog (omrelp) sends to netobs, which answers a frame only once the broker has its line.
+
+- The protocol's edges on the receiver in this process (serve()), with a plain socket speaking RELP.
+- rsyslog -> `netobs run` -> ClickHouse: every line stored exactly once, read back with run_select_query.
+- rsyslog -> `netobs ingest`, SIGKILLed and restarted twice while lines flow: none lost (the raw topic is
+  read back); duplicates are counted and printed (at-least-once: a line the broker took whose answer never
+  left the killed process is sent again). The 100,000-line run with figures is bench/relp.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+import os
+import re
+import signal
+import sys
+import threading
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+from aiokafka import AIOKafkaConsumer
+
+from common.config import SyslogConfig
+from ingest.counters import Counters
+from ingest.syslog import relp
+from ingest.syslog.service import serve
+from schemas import raw_syslog
+from schemas.topics import SYSLOG_RAW
+from tests import brokers
+from tests.integration.pipeline import TOKEN, call, node_env, wait_for, wait_port
+from tests.rsyslog import Rsyslog
+
+pytestmark = [pytest.mark.integration, pytest.mark.kafka]
+
+OPEN = b"relp_version=0\nrelp_software=test\ncommands=syslog"
+NUMBER = re.compile(rb" line (\d+)$")
+
+
+def numbered(marker: str, count: int) -> list[bytes]:
+    return [f"<13>Dec  4 10:00:00 relphost relptest: {marker} line {i}".encode() for i in range(count)]
+
+
+async def raw_line_numbers(bootstrap: str, marker: str) -> collections.Counter[int]:
+    """How often each numbered line carrying marker is in the raw topic, read from its start."""
+    found: collections.Counter[int] = collections.Counter()
+    needle = marker.encode()
+    consumer = AIOKafkaConsumer(SYSLOG_RAW, bootstrap_servers=bootstrap, auto_offset_reset="earliest")
+    await consumer.start()
+    try:
+        while batches := await consumer.getmany(timeout_ms=3000, max_records=500):
+            for records in batches.values():
+                for record in records:
+                    for line in raw_syslog.decode(record.value).lines:
+                        if needle in line and (m := NUMBER.search(line)):
+                            found[int(m.group(1))] += 1
+    finally:
+        await consumer.stop()
+    return found
+
+
+async def _frames(reader: asyncio.StreamReader, count: int) -> list[relp.Frame]:
+    frames = relp.FrameReader(1 << 20)
+    got: list[relp.Frame] = []
+    while len(got) < count:
+        data = await asyncio.wait_for(reader.read(65536), 20)
+        if not data:
+            break
+        got += frames.feed(data)
+    return got
+
+
+async def test_the_receiver_answers_after_the_broker_and_refuses_bad_frames(kafka_bootstrap: str) -> None:
+    port = brokers.free_port()
+    config = SyslogConfig(udp_port=0, tcp_port=0, tls_port=0, relp_port=port, batch_ms=50, max_line_bytes=1024)
+    counters, stop, ready = Counters(), asyncio.Event(), asyncio.Event()
+    task = asyncio.create_task(serve(config, kafka_bootstrap, 3, stop, ready, counters=counters))
+    await asyncio.wait_for(ready.wait(), 60)
+    marker = f"relp-edge-{uuid.uuid4().hex[:8]}"
+    try:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(relp.encode(1, "syslog", b"too early"))
+        writer.write(relp.encode(2, "open", OPEN))
+        for i, line in enumerate(numbered(marker, 5)):
+            writer.write(relp.encode(3 + i, "syslog", line))
+        writer.write(relp.encode(8, "bogus", b"x"))
+        writer.write(relp.encode(9, "close"))
+        answers = await _frames(reader, 8)
+        assert [(a.txnr, a.command) for a in answers] == [(n, "rsp") for n in range(1, 10) if n != 10]
+        assert answers[0].data.startswith(b"500 ")
+        assert answers[1].data.startswith(b"200 OK\nrelp_version=0")
+        assert all(a.data == b"200 OK" for a in answers[2:7])
+        assert answers[7].data.startswith(b"500 unknown command")
+        assert answers[8].data == b"200 OK"
+        assert await reader.read() == b"", "the session ends after close"
+        writer.close()
+        # The five lines answered 200 are in the broker already: answered means acknowledged.
+        assert sorted((await raw_line_numbers(kafka_bootstrap, marker)).elements()) == list(range(5))
+
+        for garbage in (b"1 open 3x abc\n", b"1 syslog 2000 " + b"a" * 100, b"nonsense\n" * 10):
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            writer.write(garbage)
+            assert await asyncio.wait_for(reader.read(), 20) == relp.SERVER_CLOSE
+            writer.close()
+        assert counters["relp"].framing == 3
+
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(relp.encode(1, "open", OPEN) + relp.encode(2, "syslog", numbered(marker, 6)[5]))
+        answers = await _frames(reader, 2)
+        assert [a.data[:6] for a in answers] == [b"200 OK", b"200 OK"], "the receiver goes on after bad input"
+        writer.close()
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 30)
+    assert counters["relp"].received == counters["relp"].delivered == 6
+
+
+def test_rsyslog_lines_through_relp_are_stored_exactly_once(kafka_bootstrap: str, tmp_path: Path) -> None:
+    count = 5000
+    ports = {name: brokers.free_port() for name in ("relp", "mcp")}
+    env = node_env(
+        kafka_bootstrap,
+        tmp_path / "node",
+        NETOBS_SYSLOG_UDP_PORT="0",
+        NETOBS_SYSLOG_TCP_PORT="0",
+        NETOBS_SYSLOG_TLS_PORT="0",
+        NETOBS_SYSLOG_RELP_PORT=str(ports["relp"]),
+        NETOBS_SYSLOG_BATCH_MS="20",
+        NETOBS_MCP_PORT=str(ports["mcp"]),
+        NETOBS_MCP_TOKEN=TOKEN,
+        NETOBS_WORKER_GROUP_ID=f"relp-{uuid.uuid4().hex[:8]}",
+        NETOBS_WORKER_BATCH_SECONDS="0.2",
+    )
+    env.pop("NETOBS_CLICKHOUSE", None)
+    log_path = tmp_path / "run.log"
+    node = brokers.spawn([sys.executable, "-m", "netobs", "run"], log_path, env=env)
+    sender = None
+    try:
+        wait_port(ports["mcp"], node, log_path, timeout=120)
+        url = f"http://127.0.0.1:{ports['mcp']}/mcp"
+        sender = Rsyslog(tmp_path / "rsyslog", ports["relp"])
+        marker = f"relp-{uuid.uuid4().hex[:8]}"
+        sender.send(numbered(marker, count))
+        query = (
+            "SELECT count() AS n, uniqExact(message) AS lines, "
+            "min(toUInt32(extract(message, 'line ([0-9]+)$'))) AS first, "
+            "max(toUInt32(extract(message, 'line ([0-9]+)$'))) AS last, any(transport) AS transport "
+            f"FROM syslog WHERE position(message, '{marker}') > 0"
+        )
+
+        def stored() -> list[object]:
+            rows = asyncio.run(call(url, "run_select_query", {"query": query}))["rows"]
+            return rows[0] if rows and rows[0][0] >= count else []
+
+        wait_for(stored, 120, f"{count} lines from rsyslog in the syslog table")
+        time.sleep(2)  # a line stored twice would show up by now
+        n, lines, first, last, transport = asyncio.run(call(url, "run_select_query", {"query": query}))["rows"][0]
+        assert (n, lines, first, last, transport) == (count, count, 0, count - 1, "relp")
+    finally:
+        if sender is not None:
+            sender.stop()
+        brokers.stop(node)
+
+
+def _ingest(bootstrap: str, data: Path, relp_port: int, log_path: Path) -> brokers.subprocess.Popen[bytes]:
+    env = node_env(
+        bootstrap,
+        data,
+        NETOBS_SYSLOG_UDP_PORT="0",
+        NETOBS_SYSLOG_TCP_PORT="0",
+        NETOBS_SYSLOG_TLS_PORT="0",
+        NETOBS_SYSLOG_RELP_PORT=str(relp_port),
+        NETOBS_SYSLOG_BATCH_MS="20",
+    )
+    proc = brokers.spawn([sys.executable, "-m", "netobs", "ingest"], log_path, env=env)
+    wait_port(relp_port, proc, log_path, timeout=60)
+    return proc
+
+
+def kill_twice_while_sending(
+    bootstrap: str, work: Path, count: int, per_second: int
+) -> tuple[str, collections.Counter[int], float]:
+    """rsyslog sends count numbered lines at per_second through omrelp to `netobs ingest`, which is SIGKILLed
+    at a third and two thirds of the sending time and started again at once; returns the marker, how often
+    each line is in the raw topic once rsyslog has delivered everything, and the seconds that took."""
+    relp_port = brokers.free_port()
+    marker = f"relp-kill-{uuid.uuid4().hex[:8]}"
+    log_path = work / "ingest.log"
+    ingest = _ingest(bootstrap, work / "data", relp_port, log_path)
+    sender = Rsyslog(work / "rsyslog", relp_port)
+    started = time.monotonic()
+    try:
+        feeding = threading.Thread(target=sender.send, args=(numbered(marker, count), per_second))
+        feeding.start()
+        seconds = count / per_second
+        for kill_at in (seconds / 3, 2 * seconds / 3):
+            time.sleep(max(0.0, started + kill_at - time.monotonic()))
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(ingest.pid, signal.SIGKILL)
+            ingest.wait(10)
+            ingest = _ingest(bootstrap, work / "data", relp_port, log_path)
+        feeding.join()
+
+        def complete() -> collections.Counter[int] | None:
+            found = asyncio.run(raw_line_numbers(bootstrap, marker))
+            return found if len(found) >= count else None
+
+        found = wait_for(complete, 180, f"all {count} lines in the raw topic")
+        time.sleep(3)  # frames still being resent would add to the count
+        return marker, asyncio.run(raw_line_numbers(bootstrap, marker)), time.monotonic() - started
+    finally:
+        sender.stop()
+        brokers.stop(ingest)
+
+
+def test_rsyslog_loses_nothing_while_the_receiver_is_killed_twice(kafka_bootstrap: str, tmp_path: Path) -> None:
+    count = 20_000
+    _, found, seconds = kill_twice_while_sending(kafka_bootstrap, tmp_path, count, per_second=4000)
+    lost = count - len(found)
+    duplicates = sum(found.values()) - len(found)
+    print(f"relp kill test: {count} lines, {lost} lost, {duplicates} duplicates, {seconds:.1f} s")
+    assert lost == 0
+    assert set(found) == set(range(count))
