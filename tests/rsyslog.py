@@ -7,14 +7,27 @@ machine without it skips the tests, except under CI or NETOBS_REQUIRE_RSYSLOG=1,
 
 from __future__ import annotations
 
+import asyncio
+import collections
+import contextlib
 import os
+import re
+import signal
 import socket
+import subprocess
+import sys
+import threading
 import time
+import uuid
 from pathlib import Path
 
 import pytest
+from aiokafka import AIOKafkaConsumer
 
+from schemas import raw_syslog
+from schemas.topics import SYSLOG_RAW
 from tests import brokers
+from tests.integration.pipeline import node_env, wait_port
 
 ROOT_ENV = "NETOBS_RSYSLOG_ROOT"
 REQUIRE_ENV = "NETOBS_REQUIRE_RSYSLOG"
@@ -98,3 +111,92 @@ def _listens(port: int) -> bool:
     except OSError:
         return False
 
+
+NUMBER = re.compile(rb" line (\d+)$")
+
+
+def numbered(marker: str, count: int) -> list[bytes]:
+    """count syslog lines carrying marker, numbered 0 to count - 1 at their end."""
+    return [f"<13>Dec  4 10:00:00 relphost relptest: {marker} line {i}".encode() for i in range(count)]
+
+
+async def raw_line_numbers(
+    bootstrap: str, marker: str, until: int = 0, timeout: float = 300.0, quiet: float = 3.0
+) -> tuple[collections.Counter[int], float]:
+    """How often each numbered line carrying marker is in the raw topic, read from its start with one consumer
+    until `until` distinct lines were read (or timeout) and then nothing new came for `quiet` seconds; also
+    the monotonic time the last of the `until` lines was read."""
+    found: collections.Counter[int] = collections.Counter()
+    needle = marker.encode()
+    deadline = time.monotonic() + timeout
+    complete_at: float | None = None
+    last_read = time.monotonic()
+    consumer = AIOKafkaConsumer(SYSLOG_RAW, bootstrap_servers=bootstrap, auto_offset_reset="earliest")
+    await consumer.start()
+    try:
+        while time.monotonic() < deadline:
+            batches = await consumer.getmany(timeout_ms=200, max_records=1000)
+            now = time.monotonic()
+            if not batches:
+                if len(found) >= until and now - last_read >= quiet:
+                    break
+                continue
+            last_read = now
+            for records in batches.values():
+                for record in records:
+                    for line in raw_syslog.decode(record.value).lines:
+                        if needle in line and (m := NUMBER.search(line)):
+                            found[int(m.group(1))] += 1
+            if complete_at is None and len(found) >= until:
+                complete_at = now
+    finally:
+        await consumer.stop()
+    return found, complete_at or time.monotonic()
+
+
+def start_ingest(bootstrap: str, data: Path, relp_port: int, log_path: Path) -> subprocess.Popen[bytes]:
+    """`netobs ingest` with only its RELP receiver, on relp_port."""
+    env = node_env(
+        bootstrap,
+        data,
+        NETOBS_SYSLOG_UDP_PORT="0",
+        NETOBS_SYSLOG_TCP_PORT="0",
+        NETOBS_SYSLOG_TLS_PORT="0",
+        NETOBS_SYSLOG_RELP_PORT=str(relp_port),
+        NETOBS_SYSLOG_BATCH_MS="20",
+    )
+    proc = brokers.spawn([sys.executable, "-m", "netobs", "ingest"], log_path, env=env)
+    wait_port(relp_port, proc, log_path, timeout=60)
+    return proc
+
+
+def relp_kill_run(
+    bootstrap: str, work: Path, count: int, per_second: int, kills: int
+) -> tuple[collections.Counter[int], float]:
+    """rsyslog sends count numbered lines at per_second (0: as fast as it takes them) through omrelp to
+    `netobs ingest`, which is SIGKILLed kills times, evenly spread over the sending time, and started again
+    at once. Returns how often each line is in the raw topic once rsyslog has delivered everything, and the
+    seconds from the first line until then."""
+    relp_port = brokers.free_port()
+    marker = f"relp-{uuid.uuid4().hex[:8]}"
+    log_path = work / "ingest.log"
+    ingest = start_ingest(bootstrap, work / "data", relp_port, log_path)
+    sender = Rsyslog(work / "rsyslog", relp_port)
+    started = time.monotonic()
+    try:
+        feeding = threading.Thread(target=sender.send, args=(numbered(marker, count), per_second))
+        feeding.start()
+        seconds = count / per_second if per_second else 0.0
+        for k in range(1, kills + 1):
+            time.sleep(max(0.0, started + k * seconds / (kills + 1) - time.monotonic()))
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(ingest.pid, signal.SIGKILL)
+            ingest.wait(10)
+            ingest = start_ingest(bootstrap, work / "data", relp_port, log_path)
+        feeding.join()
+        # Frames still being resent after the last line arrived would show up in the quiet time.
+        found, complete_at = asyncio.run(raw_line_numbers(bootstrap, marker, until=count))
+        return found, complete_at - started
+    finally:
+        sender.stop()
+        brokers.stop(ingest)

@@ -10,56 +10,26 @@
 from __future__ import annotations
 
 import asyncio
-import collections
-import contextlib
-import os
 import re
-import signal
 import sys
-import threading
 import time
 import uuid
 from pathlib import Path
 
 import pytest
-from aiokafka import AIOKafkaConsumer
 
 from common.config import SyslogConfig
 from ingest.counters import Counters
 from ingest.syslog import relp
 from ingest.syslog.service import serve
-from schemas import raw_syslog
-from schemas.topics import SYSLOG_RAW
 from tests import brokers
 from tests.integration.pipeline import TOKEN, call, node_env, wait_for, wait_port
-from tests.rsyslog import Rsyslog
+from tests.rsyslog import Rsyslog, numbered, raw_line_numbers, relp_kill_run
 
 pytestmark = [pytest.mark.integration, pytest.mark.kafka]
 
 OPEN = b"relp_version=0\nrelp_software=test\ncommands=syslog"
 NUMBER = re.compile(rb" line (\d+)$")
-
-
-def numbered(marker: str, count: int) -> list[bytes]:
-    return [f"<13>Dec  4 10:00:00 relphost relptest: {marker} line {i}".encode() for i in range(count)]
-
-
-async def raw_line_numbers(bootstrap: str, marker: str) -> collections.Counter[int]:
-    """How often each numbered line carrying marker is in the raw topic, read from its start."""
-    found: collections.Counter[int] = collections.Counter()
-    needle = marker.encode()
-    consumer = AIOKafkaConsumer(SYSLOG_RAW, bootstrap_servers=bootstrap, auto_offset_reset="earliest")
-    await consumer.start()
-    try:
-        while batches := await consumer.getmany(timeout_ms=3000, max_records=500):
-            for records in batches.values():
-                for record in records:
-                    for line in raw_syslog.decode(record.value).lines:
-                        if needle in line and (m := NUMBER.search(line)):
-                            found[int(m.group(1))] += 1
-    finally:
-        await consumer.stop()
-    return found
 
 
 async def _frames(reader: asyncio.StreamReader, count: int) -> list[relp.Frame]:
@@ -98,7 +68,8 @@ async def test_the_receiver_answers_after_the_broker_and_refuses_bad_frames(kafk
         assert await reader.read() == b"", "the session ends after close"
         writer.close()
         # The five lines answered 200 are in the broker already: answered means acknowledged.
-        assert sorted((await raw_line_numbers(kafka_bootstrap, marker)).elements()) == list(range(5))
+        found, _ = await raw_line_numbers(kafka_bootstrap, marker, until=5, timeout=20, quiet=1)
+        assert sorted(found.elements()) == list(range(5))
 
         for garbage in (b"1 open 3x abc\n", b"1 syslog 2000 " + b"a" * 100, b"nonsense\n" * 10):
             reader, writer = await asyncio.open_connection("127.0.0.1", port)
@@ -165,60 +136,9 @@ def test_rsyslog_lines_through_relp_are_stored_exactly_once(kafka_bootstrap: str
         brokers.stop(node)
 
 
-def _ingest(bootstrap: str, data: Path, relp_port: int, log_path: Path) -> brokers.subprocess.Popen[bytes]:
-    env = node_env(
-        bootstrap,
-        data,
-        NETOBS_SYSLOG_UDP_PORT="0",
-        NETOBS_SYSLOG_TCP_PORT="0",
-        NETOBS_SYSLOG_TLS_PORT="0",
-        NETOBS_SYSLOG_RELP_PORT=str(relp_port),
-        NETOBS_SYSLOG_BATCH_MS="20",
-    )
-    proc = brokers.spawn([sys.executable, "-m", "netobs", "ingest"], log_path, env=env)
-    wait_port(relp_port, proc, log_path, timeout=60)
-    return proc
-
-
-def kill_twice_while_sending(
-    bootstrap: str, work: Path, count: int, per_second: int
-) -> tuple[str, collections.Counter[int], float]:
-    """rsyslog sends count numbered lines at per_second through omrelp to `netobs ingest`, which is SIGKILLed
-    at a third and two thirds of the sending time and started again at once; returns the marker, how often
-    each line is in the raw topic once rsyslog has delivered everything, and the seconds that took."""
-    relp_port = brokers.free_port()
-    marker = f"relp-kill-{uuid.uuid4().hex[:8]}"
-    log_path = work / "ingest.log"
-    ingest = _ingest(bootstrap, work / "data", relp_port, log_path)
-    sender = Rsyslog(work / "rsyslog", relp_port)
-    started = time.monotonic()
-    try:
-        feeding = threading.Thread(target=sender.send, args=(numbered(marker, count), per_second))
-        feeding.start()
-        seconds = count / per_second
-        for kill_at in (seconds / 3, 2 * seconds / 3):
-            time.sleep(max(0.0, started + kill_at - time.monotonic()))
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(ingest.pid, signal.SIGKILL)
-            ingest.wait(10)
-            ingest = _ingest(bootstrap, work / "data", relp_port, log_path)
-        feeding.join()
-
-        def complete() -> collections.Counter[int] | None:
-            found = asyncio.run(raw_line_numbers(bootstrap, marker))
-            return found if len(found) >= count else None
-
-        found = wait_for(complete, 180, f"all {count} lines in the raw topic")
-        time.sleep(3)  # frames still being resent would add to the count
-        return marker, asyncio.run(raw_line_numbers(bootstrap, marker)), time.monotonic() - started
-    finally:
-        sender.stop()
-        brokers.stop(ingest)
-
-
 def test_rsyslog_loses_nothing_while_the_receiver_is_killed_twice(kafka_bootstrap: str, tmp_path: Path) -> None:
     count = 20_000
-    _, found, seconds = kill_twice_while_sending(kafka_bootstrap, tmp_path, count, per_second=4000)
+    found, seconds = relp_kill_run(kafka_bootstrap, tmp_path, count, per_second=4000, kills=2)
     lost = count - len(found)
     duplicates = sum(found.values()) - len(found)
     print(f"relp kill test: {count} lines, {lost} lost, {duplicates} duplicates, {seconds:.1f} s")
