@@ -29,7 +29,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from tests import brokers
-from tests.rsyslog import relp_kill_run
+from tests.rsyslog import DEFAULT_ROOT, SETUP, find_root, relp_kill_run
 
 
 def _run(name: str, bootstrap: str, work: Path, count: int, rate: int, kills: int) -> dict[str, float | int]:
@@ -49,6 +49,9 @@ def main() -> int:
     parser.add_argument("--count", type=int, default=100_000)
     parser.add_argument("--rate", type=int, default=10_000, help="lines/s of the paced and killed runs")
     args = parser.parse_args()
+    if find_root() is None:
+        print(f"no rsyslog with omrelp under $NETOBS_RSYSLOG_ROOT or {DEFAULT_ROOT}: run {SETUP}", file=sys.stderr)
+        return 2
     work = Path(tempfile.mkdtemp(prefix="netobs-bench-relp-"))
     port = brokers.free_port()
     kafka = brokers.start_apache_kafka(port, work / "kafka")

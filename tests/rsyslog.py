@@ -37,12 +37,20 @@ MODULES = f"{LIBS}/rsyslog"
 SETUP = "scripts/rsyslog_private.sh"
 
 
-def root() -> Path:
-    """The private root with rsyslogd and omrelp; skips (or fails under CI) when there is none."""
+def find_root() -> Path | None:
+    """The private root with rsyslogd and omrelp, if there is one."""
     path = Path(os.environ.get(ROOT_ENV) or DEFAULT_ROOT)
     if (path / "usr/sbin/rsyslogd").is_file() and (path / MODULES / "omrelp.so").is_file():
         return path
-    why = f"no rsyslog with omrelp under {path}: run {SETUP}"
+    return None
+
+
+def root() -> Path:
+    """The private root with rsyslogd and omrelp; skips (or fails under CI) when there is none."""
+    path = find_root()
+    if path is not None:
+        return path
+    why = f"no rsyslog with omrelp under {os.environ.get(ROOT_ENV) or DEFAULT_ROOT}: run {SETUP}"
     if os.environ.get("CI") == "true" or os.environ.get(REQUIRE_ENV) == "1":
         pytest.fail(why)
     pytest.skip(why)

@@ -142,5 +142,9 @@ def test_rsyslog_loses_nothing_while_the_receiver_is_killed_twice(kafka_bootstra
     lost = count - len(found)
     duplicates = sum(found.values()) - len(found)
     print(f"relp kill test: {count} lines, {lost} lost, {duplicates} duplicates, {seconds:.1f} s")
+    starts = (tmp_path / "ingest.log").read_text().count("syslog relp listening")
+    last = re.findall(r"syslog ingest stopped: \{'relp': \{'received': (\d+)", (tmp_path / "ingest.log").read_text())
+    assert starts == 3 and len(last) == 1, "two receivers died without stopping, the third stopped"
+    assert 0 < int(last[0]) < count, "the kills came while lines were flowing"
     assert lost == 0
     assert set(found) == set(range(count))
