@@ -81,13 +81,23 @@ def _ask(url: str, tool: str, args: dict[str, Any], token: str) -> Any:
     return asyncio.run(call())
 
 
+def _status(url: str, command_id: str, token: str) -> Any:
+    """get_command_status, or None while the service does not know the command (yet)."""
+    try:
+        return _ask(url, "get_command_status", {"command_id": command_id}, token)
+    except AssertionError as exc:
+        if "no command" in str(exc):
+            return None
+        raise
+
+
 def test_a_pending_approval_survives_a_crash_of_the_single_node(tmp_path: Path) -> None:
     ports = {name: brokers.free_port() for name in ("kafka", "mcp")}
     url = f"http://127.0.0.1:{ports['mcp']}/mcp"
     name = f"dur-{uuid.uuid4().hex[:6]}"
     seed = tmp_path / "inventory.toml"
     seed.write_text(f'[[node]]\nname = "{name}"\nip = "127.0.10.5"\n')
-    operator = tokens.add(tmp_path / "mcp_tokens.toml", "operator", frozenset({"write", "read:inventory"}))
+    operator = tokens.add(tmp_path / "mcp_tokens.toml", "operator", frozenset({"write", "probe", "read:inventory"}))
     env = _env(tmp_path, ports, seed)
     node = _start(env, tmp_path, ports["mcp"])
     try:
@@ -100,13 +110,16 @@ def test_a_pending_approval_survives_a_crash_of_the_single_node(tmp_path: Path) 
 
     node = _start(env, tmp_path, ports["mcp"])
     try:
-        status = _ask(url, "get_command_status", {"command_id": pending["CommandID"]}, operator)
+        # The MCP service learns the commands again from their topics after its start.
+        status = wait_for(
+            lambda: _status(url, pending["CommandID"], operator), 30, "the command known to the restarted service"
+        )
         assert status["Status"] == "pending_approval"
         approved = _ask(url, "approve_command", {"command_id": pending["CommandID"]}, TOKEN)
         assert approved["Status"] == "executed" and approved["Result"]["node"]["IP"] == "127.0.10.6"
         wait_for(
             lambda: _ask(url, "get_node_list", {"name_filter": f"^{name}$"}, TOKEN)[0]["IP"] == "127.0.10.6",
-            30,
+            60,
             "the approved move in the node list",
         )
     finally:
