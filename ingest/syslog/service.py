@@ -12,7 +12,6 @@ import logging
 import ssl
 import time
 from collections.abc import Callable
-from functools import partial
 
 from common.config import SyslogConfig
 from ingest.counters import Counters, log_periodically
@@ -32,8 +31,8 @@ LOG_SECONDS = 30.0
 MIN_QUEUE_LINES = 200_000
 """Lines waiting for Kafka acknowledgement before UDP lines are dropped (at least 20 batches)."""
 
-Emit = Callable[[int, RawBatch], object]
-"""Where a batcher's records go: the producer, or DeliveryAcks for a receiver that answers its sender."""
+Outlet = tuple[Batcher, DeliveryAcks | None]
+"""A transport's batcher, and the DeliveryAcks its records go through when its receiver answers its sender."""
 
 
 async def serve(
@@ -59,7 +58,7 @@ async def serve(
     count = await producer.start(partitions, stop)
     if count is None:
         return
-    batchers: list[tuple[Batcher, Emit]] = []
+    batchers: list[Outlet] = []
     udp: UdpReceiver | None = None
     streams: list[StreamReceiver | RelpReceiver] = []
     tasks: list[asyncio.Task[None]] = []
@@ -67,9 +66,9 @@ async def serve(
     def receiver_input(transport: str) -> Deliver:
         """What a receiver calls with lines: count them, batch them, offer full records to Kafka."""
         batcher = Batcher(transport, count, syslog.batch_lines, syslog.batch_ms)
-        force = transport != "udp"
-        batchers.append((batcher, partial(producer.offer, force=force)))
+        batchers.append((batcher, None))
         totals = counters[transport]
+        force = transport != "udp"
 
         def deliver(source: str, received_ns: list[int], lines: list[bytes], flags: list[int] | None) -> None:
             totals.received += len(lines)
@@ -116,7 +115,7 @@ async def serve(
             log.info("syslog %s listening on %s:%d", transport, *stream.address)
         if syslog.relp_port:
             acks = DeliveryAcks(Batcher("relp", count, syslog.batch_lines, syslog.batch_ms), producer)
-            batchers.append((acks.batcher, acks.offer))
+            batchers.append((acks.batcher, acks))
             relp = RelpReceiver(
                 acks,
                 producer.room,
@@ -127,7 +126,7 @@ async def serve(
             await relp.start(syslog.bind, syslog.relp_port)
             streams.append(relp)
             log.info("syslog relp listening on %s:%d", *relp.address)
-        tasks.append(asyncio.create_task(_cut_expired(batchers, syslog.batch_ms)))
+        tasks.append(asyncio.create_task(_cut_expired(batchers, producer, syslog.batch_ms)))
         enabled = tuple(b.transport for b, _ in batchers)
         tasks.append(asyncio.create_task(log_periodically(counters, log_seconds, enabled)))
         if ready is not None:
@@ -143,7 +142,7 @@ async def _drain(
     udp: UdpReceiver | None,
     streams: list[StreamReceiver | RelpReceiver],
     tasks: list[asyncio.Task[None]],
-    batchers: list[tuple[Batcher, Emit]],
+    batchers: list[Outlet],
     producer: BoundedProducer,
     seconds: float,
 ) -> None:
@@ -158,20 +157,28 @@ async def _drain(
     for task in tasks:
         with contextlib.suppress(asyncio.CancelledError):
             await task
-    for batcher, emit in batchers:
+    for batcher, acks in batchers:
         for partition, batch in batcher.drain():
-            emit(partition, batch)
+            _offer(producer, acks, partition, batch, force=True)
     await producer.close(max(0.5, deadline - time.monotonic()))
 
 
-async def _cut_expired(batchers: list[tuple[Batcher, Emit]], batch_ms: int) -> None:
+async def _cut_expired(batchers: list[Outlet], producer: BoundedProducer, batch_ms: int) -> None:
     """Send records that have waited batch_ms, checking a few times per batch_ms."""
     while True:
         await asyncio.sleep(max(batch_ms / 4, 5) / 1000)
         now = time.monotonic()
-        for batcher, emit in batchers:
+        for batcher, acks in batchers:
             for partition, batch in batcher.expired(now):
-                emit(partition, batch)
+                _offer(producer, acks, partition, batch, force=batcher.transport != "udp")
+
+
+def _offer(producer: BoundedProducer, acks: DeliveryAcks | None, partition: int, batch: RawBatch, force: bool) -> None:
+    """A record to Kafka; through DeliveryAcks when its lines' receiver waits for the broker's answer."""
+    if acks is not None:
+        acks.offer(partition, batch)
+    else:
+        producer.offer(partition, batch, force)
 
 
 def _add_dropped(counters: Counters, transport: str) -> Callable[[int], None]:
