@@ -57,6 +57,8 @@ class SyslogConfig:
     udp_port: int = 5514
     tcp_port: int = 5514
     tls_port: int = 6514
+    relp_port: int = 2514
+    """RELP (rsyslog's omrelp): each line is answered only once the broker has it."""
     tls_cert: str = ""
     tls_key: str = ""
     max_line_bytes: int = 65536

@@ -16,7 +16,7 @@ from schemas.raw_syslog import LineFlag
 
 log = logging.getLogger("netobs.ingest")
 
-TRANSPORTS = ("udp", "tcp", "tls")
+TRANSPORTS = ("udp", "tcp", "tls", "relp")
 
 
 @dataclasses.dataclass
@@ -36,8 +36,10 @@ class TransportCounters:
     oversized: int = 0
     truncated: int = 0
     framing: int = 0
+    """Lines flagged FRAMING; for RELP, sessions closed because a frame was malformed."""
     rejected: int = 0
-    """TCP/TLS connections closed at once because max_tcp_connections were open and none was stalled."""
+    """TCP/TLS/RELP connections closed at once because max_tcp_connections were open (and, for TCP/TLS, none
+    was stalled)."""
     rejected_per_source: int = 0
     """TCP/TLS connections closed at once because their source held max_tcp_connections_per_source."""
     evicted: int = 0
@@ -47,7 +49,7 @@ class TransportCounters:
     closed_idle: int = 0
     """TCP/TLS connections closed after tcp_idle_timeout_s of silence."""
     connections: int = 0
-    """TCP/TLS connections open now."""
+    """TCP/TLS/RELP connections open now."""
     kernel_dropped: int = 0
     """UDP datagrams the kernel dropped because the socket buffer was full (from /proc/net/udp)."""
 

@@ -13,7 +13,7 @@ import contextlib
 import itertools
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.codec import has_lz4
@@ -24,6 +24,9 @@ from ingest.counters import Counters
 from schemas.raw_syslog import RawBatch, encode
 
 log = logging.getLogger("netobs.ingest")
+
+Settled = Callable[[BaseException | None], None]
+"""Told once whether the broker acknowledged a record (None) or why not: how RELP answers its sender."""
 
 MAX_BATCH_BYTES = 1024 * 1024
 """aiokafka's per-partition batch: room for one full RawBatch record (ingest.syslog.batcher.BATCH_BYTES)."""
@@ -61,7 +64,7 @@ class BoundedProducer:
         self.idempotent = False
         self._producer: AIOKafkaProducer | None = None
         self._task: asyncio.Task[None] | None = None
-        self._queue: collections.deque[tuple[int, RawBatch]] = collections.deque()
+        self._queue: collections.deque[tuple[int, RawBatch, Settled | None]] = collections.deque()
         self._lines = 0
         """Lines queued or in flight."""
         self._unsettled: collections.Counter[str] = collections.Counter()
@@ -151,17 +154,20 @@ class BoundedProducer:
             raise
         return producer
 
-    def offer(self, partition: int, batch: RawBatch, force: bool = False) -> bool:
+    def offer(self, partition: int, batch: RawBatch, force: bool = False, settled: Settled | None = None) -> bool:
         """Queue a record unless the queue is full (then count its lines as dropped); never waits.
 
         force queues regardless: for TCP, whose readers already waited for room() before reading.
+        settled, if given, is called once with the outcome: None when the broker acknowledged the record.
         """
         n = len(batch)
         if self._abandoned or (not force and self._lines + n > self.max_lines):
             self.counters[batch.transport].dropped += n
             self._warn(f"kafka queue full ({self._lines} lines): dropping {n} {batch.transport} lines")
+            if settled is not None:
+                settled(KafkaError("not queued: the producer is full or closing"))
             return False
-        self._queue.append((partition, batch))
+        self._queue.append((partition, batch, settled))
         self._hold(batch.transport, n)
         self._wake.set()
         return True
@@ -177,13 +183,15 @@ class BoundedProducer:
                 self._wake.clear()
                 await self._wake.wait()
                 continue
-            partition, batch = self._queue.popleft()
+            partition, batch, settled = self._queue.popleft()
             try:
                 delivery = await producer.send(self.topic, encode(batch), partition=partition)
             except KafkaError as exc:
-                self._settle(batch, exc)
+                self._settle(batch, settled, exc)
                 continue
-            delivery.add_done_callback(lambda future, batch=batch: self._delivered(batch, future))
+            delivery.add_done_callback(
+                lambda future, batch=batch, settled=settled: self._delivered(batch, settled, future)
+            )
 
     async def close(self, timeout: float) -> None:
         """Wait up to timeout for everything queued to be acknowledged, then disconnect.
@@ -203,6 +211,9 @@ class BoundedProducer:
         for transport, n in self._unsettled.items():
             self.counters[transport].dropped += n
         self._unsettled.clear()
+        for _, _, settled in self._queue:
+            if settled is not None:
+                settled(KafkaError("not sent before the producer closed"))
         self._queue.clear()
         if self._producer is not None:
             try:
@@ -211,13 +222,15 @@ class BoundedProducer:
                 log.warning("kafka producer did not stop in time")
             self._producer = None
 
-    def _delivered(self, batch: RawBatch, future: asyncio.Future[object]) -> None:
+    def _delivered(self, batch: RawBatch, settled: Settled | None, future: asyncio.Future[object]) -> None:
         if future.cancelled():
-            self._settle(batch, KafkaError("delivery cancelled"))
+            self._settle(batch, settled, KafkaError("delivery cancelled"))
         else:
-            self._settle(batch, future.exception())
+            self._settle(batch, settled, future.exception())
 
-    def _settle(self, batch: RawBatch, error: BaseException | None) -> None:
+    def _settle(self, batch: RawBatch, settled: Settled | None, error: BaseException | None) -> None:
+        if settled is not None:
+            settled(error)
         if self._abandoned:
             return
         n = len(batch)

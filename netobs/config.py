@@ -173,7 +173,7 @@ def validate(config: Config) -> None:
     _validate_clickhouse_http(ch, config.mcp.allow_plain_http)
     s = config.syslog
     _check_address("NETOBS_SYSLOG_BIND", s.bind)
-    for name in ("udp_port", "tcp_port", "tls_port"):
+    for name in ("udp_port", "tcp_port", "tls_port", "relp_port"):
         _check_port(f"NETOBS_SYSLOG_{name.upper()}", getattr(s, name))
     if bool(s.tls_cert) != bool(s.tls_key):
         raise ConfigError("NETOBS_SYSLOG_TLS_CERT and NETOBS_SYSLOG_TLS_KEY go together: set both or neither")

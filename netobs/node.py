@@ -219,7 +219,8 @@ def _banner(config: Config, bootstrap: str, token_line: str | None) -> None:
         f"  broker           {bootstrap}",
         f"  ClickHouse       {config.clickhouse_dsn}",
     ]
-    for name, port in (("udp", s.udp_port), ("tcp", s.tcp_port), ("tls", s.tls_port if s.tls_cert else 0)):
+    ports = (("udp", s.udp_port), ("tcp", s.tcp_port), ("tls", s.tls_port if s.tls_cert else 0), ("relp", s.relp_port))
+    for name, port in ports:
         if port:
             lines.append(f"  syslog {name:<9} {s.bind}:{port}")
     if config.snmp.trap_port:

@@ -70,10 +70,22 @@ def client(chdb_path: Path) -> Any:
     migrations.apply(ch, DB, 90)
     ch.insert(
         f"{DB}.syslog",
-        [[NOW - dt.timedelta(minutes=i), "192.0.2.1", f"r{i % 3}", "err:daemon", "sshd", f"fail {i}", "low", 3, 3, 7]
-         for i in range(30)],  # fmt: skip
-        column_names=["received_at", "source", "host", "type", "tag", "message", "level", "severity", "facility",
-                      "template_id"],  # fmt: skip
+        [
+            [NOW - dt.timedelta(minutes=i), "192.0.2.1", f"r{i % 3}", "err:daemon", "sshd", f"fail {i}", "low", 3, 3, 7]
+            for i in range(30)
+        ],
+        column_names=[
+            "received_at",
+            "source",
+            "host",
+            "type",
+            "tag",
+            "message",
+            "level",
+            "severity",
+            "facility",
+            "template_id",
+        ],
     )
     ch.insert(
         f"{DB}.syslog_patterns",

@@ -43,6 +43,7 @@ def test_run_stop_restart_and_stdio(tmp_path):
         NETOBS_KAFKA_EMBEDDED_PORT=str(ports["kafka"]),
         NETOBS_SYSLOG_UDP_PORT=str(ports["syslog"]),
         NETOBS_SYSLOG_TCP_PORT=str(ports["syslog"]),
+        NETOBS_SYSLOG_RELP_PORT=str(brokers.free_port()),
         NETOBS_MCP_PORT=str(ports["mcp"]),
         NETOBS_SNMP_TRAP_PORT=str(ports["traps"]),
         NETOBS_CLICKHOUSE_HTTP_PORT=str(ports["clickhouse"]),

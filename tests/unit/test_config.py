@@ -14,6 +14,11 @@ def test_defaults_are_safe():
     assert config.clickhouse_dsn.startswith("chdb://")
     assert (config.kafka.retention_hours, config.kafka.heap) == (168, "512m"), "a week of raw topics, bounded heap"
     assert (config.clickhouse.http_bind, config.clickhouse.http_port) == ("127.0.0.1", 8123)
+    assert config.syslog.relp_port == 2514
+
+
+def test_relp_port_from_env():
+    assert load(environ={"NETOBS_SYSLOG_RELP_PORT": "0"}).syslog.relp_port == 0
 
 
 def test_env_overrides_file(tmp_path: Path):
@@ -34,6 +39,7 @@ def test_env_overrides_file(tmp_path: Path):
     [
         ({"NETOBS_SYSLOG_UDP_PORT": "abc"}, "NETOBS_SYSLOG_UDP_PORT: expected int"),
         ({"NETOBS_SYSLOG_UDP_PORT": "70000"}, "0-65535"),
+        ({"NETOBS_SYSLOG_RELP_PORT": "-1"}, "NETOBS_SYSLOG_RELP_PORT: a port is 0-65535"),
         ({"NETOBS_MCP_TOKEN": "short"}, "at least 16"),
         ({"NETOBS_MCP_TRANSPORT": "carrier-pigeon"}, "one of"),
         ({"NETOBS_MCP_ALLOW_FROM": "10.0.0.0/8,nonsense"}, "nonsense"),
