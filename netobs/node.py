@@ -8,12 +8,16 @@ receiving never competes with parsing for the interpreter lock.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
+from pathlib import Path
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
@@ -21,12 +25,13 @@ from common import migrations
 from common.kafka_admin import ensure_topics
 from common.sealing import load_or_create_key
 from executor import inventory_seed
-from netobs import broker, children, mcp_service, signals
+from netobs import broker, children, mcp_service, metrics_endpoint, signals
 from netobs.config import Config
 from netobs.worker_thread import WorkerThread
 from processors.app import Worker, make_app
 from query_mcp import service as mcp_http
 from query_mcp.auth.credentials import load_or_create_token
+from query_mcp.metrics import Metrics
 from schemas.topics import SYSLOG_RAW
 
 log = logging.getLogger(__name__)
@@ -55,6 +60,9 @@ async def run(config: Config) -> int:
     edges: dict[str, subprocess.Popen[bytes]] = {}
     thread = None
     status = 0
+    sockets = Path(tempfile.mkdtemp(prefix="netobs-metrics-"))
+    """The children's metrics sockets (a short path: a unix socket's is limited to 107 bytes)."""
+    endpoint = contextlib.ExitStack()
     try:
         bootstrap = config.kafka.bootstrap
         if not bootstrap:
@@ -82,7 +90,8 @@ async def run(config: Config) -> int:
         )
         for name, wanted in wanted_edges:
             if wanted:
-                edges[name] = children.spawn([sys.executable, "-m", "netobs", name], env=env)
+                child_env = dict(env, **{metrics_endpoint.SOCKET_ENV: str(sockets / f"{name}.sock")})
+                edges[name] = children.spawn([sys.executable, "-m", "netobs", name], env=child_env)
         thread = WorkerThread(
             make_app(
                 bootstrap,
@@ -97,11 +106,22 @@ async def run(config: Config) -> int:
         await asyncio.to_thread(thread.started.wait)
         if thread.error:
             raise RuntimeError(f"worker failed to start: {thread.error}")
+        mcp_metrics = Metrics()
+        own = metrics_endpoint.registry()
+        own.register(metrics_endpoint.worker_source(thread.worker))
+        exposition = metrics_endpoint.registry_of(
+            metrics_endpoint.NodeCollector(
+                own,
+                {name: sockets / f"{name}.sock" for name in edges},
+                mcp_metrics.render if config.mcp.transport == "http" else None,
+            )
+        )
+        endpoint.enter_context(metrics_endpoint.serving(config, exposition, "node"))
         tasks = [asyncio.create_task(_watch(edges, thread, stop))]
         if config.mcp.transport == "http":
             token = load_or_create_token(config.mcp.token, config.data_dir)
             store = mcp_service.open_store(config)
-            tasks.append(asyncio.create_task(mcp_service.serve_mcp(config, store, bootstrap, stop)))
+            tasks.append(asyncio.create_task(mcp_service.serve_mcp(config, store, bootstrap, stop, mcp_metrics)))
             _banner(config, bootstrap, token)
         else:
             _banner(config, bootstrap, None)
@@ -123,6 +143,8 @@ async def run(config: Config) -> int:
             await asyncio.to_thread(thread.stop)
         if broker_proc is not None:
             children.stop(broker_proc, timeout=BROKER_STOP_SECONDS)
+        endpoint.close()
+        shutil.rmtree(sockets, ignore_errors=True)
         log.info("netobs stopped")
     return status
 
@@ -189,6 +211,8 @@ def _banner(config: Config, bootstrap: str, token: str | None) -> None:
         a = config.actions
         scope = ", ".join(a.networks) or "managed nodes and inventory networks only"
         lines.append(f"  actions          executor on; targets: {scope}; {a.rate_per_actor}/min per actor")
+    if config.metrics.port:
+        lines.append(f"  metrics          http://{config.metrics.bind}:{config.metrics.port}/metrics")
     if token:
         lines += [
             f"  MCP              {mcp_http.resource_url(m)} (Streamable HTTP{', SSE at /sse' if m.sse else ''})",

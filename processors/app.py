@@ -243,6 +243,21 @@ async def retry_async(what: str, fn: Callable[..., Any], *args: Any) -> Any:
             await asyncio.sleep(delay)
 
 
+def lag_by_partition(worker: Worker) -> dict[tuple[str, int], int]:
+    """Records not yet handled per (topic, partition) this worker holds whose high watermark it has fetched."""
+    try:
+        consumer = worker.app.consumer
+        highwaters = {(tp.topic, tp.partition): consumer.highwater(tp) for tp in consumer.assignment()}
+    except Exception:
+        return {}
+    lag = {}
+    for (topic, partition), highwater in highwaters.items():
+        if highwater is not None and highwater >= 0 and topic in worker.projectors:
+            handled = worker.stored_offsets(topic).get(partition, -1)
+            lag[(topic, partition)] = max(0, highwater - 1 - handled)
+    return lag
+
+
 def consumer_lag(worker: Worker) -> int:
     """Records not yet handled in the partitions this worker holds (from fetched high watermarks); -1
     when the consumer has not fetched yet."""
