@@ -21,14 +21,14 @@ from pathlib import Path
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from common import migrations
+from common import migrations, progress
 from common.kafka_admin import ensure_topics
 from common.sealing import load_or_create_key
 from executor import inventory_seed
 from netobs import broker, children, mcp_service, metrics_endpoint, signals
 from netobs.config import Config
 from netobs.worker_thread import WorkerThread
-from processors.app import Worker, make_app
+from processors.app import Worker, lag_by_partition, make_app
 from query_mcp import service as mcp_http
 from query_mcp.auth.credentials import load_or_create_token
 from query_mcp.metrics import Metrics
@@ -37,6 +37,9 @@ from schemas.topics import SYSLOG_RAW
 log = logging.getLogger(__name__)
 
 DRAIN_SECONDS = 20.0
+CATCH_UP_SECONDS = 10.0
+CATCH_UP_RECORDS = 10_000
+"""A worker this many records behind reports its catch-up; fewer are gone before anyone waits."""
 BROKER_STOP_SECONDS = 30.0
 """A controlled shutdown flushes and closes the logs; a broker killed instead recovers them on the next start."""
 
@@ -117,7 +120,7 @@ async def run(config: Config) -> int:
             )
         )
         endpoint.enter_context(metrics_endpoint.serving(config, exposition, "node"))
-        tasks = [asyncio.create_task(_watch(edges, thread, stop))]
+        tasks = [asyncio.create_task(_watch(edges, thread, stop)), asyncio.create_task(_catch_up(thread.worker, stop))]
         if config.mcp.transport == "http":
             token = load_or_create_token(config.mcp.token, config.data_dir)
             store = mcp_service.open_store(config)
@@ -160,6 +163,26 @@ async def _watch(edges: dict[str, subprocess.Popen[bytes]], thread: WorkerThread
             log.error("worker stopped unexpectedly; stopping")
             stop.set()
         await asyncio.sleep(0.5)
+
+
+async def _catch_up(worker: Worker, stop: asyncio.Event) -> None:
+    """Say how far the worker is in a long catch-up (the rebuild after `netobs replay`, or a start after a long
+    stop): a log line every CATCH_UP_SECONDS while more than CATCH_UP_RECORDS are behind (lines, as the log is)."""
+    started, first = time.monotonic(), 0
+    while not stop.is_set():
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), CATCH_UP_SECONDS)
+            return
+        behind = sum(lag_by_partition(worker).values())
+        first = max(first, behind)
+        if first < CATCH_UP_RECORDS:
+            continue
+        elapsed = time.monotonic() - started
+        done = first - behind
+        log.info("%s", progress.line("catching up with the topics", done, first, elapsed, "records"))
+        if behind < CATCH_UP_RECORDS:
+            log.info("caught up: %d records in %.0f s", done, elapsed)
+            return
 
 
 async def _drain(bootstrap: str, worker: Worker) -> None:
