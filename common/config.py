@@ -198,3 +198,14 @@ class McpConfig:
     metrics: str = "token"
     """/metrics: token (a credential with the metrics scope), open (anyone the allowlist admits) or off."""
     stdio_scopes: tuple[str, ...] = ("read:logs", "read:inventory", "read:sql", "probe", "write")
+
+
+@dataclass(frozen=True)
+class MetricsConfig:
+    """The Prometheus endpoint every netobs process serves (a single node: one for all its processes)."""
+
+    bind: str = "127.0.0.1"
+    port: int = 9464
+    """0 turns the endpoint off."""
+    access: str = "token"
+    """token (a credential with the metrics scope, as MCP /metrics) or open (anyone who reaches the port)."""

@@ -25,6 +25,7 @@ from common.config import (
     InventoryConfig,
     KafkaConfig,
     McpConfig,
+    MetricsConfig,
     PollerConfig,
     SnmpConfig,
     SyslogConfig,
@@ -50,6 +51,7 @@ class Config:
     worker: WorkerConfig = field(default_factory=WorkerConfig)
     mcp: McpConfig = field(default_factory=McpConfig)
     actions: ActionsConfig = field(default_factory=ActionsConfig)
+    metrics: MetricsConfig = field(default_factory=MetricsConfig)
 
     @property
     def clickhouse_dsn(self) -> str:
@@ -150,6 +152,7 @@ def validate(config: Config) -> None:
     """Reject settings netobs would fail on later, with a message that names the setting."""
     if config.log_level.upper() not in LOG_LEVELS:
         raise ConfigError(f"NETOBS_LOG_LEVEL: one of {LOG_LEVELS}, got {config.log_level!r}")
+    _validate_metrics(config.metrics)
     k = config.kafka
     if not 1 <= k.partitions <= 256:
         raise ConfigError(f"NETOBS_KAFKA_PARTITIONS: 1-256, got {k.partitions}")
@@ -330,6 +333,13 @@ def _validate_mcp(m: McpConfig) -> None:
     unknown = set(m.stdio_scopes) - set(SCOPES)
     if unknown:
         raise ConfigError(f"NETOBS_MCP_STDIO_SCOPES: unknown scope(s) {sorted(unknown)}; known: {SCOPES}")
+
+
+def _validate_metrics(m: MetricsConfig) -> None:
+    _check_address("NETOBS_METRICS_BIND", m.bind)
+    _check_port("NETOBS_METRICS_PORT", m.port, allow_zero=True)
+    if m.access not in ("token", "open"):
+        raise ConfigError(f"NETOBS_METRICS_ACCESS: token or open, got {m.access!r}")
 
 
 def _check_address(name: str, value: str) -> None:

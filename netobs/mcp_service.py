@@ -9,6 +9,7 @@ import logging
 from netobs.config import Config
 from query_mcp import service, stdio
 from query_mcp.clickhouse_http import server as clickhouse_http
+from query_mcp.metrics import Metrics
 from query_mcp.store import Store
 
 log = logging.getLogger(__name__)
@@ -19,12 +20,14 @@ def open_store(config: Config) -> Store:
     return Store(config.clickhouse_dsn, config.clickhouse.database, config.mcp.query_timeout_seconds)
 
 
-async def serve_mcp(config: Config, store: Store, bootstrap: str, stop: asyncio.Event) -> None:
+async def serve_mcp(
+    config: Config, store: Store, bootstrap: str, stop: asyncio.Event, metrics: Metrics | None = None
+) -> None:
     """The MCP service over HTTP: its audit trail goes to the broker (or the store without one), its actions to
-    the command path."""
+    the command path; metrics, when given, is where it counts (a single node serves them with the others)."""
     trail = service.audit_trail(bootstrap, config.clickhouse_dsn, config.clickhouse.database)
     async with service.command_path(bootstrap, config.actions, config.command_key_path) as commands:
-        await service.serve(config.mcp, store, config.data_dir, stop, trail, commands)
+        await service.serve(config.mcp, store, config.data_dir, stop, trail, commands, metrics)
 
 
 def serves_clickhouse_http(config: Config) -> bool:
