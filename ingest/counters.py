@@ -31,8 +31,10 @@ class TransportCounters:
     """Kafka records delivered."""
     delivered: int = 0
     """Lines acknowledged by Kafka."""
+    retried: int = 0
+    """Lines sent again because the broker was away (a retriable failure); not lost."""
     dropped: int = 0
-    """Lines received but lost: queue full, Kafka failing, or still pending at the end of the drain."""
+    """Lines received but lost: queue full, Kafka refusing a record, or still pending at the end of the drain."""
     oversized: int = 0
     truncated: int = 0
     framing: int = 0
@@ -92,7 +94,8 @@ def rate_line(transport: str, now: dict[str, int], before: dict[str, int], secon
     mb_per_s = (now["bytes"] - before["bytes"]) / seconds / 1e6
     return (
         f"syslog {transport}: {now['received']} lines ({lines_per_s:,.0f}/s, {mb_per_s:.2f} MB/s), "
-        f"delivered {now['delivered']} in {now['batches']} batches, dropped {now['dropped']}, "
+        f"delivered {now['delivered']} in {now['batches']} batches, retried {now['retried']}, "
+        f"dropped {now['dropped']}, "
         f"kernel dropped {now['kernel_dropped']}, oversized {now['oversized']}, "
         f"truncated {now['truncated']}, framing {now['framing']}, "
         f"connections {now['connections']}, rejected {now['rejected']} (+{now['rejected_per_source']} per source), "

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.codec import has_lz4
-from aiokafka.errors import KafkaConnectionError, KafkaError
+from aiokafka.errors import KafkaConnectionError, KafkaError, KafkaTimeoutError
 
 from common.kafka_admin import ensure_topics
 from ingest.counters import Counters
@@ -76,6 +76,8 @@ class BoundedProducer:
         self._settled.set()
         self._abandoned = False
         self._last_warning = 0.0
+        self._retry_at = 0.0
+        """The sender waits until then after a retriable failure."""
 
     @property
     def queued_lines(self) -> int:
@@ -183,14 +185,19 @@ class BoundedProducer:
                 self._wake.clear()
                 await self._wake.wait()
                 continue
+            wait = self._retry_at - time.monotonic()
+            if wait > 0:  # the broker failed a send: give it a moment rather than spin on it
+                await asyncio.sleep(wait)
             partition, batch, settled = self._queue.popleft()
             try:
                 delivery = await producer.send(self.topic, encode(batch), partition=partition)
             except KafkaError as exc:
-                self._settle(batch, settled, exc)
+                self._settle(partition, batch, settled, exc)
                 continue
             delivery.add_done_callback(
-                lambda future, batch=batch, settled=settled: self._delivered(batch, settled, future)
+                lambda future, partition=partition, batch=batch, settled=settled: self._delivered(
+                    partition, batch, settled, future
+                )
             )
 
     async def close(self, timeout: float) -> None:
@@ -222,13 +229,25 @@ class BoundedProducer:
                 log.warning("kafka producer did not stop in time")
             self._producer = None
 
-    def _delivered(self, batch: RawBatch, settled: Settled | None, future: asyncio.Future[object]) -> None:
+    def _delivered(
+        self, partition: int, batch: RawBatch, settled: Settled | None, future: asyncio.Future[object]
+    ) -> None:
         if future.cancelled():
-            self._settle(batch, settled, KafkaError("delivery cancelled"))
+            self._settle(partition, batch, settled, KafkaError("delivery cancelled"))
         else:
-            self._settle(batch, settled, future.exception())
+            self._settle(partition, batch, settled, future.exception())
 
-    def _settle(self, batch: RawBatch, settled: Settled | None, error: BaseException | None) -> None:
+    def _settle(self, partition: int, batch: RawBatch, settled: Settled | None, error: BaseException | None) -> None:
+        """Book a record's outcome. A broker that is away (a retriable error) gets the record again, first in
+        line: its lines stay counted against the bound, so TCP readers stay paused (the senders are slowed, not
+        dropped) and UDP finds the queue full (dropped and counted there) until the broker is back."""
+        if error is not None and not self._abandoned and retriable(error):
+            self.counters[batch.transport].retried += len(batch)
+            self._queue.appendleft((partition, batch, settled))
+            self._retry_at = time.monotonic() + RETRY_SECONDS[0]
+            self._wake.set()
+            self._warn(f"kafka send failed, keeping {len(batch)} {batch.transport} lines queued to retry: {error!r}")
+            return
         if settled is not None:
             settled(error)
         if self._abandoned:
@@ -240,7 +259,7 @@ class BoundedProducer:
             counters.batches += 1
         else:
             counters.dropped += n
-            self._warn(f"kafka send failed, dropping {n} {batch.transport} lines: {error!r}")
+            log.error("kafka refused a record, dropping %d %s lines: %r", n, batch.transport, error)
         self._hold(batch.transport, -n)
 
     def _hold(self, transport: str, n: int) -> None:
@@ -260,6 +279,15 @@ class BoundedProducer:
         if now - self._last_warning >= WARN_EVERY_SECONDS:
             self._last_warning = now
             log.warning("%s (further warnings suppressed for %.0fs)", message, WARN_EVERY_SECONDS)
+
+
+def retriable(error: BaseException) -> bool:
+    """A failure that says the broker is away or busy, not that it refused the record: send it again.
+
+    aiokafka marks most such errors retriable; its delivery timeout (KafkaTimeoutError) is not marked, yet it is
+    exactly what a broker outage of more than request_timeout_ms looks like.
+    """
+    return isinstance(error, KafkaTimeoutError) or bool(getattr(error, "retriable", False))
 
 
 def _log_failure(task: asyncio.Task[None]) -> None:

@@ -65,8 +65,11 @@ class TrapCounters:
     """Traps acknowledged by Kafka (published)."""
     batches: int = 0
     """Kafka records acknowledged."""
+    retried: int = 0
+    """Traps sent again because the broker was away (a retriable failure); not lost."""
     dropped: int = 0
-    """Traps lost after decoding (Kafka queue full or failing) or datagrams the event loop could not keep up with."""
+    """Traps lost after decoding (Kafka queue full or refusing them) or datagrams the event loop could not keep
+    up with."""
     kernel_dropped: int = 0
     """Datagrams the kernel dropped because the socket buffer was full (from /proc/net/udp)."""
 
