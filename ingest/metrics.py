@@ -64,9 +64,29 @@ def syslog_families(counters: Counters, transports: Iterable[str]) -> list[Metri
         ),
         counter(
             "netobs_syslog_connections_rejected_total",
-            "TCP/TLS connections closed at once because max_tcp_connections were open.",
+            "TCP/TLS/RELP connections refused at once, by reason: full (max_tcp_connections open, none stalled) "
+            "or per_source (the sender's address held max_tcp_connections_per_source).",
+            ["transport", "reason"],
+            [([t, "full"], c["rejected"]) for t, c in by if t != "udp"]
+            + [([t, "per_source"], c["rejected_per_source"]) for t, c in by if t != "udp"],
+        ),
+        counter(
+            "netobs_syslog_connections_closed_total",
+            "TCP/TLS connections the receiver closed, by reason: evicted (stalled, its slot given to a newcomer), "
+            "partial (a frame incomplete for tcp_partial_timeout_s), idle (silent for tcp_idle_timeout_s).",
+            ["transport", "reason"],
+            (
+                ([t, reason], c[field])
+                for t, c in by
+                if t != "udp"
+                for reason, field in (("evicted", "evicted"), ("partial", "closed_partial"), ("idle", "closed_idle"))
+            ),
+        ),
+        counter(
+            "netobs_syslog_retried_total",
+            "Lines sent to Kafka again after a retriable failure (the broker away); not lost.",
             ["transport"],
-            (([t], c["rejected"]) for t, c in by if t != "udp"),
+            (([t], c["retried"]) for t, c in by),
         ),
     ]
 
