@@ -5,7 +5,9 @@ answers, and the counters say what was sent. `netobs status` is read against the
 from __future__ import annotations
 
 import asyncio
+import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -13,6 +15,7 @@ import sys
 import urllib.error
 import urllib.request
 import uuid
+from pathlib import Path
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
@@ -22,6 +25,7 @@ from tests.integration.pipeline import call, wait_for, wait_port
 
 pytestmark = pytest.mark.integration
 LOGGER, SNMPTRAP = shutil.which("logger"), shutil.which("snmptrap")
+DASHBOARDS = Path(__file__).resolve().parents[2] / "examples" / "grafana" / "dashboards"
 
 
 def scrape(port: int, token: str | None) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
@@ -38,6 +42,30 @@ def scrape(port: int, token: str | None) -> dict[tuple[str, frozenset[tuple[str,
         for s in family.samples:
             samples[(s.name, frozenset(s.labels.items()))] = s.value
     return samples
+
+
+def exposed_names(port: int, token: str) -> set[str]:
+    """Every name a PromQL expression may use for the families of the exposition, samples or not yet."""
+    request = urllib.request.Request(f"http://127.0.0.1:{port}/metrics")
+    request.add_header("Authorization", f"Bearer {token}")
+    with urllib.request.urlopen(request, timeout=30) as response:
+        text = response.read().decode()
+    names = set()
+    for family in text_string_to_metric_families(text):
+        suffixes = {"counter": ("_total",), "histogram": ("_bucket", "_sum", "_count")}.get(family.type, ("",))
+        names |= {family.name + suffix for suffix in suffixes}
+    return names
+
+
+def dashboard_metrics() -> set[str]:
+    """The metric names the Prometheus panels of examples/grafana/dashboards query."""
+    found = set()
+    for path in DASHBOARDS.glob("*.json"):
+        for panel in json.loads(path.read_text())["panels"]:
+            for target in panel.get("targets", []):
+                if target.get("datasource", {}).get("type") == "prometheus":
+                    found |= set(re.findall(r"\bnetobs_[a-z_]+", target["expr"]))
+    return found
 
 
 def value(samples, name: str, **labels: str) -> float:
@@ -120,6 +148,10 @@ def test_one_endpoint_counts_every_process_and_status_reads_it(tmp_path):
         assert lags and all(v >= 0 for v in lags)
         assert value(s, "netobs_mcp_tool_calls_total", tool="search_syslog", outcome="ok", process="node") >= 1
         assert ("netobs_polls_total", frozenset({("outcome", "ok"), ("process", "poller")})) in s
+
+        wanted = dashboard_metrics()
+        assert len(wanted) >= 15, wanted
+        assert wanted <= exposed_names(ports["metrics"], token), wanted - exposed_names(ports["metrics"], token)
 
         status = subprocess.run(
             [sys.executable, "-m", "netobs", "status"], env=env, capture_output=True, text=True, timeout=60
