@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test unit integration lint bench venv clean
+.PHONY: run test unit integration lint bench venv clean packages
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,13 +17,18 @@ venv: $(STAMP)
 run: $(STAMP)
 	$(BIN)/netobs run
 
-test: lint
+# The system packages of scripts/system-packages.txt: installed when run as root, else named with the
+# apt-get command to run, before any test starts.
+packages:
+	$(PYTHON) scripts/system_packages.py install
+
+test: packages lint
 	$(BIN)/python -m pytest -q -ra
 
 unit: $(STAMP)
 	$(BIN)/python -m pytest -q -ra tests/unit
 
-integration: $(STAMP)
+integration: packages $(STAMP)
 	$(BIN)/python -m pytest -q -ra tests/integration
 
 lint: $(STAMP)

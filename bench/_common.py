@@ -489,6 +489,7 @@ def netobs_env(bootstrap: str, data_dir: Path, **extra: str) -> dict[str, str]:
         NETOBS_KAFKA=bootstrap,
         NETOBS_DATA_DIR=str(data_dir),
         NETOBS_SYSLOG_TLS_PORT="0",
+        NETOBS_SYSLOG_RELP_PORT="0",
         NETOBS_LOG_LEVEL="INFO",
         PYTHONUNBUFFERED="1",
     )

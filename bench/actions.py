@@ -101,6 +101,7 @@ def _node_env(data: Path, agent: Snmpd, mcp_port: int) -> dict[str, str]:
         NETOBS_SYSLOG_UDP_PORT="0",
         NETOBS_SYSLOG_TCP_PORT="0",
         NETOBS_SYSLOG_TLS_PORT="0",
+        NETOBS_SYSLOG_RELP_PORT="0",
         NETOBS_SNMP_TRAP_PORT="0",
         NETOBS_POLLER_ENABLED="false",
         NETOBS_SNMP_CREDENTIALS_FILE=str(credentials),

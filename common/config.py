@@ -34,11 +34,19 @@ class KafkaConfig:
 
 @dataclass(frozen=True)
 class ClickHouseConfig:
-    """Where the projections are stored: chdb:///path (embedded) or http(s)://host:8123."""
+    """Where the projections are stored: chdb:///path (embedded) or http(s)://host:8123.
+
+    http_port: the read-only ClickHouse HTTP endpoint for analysts' own tools, served by the process that holds
+    the embedded store (0 turns it off); on http_bind, with TLS 1.3 when http_tls_cert and http_tls_key are set.
+    """
 
     dsn: str = ""
     database: str = "netobs"
     retention_days: int = 90
+    http_port: int = 8123
+    http_bind: str = "127.0.0.1"
+    http_tls_cert: str = ""
+    http_tls_key: str = ""
 
 
 @dataclass(frozen=True)
@@ -49,6 +57,8 @@ class SyslogConfig:
     udp_port: int = 5514
     tcp_port: int = 5514
     tls_port: int = 6514
+    relp_port: int = 2514
+    """RELP (rsyslog's omrelp): each line is answered only once the broker has it."""
     tls_cert: str = ""
     tls_key: str = ""
     max_line_bytes: int = 65536
@@ -188,3 +198,14 @@ class McpConfig:
     metrics: str = "token"
     """/metrics: token (a credential with the metrics scope), open (anyone the allowlist admits) or off."""
     stdio_scopes: tuple[str, ...] = ("read:logs", "read:inventory", "read:sql", "probe", "write")
+
+
+@dataclass(frozen=True)
+class MetricsConfig:
+    """The Prometheus endpoint every netobs process serves (a single node: one for all its processes)."""
+
+    bind: str = "127.0.0.1"
+    port: int = 9464
+    """0 turns the endpoint off."""
+    access: str = "token"
+    """token (a credential with the metrics scope, as MCP /metrics) or open (anyone who reaches the port)."""

@@ -11,11 +11,12 @@ a command that waits for approval, so a restart finds it again.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import json
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -64,6 +65,8 @@ class Executor:
         self.ctx = actions.Context(self.inventory, credentials, settings, self._publish_inventory, self._publish_event)
         self._producer: AIOKafkaProducer | None = None
         self.counts = {"commands": 0, "undecodable": 0, "steps": 0}
+        self.steps: collections.Counter[tuple[str, str]] = collections.Counter()
+        """Steps recorded by (tool, step): requested, approved, done, failed, denied, ... (the metrics read it)."""
 
     async def run(self, stop: asyncio.Event) -> None:
         self._producer = AIOKafkaProducer(bootstrap_servers=self._bootstrap, acks="all")
@@ -310,6 +313,7 @@ class Executor:
         )
         self.book.record(record)
         self.counts["steps"] += 1
+        self.steps[(record.tool, step)] += 1
         log.info("command %s: %s%s", command_id, step, f" ({record.reason})" if record.reason else "")
 
     async def _publish_inventory(self, events: list[InventoryEvent]) -> None:
@@ -335,10 +339,14 @@ async def serve(
     key_path: Path,
     partitions: int,
     replication_factor: int = 1,
+    on_start: Callable[[Executor], None] | None = None,
 ) -> None:
-    """Run the executor until stop (the `netobs executor` entry point); key_path holds the command key."""
+    """Run the executor until stop (the `netobs executor` entry point); key_path holds the command key;
+    on_start is handed the executor before it runs (its metrics read it)."""
     await ensure_topics(bootstrap, partitions, replication_factor)
     key = sealing.load_or_create_key(key_path)
     executor = Executor(settings, credentials, bootstrap, key)
+    if on_start is not None:
+        on_start(executor)
     await executor.run(stop)
     log.info("executor stopped: %s", executor.counts)

@@ -16,7 +16,7 @@ from schemas.raw_syslog import LineFlag
 
 log = logging.getLogger("netobs.ingest")
 
-TRANSPORTS = ("udp", "tcp", "tls")
+TRANSPORTS = ("udp", "tcp", "tls", "relp")
 
 
 @dataclasses.dataclass
@@ -31,13 +31,17 @@ class TransportCounters:
     """Kafka records delivered."""
     delivered: int = 0
     """Lines acknowledged by Kafka."""
+    retried: int = 0
+    """Lines sent again because the broker was away (a retriable failure); not lost."""
     dropped: int = 0
-    """Lines received but lost: queue full, Kafka failing, or still pending at the end of the drain."""
+    """Lines received but lost: queue full, Kafka refusing a record, or still pending at the end of the drain."""
     oversized: int = 0
     truncated: int = 0
     framing: int = 0
+    """Lines flagged FRAMING; for RELP, sessions closed because a frame was malformed."""
     rejected: int = 0
-    """TCP/TLS connections closed at once because max_tcp_connections were open and none was stalled."""
+    """TCP/TLS/RELP connections closed at once because max_tcp_connections were open (and, for TCP/TLS, none
+    was stalled)."""
     rejected_per_source: int = 0
     """TCP/TLS connections closed at once because their source held max_tcp_connections_per_source."""
     evicted: int = 0
@@ -47,7 +51,7 @@ class TransportCounters:
     closed_idle: int = 0
     """TCP/TLS connections closed after tcp_idle_timeout_s of silence."""
     connections: int = 0
-    """TCP/TLS connections open now."""
+    """TCP/TLS/RELP connections open now."""
     kernel_dropped: int = 0
     """UDP datagrams the kernel dropped because the socket buffer was full (from /proc/net/udp)."""
 
@@ -90,7 +94,8 @@ def rate_line(transport: str, now: dict[str, int], before: dict[str, int], secon
     mb_per_s = (now["bytes"] - before["bytes"]) / seconds / 1e6
     return (
         f"syslog {transport}: {now['received']} lines ({lines_per_s:,.0f}/s, {mb_per_s:.2f} MB/s), "
-        f"delivered {now['delivered']} in {now['batches']} batches, dropped {now['dropped']}, "
+        f"delivered {now['delivered']} in {now['batches']} batches, retried {now['retried']}, "
+        f"dropped {now['dropped']}, "
         f"kernel dropped {now['kernel_dropped']}, oversized {now['oversized']}, "
         f"truncated {now['truncated']}, framing {now['framing']}, "
         f"connections {now['connections']}, rejected {now['rejected']} (+{now['rejected_per_source']} per source), "

@@ -13,17 +13,20 @@ import contextlib
 import itertools
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.codec import has_lz4
-from aiokafka.errors import KafkaConnectionError, KafkaError
+from aiokafka.errors import KafkaConnectionError, KafkaError, KafkaTimeoutError
 
 from common.kafka_admin import ensure_topics
 from ingest.counters import Counters
 from schemas.raw_syslog import RawBatch, encode
 
 log = logging.getLogger("netobs.ingest")
+
+Settled = Callable[[BaseException | None], None]
+"""Told once whether the broker acknowledged a record (None) or why not: how RELP answers its sender."""
 
 MAX_BATCH_BYTES = 1024 * 1024
 """aiokafka's per-partition batch: room for one full RawBatch record (ingest.syslog.batcher.BATCH_BYTES)."""
@@ -61,7 +64,7 @@ class BoundedProducer:
         self.idempotent = False
         self._producer: AIOKafkaProducer | None = None
         self._task: asyncio.Task[None] | None = None
-        self._queue: collections.deque[tuple[int, RawBatch]] = collections.deque()
+        self._queue: collections.deque[tuple[int, RawBatch, Settled | None]] = collections.deque()
         self._lines = 0
         """Lines queued or in flight."""
         self._unsettled: collections.Counter[str] = collections.Counter()
@@ -73,6 +76,8 @@ class BoundedProducer:
         self._settled.set()
         self._abandoned = False
         self._last_warning = 0.0
+        self._retry_at = 0.0
+        """The sender waits until then after a retriable failure."""
 
     @property
     def queued_lines(self) -> int:
@@ -151,17 +156,20 @@ class BoundedProducer:
             raise
         return producer
 
-    def offer(self, partition: int, batch: RawBatch, force: bool = False) -> bool:
+    def offer(self, partition: int, batch: RawBatch, force: bool = False, settled: Settled | None = None) -> bool:
         """Queue a record unless the queue is full (then count its lines as dropped); never waits.
 
         force queues regardless: for TCP, whose readers already waited for room() before reading.
+        settled, if given, is called once with the outcome: None when the broker acknowledged the record.
         """
         n = len(batch)
         if self._abandoned or (not force and self._lines + n > self.max_lines):
             self.counters[batch.transport].dropped += n
             self._warn(f"kafka queue full ({self._lines} lines): dropping {n} {batch.transport} lines")
+            if settled is not None:
+                settled(KafkaError("not queued: the producer is full or closing"))
             return False
-        self._queue.append((partition, batch))
+        self._queue.append((partition, batch, settled))
         self._hold(batch.transport, n)
         self._wake.set()
         return True
@@ -177,13 +185,20 @@ class BoundedProducer:
                 self._wake.clear()
                 await self._wake.wait()
                 continue
-            partition, batch = self._queue.popleft()
+            wait = self._retry_at - time.monotonic()
+            if wait > 0:  # the broker failed a send: give it a moment rather than spin on it
+                await asyncio.sleep(wait)
+            partition, batch, settled = self._queue.popleft()
             try:
                 delivery = await producer.send(self.topic, encode(batch), partition=partition)
             except KafkaError as exc:
-                self._settle(batch, exc)
+                self._settle(partition, batch, settled, exc)
                 continue
-            delivery.add_done_callback(lambda future, batch=batch: self._delivered(batch, future))
+            delivery.add_done_callback(
+                lambda future, partition=partition, batch=batch, settled=settled: self._delivered(
+                    partition, batch, settled, future
+                )
+            )
 
     async def close(self, timeout: float) -> None:
         """Wait up to timeout for everything queued to be acknowledged, then disconnect.
@@ -203,6 +218,9 @@ class BoundedProducer:
         for transport, n in self._unsettled.items():
             self.counters[transport].dropped += n
         self._unsettled.clear()
+        for _, _, settled in self._queue:
+            if settled is not None:
+                settled(KafkaError("not sent before the producer closed"))
         self._queue.clear()
         if self._producer is not None:
             try:
@@ -211,13 +229,27 @@ class BoundedProducer:
                 log.warning("kafka producer did not stop in time")
             self._producer = None
 
-    def _delivered(self, batch: RawBatch, future: asyncio.Future[object]) -> None:
+    def _delivered(
+        self, partition: int, batch: RawBatch, settled: Settled | None, future: asyncio.Future[object]
+    ) -> None:
         if future.cancelled():
-            self._settle(batch, KafkaError("delivery cancelled"))
+            self._settle(partition, batch, settled, KafkaError("delivery cancelled"))
         else:
-            self._settle(batch, future.exception())
+            self._settle(partition, batch, settled, future.exception())
 
-    def _settle(self, batch: RawBatch, error: BaseException | None) -> None:
+    def _settle(self, partition: int, batch: RawBatch, settled: Settled | None, error: BaseException | None) -> None:
+        """Book a record's outcome. A broker that is away (a retriable error) gets the record again, first in
+        line: its lines stay counted against the bound, so TCP readers stay paused (the senders are slowed, not
+        dropped) and UDP finds the queue full (dropped and counted there) until the broker is back."""
+        if error is not None and not self._abandoned and retriable(error):
+            self.counters[batch.transport].retried += len(batch)
+            self._queue.appendleft((partition, batch, settled))
+            self._retry_at = time.monotonic() + RETRY_SECONDS[0]
+            self._wake.set()
+            self._warn(f"kafka send failed, keeping {len(batch)} {batch.transport} lines queued to retry: {error!r}")
+            return
+        if settled is not None:
+            settled(error)
         if self._abandoned:
             return
         n = len(batch)
@@ -227,7 +259,7 @@ class BoundedProducer:
             counters.batches += 1
         else:
             counters.dropped += n
-            self._warn(f"kafka send failed, dropping {n} {batch.transport} lines: {error!r}")
+            log.error("kafka refused a record, dropping %d %s lines: %r", n, batch.transport, error)
         self._hold(batch.transport, -n)
 
     def _hold(self, transport: str, n: int) -> None:
@@ -247,6 +279,15 @@ class BoundedProducer:
         if now - self._last_warning >= WARN_EVERY_SECONDS:
             self._last_warning = now
             log.warning("%s (further warnings suppressed for %.0fs)", message, WARN_EVERY_SECONDS)
+
+
+def retriable(error: BaseException) -> bool:
+    """A failure that says the broker is away or busy, not that it refused the record: send it again.
+
+    aiokafka marks most such errors retriable; its delivery timeout (KafkaTimeoutError) is not marked, yet it is
+    exactly what a broker outage of more than request_timeout_ms looks like.
+    """
+    return isinstance(error, KafkaTimeoutError) or bool(getattr(error, "retriable", False))
 
 
 def _log_failure(task: asyncio.Task[None]) -> None:

@@ -127,6 +127,14 @@ def _parser() -> argparse.ArgumentParser:
     revoke = token_sub.add_parser("revoke", help="remove a named token")
     revoke.add_argument("name")
     sub.add_parser("migrate", help="create or upgrade the ClickHouse tables (idempotent)")
+    status = sub.add_parser(
+        "status",
+        help="what runs, rates, lag, disk use, retention and the last errors, in one screen",
+        description="Read the running node's metrics endpoint (twice, for rates; the token is NETOBS_MCP_TOKEN or "
+        "the one in the data directory) and the data directory. Exit 0 when the node runs, 3 when it does not "
+        "(disk, retention and last errors are still shown), 1 when its metrics are refused.",
+    )
+    status.add_argument("--interval", type=float, default=2.0, help="seconds between the two reads (default 2)")
     patterns = sub.add_parser(
         "patterns",
         help="mine log templates from a file offline (same miner as the worker)",
@@ -156,6 +164,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"netobs: configuration error: {exc}", file=sys.stderr)
         return 2
     logs.setup(config.log_level)
+    if args.command in SERVICES:
+        logs.keep_errors(config.data_dir, "node" if args.command == "run" else args.command)
     try:
         return COMMANDS[args.command](config, args)
     except StoreHeld as exc:
@@ -176,15 +186,24 @@ def _run(config: config_mod.Config, _: argparse.Namespace) -> int:
 
 
 def _ingest(config: config_mod.Config, _: argparse.Namespace) -> int:
+    from common.metrics import Source
+    from ingest.counters import Counters
+    from ingest.metrics import syslog_families
     from ingest.syslog.service import serve
+    from netobs import metrics_endpoint
 
     if not config.kafka.bootstrap:
         print("netobs ingest: set NETOBS_KAFKA to the broker's bootstrap servers", file=sys.stderr)
         return 2
-
-    signals.run_until_signalled(
-        lambda stop: serve(config.syslog, config.kafka.bootstrap, config.kafka.partitions, stop)
-    )
+    s = config.syslog
+    enabled = [t for t, on in (("udp", s.udp_port), ("tcp", s.tcp_port), ("tls", s.tls_port and s.tls_cert)) if on]
+    counters = Counters()
+    registry = metrics_endpoint.registry()
+    registry.register(Source(lambda: syslog_families(counters, enabled)))
+    with metrics_endpoint.serving(config, registry, "ingest"):
+        signals.run_until_signalled(
+            lambda stop: serve(config.syslog, config.kafka.bootstrap, config.kafka.partitions, stop, counters=counters)
+        )
     return 0
 
 
@@ -195,8 +214,14 @@ def _credentials(config: config_mod.Config) -> dict[str, Any]:
     return snmp_credentials.load(path) if path else {}
 
 
-def _serve_edge(config: config_mod.Config, name: str, serve: Callable[..., Awaitable[None]]) -> int:
-    """Run serve(credentials, stop) for an edge service (traps, poller, executor) until SIGINT/SIGTERM."""
+def _serve_edge(
+    config: config_mod.Config, name: str, serve: Callable[..., Awaitable[None]], families: Callable[[], list[Any]]
+) -> int:
+    """Run serve(credentials, stop) for an edge service (traps, poller, executor) until SIGINT/SIGTERM, serving
+    the metric families families() returns."""
+    from common.metrics import Source
+    from netobs import metrics_endpoint
+
     if not config.kafka.bootstrap:
         print(f"netobs {name}: set NETOBS_KAFKA to the broker's bootstrap servers", file=sys.stderr)
         return 2
@@ -206,30 +231,48 @@ def _serve_edge(config: config_mod.Config, name: str, serve: Callable[..., Await
         print(f"netobs {name}: {exc}", file=sys.stderr)
         return 2
 
-    signals.run_until_signalled(lambda stop: serve(credentials, stop))
+    registry = metrics_endpoint.registry()
+    registry.register(Source(families))
+    with metrics_endpoint.serving(config, registry, name):
+        signals.run_until_signalled(lambda stop: serve(credentials, stop))
     return 0
 
 
 def _traps(config: config_mod.Config, _: argparse.Namespace) -> int:
-    from ingest.traps.service import serve
+    from ingest.metrics import trap_families
+    from ingest.traps.service import TrapCounters, serve
 
     k = config.kafka
-    return _serve_edge(config, "traps", lambda creds, stop: serve(config.snmp, creds, k.bootstrap, k.partitions, stop))
+    counters = TrapCounters()
+    return _serve_edge(
+        config,
+        "traps",
+        lambda creds, stop: serve(config.snmp, creds, k.bootstrap, k.partitions, stop, counters=counters),
+        lambda: trap_families(counters),
+    )
 
 
 def _poller(config: config_mod.Config, _: argparse.Namespace) -> int:
+    from ingest.metrics import poller_families
+    from ingest.pollers.counters import PollerCounters
     from ingest.pollers.service import serve
 
     k = config.kafka
+    counters = PollerCounters()
     return _serve_edge(
-        config, "poller", lambda creds, stop: serve(config.poller, creds, k.bootstrap, k.partitions, stop)
+        config,
+        "poller",
+        lambda creds, stop: serve(config.poller, creds, k.bootstrap, k.partitions, stop, counters=counters),
+        lambda: poller_families(counters),
     )
 
 
 def _executor(config: config_mod.Config, _: argparse.Namespace) -> int:
-    from executor.service import serve
+    from executor.metrics import executor_families
+    from executor.service import Executor, serve
 
     k = config.kafka
+    running: list[Executor] = []
     return _serve_edge(
         config,
         "executor",
@@ -241,7 +284,9 @@ def _executor(config: config_mod.Config, _: argparse.Namespace) -> int:
             key_path=config.command_key_path,
             partitions=k.partitions,
             replication_factor=k.replication_factor,
+            on_start=running.append,
         ),
+        lambda: [f for executor in running for f in executor_families(executor)],
     )
 
 
@@ -295,7 +340,7 @@ def _replay(config: config_mod.Config, _: argparse.Namespace) -> int:
 
 def _worker(config: config_mod.Config, _: argparse.Namespace) -> int:
     from common.kafka_admin import ensure_topics
-    from netobs import node
+    from netobs import metrics_endpoint, node
     from netobs.worker_thread import WorkerThread
     from processors.app import make_app
 
@@ -322,7 +367,10 @@ def _worker(config: config_mod.Config, _: argparse.Namespace) -> int:
             await asyncio.sleep(0.5)
         await asyncio.to_thread(worker.stop)
 
-    signals.run_until_signalled(main)
+    registry = metrics_endpoint.registry()
+    registry.register(metrics_endpoint.worker_source(worker.worker))
+    with metrics_endpoint.serving(config, registry, "worker"):
+        signals.run_until_signalled(main)
     return 1 if worker.error else 0
 
 
@@ -351,7 +399,9 @@ def _mcp(config: config_mod.Config, args: argparse.Namespace) -> int:
     store = mcp_service.open_store(config)
     token_note = "" if m.token else f"; admin token in {config.data_dir / 'mcp_token'}"
     print(f"MCP on {service.resource_url(m)}{token_note}", file=sys.stderr)
-    signals.run_until_signalled(lambda stop: mcp_service.serve_mcp(config, store, config.kafka.bootstrap, stop))
+    signals.run_until_signalled(
+        lambda stop: mcp_service.serve_mcp_and_clickhouse_http(config, store, config.kafka.bootstrap, stop)
+    )
     return 0
 
 
@@ -406,6 +456,15 @@ def _patterns(_: config_mod.Config, args: argparse.Namespace) -> int:
         return patterns_file.run(args.file, out, summary, progress=not args.no_progress)
 
 
+def _status(config: config_mod.Config, args: argparse.Namespace) -> int:
+    from netobs import status
+
+    return status.run(config, sys.stdout, max(0.1, args.interval))
+
+
+SERVICES = ("run", "ingest", "worker", "traps", "poller", "executor", "mcp")
+"""Commands that run until stopped: they keep their warnings and errors in the data directory."""
+
 COMMANDS = {
     "run": _run,
     "ingest": _ingest,
@@ -420,4 +479,5 @@ COMMANDS = {
     "token": _token,
     "migrate": _migrate,
     "patterns": _patterns,
+    "status": _status,
 }

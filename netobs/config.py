@@ -25,6 +25,7 @@ from common.config import (
     InventoryConfig,
     KafkaConfig,
     McpConfig,
+    MetricsConfig,
     PollerConfig,
     SnmpConfig,
     SyslogConfig,
@@ -50,6 +51,7 @@ class Config:
     worker: WorkerConfig = field(default_factory=WorkerConfig)
     mcp: McpConfig = field(default_factory=McpConfig)
     actions: ActionsConfig = field(default_factory=ActionsConfig)
+    metrics: MetricsConfig = field(default_factory=MetricsConfig)
 
     @property
     def clickhouse_dsn(self) -> str:
@@ -150,6 +152,7 @@ def validate(config: Config) -> None:
     """Reject settings netobs would fail on later, with a message that names the setting."""
     if config.log_level.upper() not in LOG_LEVELS:
         raise ConfigError(f"NETOBS_LOG_LEVEL: one of {LOG_LEVELS}, got {config.log_level!r}")
+    _validate_metrics(config.metrics)
     k = config.kafka
     if not 1 <= k.partitions <= 256:
         raise ConfigError(f"NETOBS_KAFKA_PARTITIONS: 1-256, got {k.partitions}")
@@ -170,9 +173,10 @@ def validate(config: Config) -> None:
         raise ConfigError(f"NETOBS_CLICKHOUSE_DATABASE: a plain identifier, got {ch.database!r}")
     if ch.retention_days < 1:
         raise ConfigError(f"NETOBS_CLICKHOUSE_RETENTION_DAYS: at least 1, got {ch.retention_days}")
+    _validate_clickhouse_http(ch, config.mcp.allow_plain_http)
     s = config.syslog
     _check_address("NETOBS_SYSLOG_BIND", s.bind)
-    for name in ("udp_port", "tcp_port", "tls_port"):
+    for name in ("udp_port", "tcp_port", "tls_port", "relp_port"):
         _check_port(f"NETOBS_SYSLOG_{name.upper()}", getattr(s, name))
     if bool(s.tls_cert) != bool(s.tls_key):
         raise ConfigError("NETOBS_SYSLOG_TLS_CERT and NETOBS_SYSLOG_TLS_KEY go together: set both or neither")
@@ -224,6 +228,29 @@ def validate(config: Config) -> None:
         raise ConfigError("NETOBS_WORKER_BATCH_RECORDS is 1-100000 and NETOBS_WORKER_BATCH_SECONDS 0.01-60")
     _validate_mcp(config.mcp)
     _validate_actions(config.actions)
+
+
+def _validate_clickhouse_http(ch: ClickHouseConfig, allow_plain_http: bool) -> None:
+    _check_address("NETOBS_CLICKHOUSE_HTTP_BIND", ch.http_bind)
+    _check_port("NETOBS_CLICKHOUSE_HTTP_PORT", ch.http_port)
+    if bool(ch.http_tls_cert) != bool(ch.http_tls_key):
+        raise ConfigError(
+            "NETOBS_CLICKHOUSE_HTTP_TLS_CERT and NETOBS_CLICKHOUSE_HTTP_TLS_KEY go together: set both or neither"
+        )
+    for name in ("http_tls_cert", "http_tls_key"):
+        value = getattr(ch, name)
+        if value and not Path(value).is_file():
+            raise ConfigError(f"NETOBS_CLICKHOUSE_{name.upper()}: no such file {value!r}")
+    if (
+        ch.http_port
+        and not ch.http_tls_cert
+        and not allow_plain_http
+        and not ipaddress.ip_address(ch.http_bind).is_loopback
+    ):
+        raise ConfigError(
+            f"NETOBS_CLICKHOUSE_HTTP_BIND={ch.http_bind} is not loopback: configure "
+            "NETOBS_CLICKHOUSE_HTTP_TLS_CERT/KEY, or set NETOBS_MCP_ALLOW_PLAIN_HTTP=true if a TLS proxy sits in front"
+        )
 
 
 def _validate_actions(a: ActionsConfig) -> None:
@@ -306,6 +333,13 @@ def _validate_mcp(m: McpConfig) -> None:
     unknown = set(m.stdio_scopes) - set(SCOPES)
     if unknown:
         raise ConfigError(f"NETOBS_MCP_STDIO_SCOPES: unknown scope(s) {sorted(unknown)}; known: {SCOPES}")
+
+
+def _validate_metrics(m: MetricsConfig) -> None:
+    _check_address("NETOBS_METRICS_BIND", m.bind)
+    _check_port("NETOBS_METRICS_PORT", m.port, allow_zero=True)
+    if m.access not in ("token", "open"):
+        raise ConfigError(f"NETOBS_METRICS_ACCESS: token or open, got {m.access!r}")
 
 
 def _check_address(name: str, value: str) -> None:

@@ -16,6 +16,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from common.progress import Progress
+
 KAFKA_VERSION = "4.3.1"
 MAVEN_CENTRAL = "https://repo1.maven.org/maven2"
 LOCK_FILE = Path(__file__).parent / "data" / f"kafka-{KAFKA_VERSION}.lock"
@@ -135,6 +137,8 @@ def fetch(
         return cache
     log(f"Apache Kafka {KAFKA_VERSION}: fetching {len(missing)} jars from {repository} into {cache}")
     started = time.monotonic()
+    # On a terminal a bar replaces the line per jar; logs and pipes keep the lines.
+    meter = Progress(f"Apache Kafka {KAFKA_VERSION} jars", len(missing), "jars") if sys.stderr.isatty() else None
     for index, jar in enumerate(missing, 1):
         part = cache / f"{jar.filename}.part"
         try:
@@ -147,7 +151,12 @@ def fetch(
             part.unlink(missing_ok=True)
             raise
         part.rename(cache / jar.filename)
-        log(f"  [{index}/{len(missing)}] {jar.filename} ({size / 1e6:.1f} MB, sha256 ok)")
+        if meter is None:
+            log(f"  [{index}/{len(missing)}] {jar.filename} ({size / 1e6:.1f} MB, sha256 ok)")
+        elif index < len(missing):
+            meter.update(index, jar.filename)
+        else:
+            meter.finish(index, "sha256 ok")
     log(f"Apache Kafka {KAFKA_VERSION}: {len(missing)} jars in {time.monotonic() - started:.1f} s")
     return cache
 

@@ -8,25 +8,31 @@ receiving never competes with parsing for the interpreter lock.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
+from pathlib import Path
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from common import migrations
+from common import migrations, progress
 from common.kafka_admin import ensure_topics
 from common.sealing import load_or_create_key
 from executor import inventory_seed
-from netobs import broker, children, mcp_service, signals
+from netobs import broker, children, mcp_service, metrics_endpoint, signals
 from netobs.config import Config
 from netobs.worker_thread import WorkerThread
-from processors.app import Worker, make_app
+from processors.app import Worker, lag_by_partition, make_app
 from query_mcp import service as mcp_http
 from query_mcp.auth.credentials import TOKEN_FILE, load_or_create_token
+from query_mcp.clickhouse_http import server as clickhouse_http
+from query_mcp.metrics import Metrics
 from schemas.topics import SYSLOG_RAW
 
 log = logging.getLogger(__name__)
@@ -34,6 +40,9 @@ log = logging.getLogger(__name__)
 EDGES_STOP_SECONDS = 10.0
 DRAIN_SECONDS = 20.0
 WORKER_STOP_SECONDS = 15.0
+CATCH_UP_SECONDS = 10.0
+CATCH_UP_RECORDS = 10_000
+"""A worker this many records behind reports its catch-up; fewer are gone before anyone waits."""
 BROKER_STOP_SECONDS = 20.0
 """A controlled shutdown flushes and closes the logs; a broker killed instead recovers them on the next start."""
 STOP_SECONDS = 75.0
@@ -60,6 +69,9 @@ async def run(config: Config) -> int:
     thread = None
     status = 0
     deadline = signals.StopDeadline(STOP_SECONDS, lambda: _kill(edges, broker_proc))
+    sockets = Path(tempfile.mkdtemp(prefix="netobs-metrics-"))
+    """The children's metrics sockets (a short path: a unix socket's is limited to 107 bytes)."""
+    endpoint = contextlib.ExitStack()
     try:
         bootstrap = config.kafka.bootstrap
         if not bootstrap:
@@ -87,7 +99,8 @@ async def run(config: Config) -> int:
         )
         for name, wanted in wanted_edges:
             if wanted:
-                edges[name] = children.spawn([sys.executable, "-m", "netobs", name], env=env)
+                child_env = dict(env, **{metrics_endpoint.SOCKET_ENV: str(sockets / f"{name}.sock")})
+                edges[name] = children.spawn([sys.executable, "-m", "netobs", name], env=child_env)
         thread = WorkerThread(
             make_app(
                 bootstrap,
@@ -102,17 +115,33 @@ async def run(config: Config) -> int:
         await asyncio.to_thread(thread.started.wait)
         if thread.error:
             raise RuntimeError(f"worker failed to start: {thread.error}")
+        mcp_metrics = Metrics()
+        own = metrics_endpoint.registry()
+        own.register(metrics_endpoint.worker_source(thread.worker))
+        exposition = metrics_endpoint.registry_of(
+            metrics_endpoint.NodeCollector(
+                own,
+                {name: sockets / f"{name}.sock" for name in edges},
+                mcp_metrics.render if config.mcp.transport == "http" else None,
+            )
+        )
+        endpoint.enter_context(metrics_endpoint.serving(config, exposition, "node"))
         watched = dict(edges, broker=broker_proc) if broker_proc is not None else dict(edges)
-        tasks = [asyncio.create_task(_watch(watched, thread, stop))]
-        if config.mcp.transport == "http":
-            token_file = config.data_dir / TOKEN_FILE
-            fresh = not config.mcp.token and not token_file.exists()
+        tasks = [
+            asyncio.create_task(_watch(watched, thread, stop)),
+            asyncio.create_task(_catch_up(thread.worker, stop)),
+        ]
+        token_line = None
+        if config.mcp.transport == "http" or mcp_service.serves_clickhouse_http(config):
+            fresh = not config.mcp.token and not (config.data_dir / TOKEN_FILE).exists()
             token = load_or_create_token(config.mcp.token, config.data_dir)
             store = mcp_service.open_store(config)
-            tasks.append(asyncio.create_task(mcp_service.serve_mcp(config, store, bootstrap, stop)))
-            _banner(config, bootstrap, _token_line(config, token, fresh))
-        else:
-            _banner(config, bootstrap, None)
+        if config.mcp.transport == "http":
+            tasks.append(asyncio.create_task(mcp_service.serve_mcp(config, store, bootstrap, stop, mcp_metrics)))
+            token_line = _token_line(config, token, fresh)
+        if mcp_service.serves_clickhouse_http(config):
+            tasks.append(asyncio.create_task(mcp_service.serve_clickhouse_http(config, store, bootstrap, stop)))
+        _banner(config, bootstrap, token_line)
         await stop.wait()
         deadline.arm()
         log.info("stopping (within %.0f s): receivers first, then the worker once it has stored what they sent",
@@ -140,6 +169,8 @@ async def run(config: Config) -> int:
         if broker_proc is not None:
             deadline.step = "stopping the broker"
             children.stop(broker_proc, timeout=BROKER_STOP_SECONDS)
+        endpoint.close()
+        shutil.rmtree(sockets, ignore_errors=True)
         deadline.done()
         log.info("netobs stopped")
     return status
@@ -163,6 +194,26 @@ async def _watch(edges: dict[str, subprocess.Popen[bytes]], thread: WorkerThread
             log.error("worker stopped unexpectedly; stopping")
             stop.set()
         await asyncio.sleep(0.5)
+
+
+async def _catch_up(worker: Worker, stop: asyncio.Event) -> None:
+    """Say how far the worker is in a long catch-up (the rebuild after `netobs replay`, or a start after a long
+    stop): a log line every CATCH_UP_SECONDS while more than CATCH_UP_RECORDS are behind (lines, as the log is)."""
+    started, first = time.monotonic(), 0
+    while not stop.is_set():
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), CATCH_UP_SECONDS)
+            return
+        behind = sum(lag_by_partition(worker).values())
+        first = max(first, behind)
+        if first < CATCH_UP_RECORDS:
+            continue
+        elapsed = time.monotonic() - started
+        done = first - behind
+        log.info("%s", progress.line("catching up with the topics", done, first, elapsed, "records"))
+        if behind < CATCH_UP_RECORDS:
+            log.info("caught up: %d records in %.0f s", done, elapsed)
+            return
 
 
 async def _drain(bootstrap: str, worker: Worker) -> None:
@@ -216,7 +267,8 @@ def _banner(config: Config, bootstrap: str, token_line: str | None) -> None:
         f"  broker           {bootstrap}",
         f"  ClickHouse       {config.clickhouse_dsn}",
     ]
-    for name, port in (("udp", s.udp_port), ("tcp", s.tcp_port), ("tls", s.tls_port if s.tls_cert else 0)):
+    ports = (("udp", s.udp_port), ("tcp", s.tcp_port), ("tls", s.tls_port if s.tls_cert else 0), ("relp", s.relp_port))
+    for name, port in ports:
         if port:
             lines.append(f"  syslog {name:<9} {s.bind}:{port}")
     if config.snmp.trap_port:
@@ -227,6 +279,12 @@ def _banner(config: Config, bootstrap: str, token_line: str | None) -> None:
         a = config.actions
         scope = ", ".join(a.networks) or "managed nodes and inventory networks only"
         lines.append(f"  actions          executor on; targets: {scope}; {a.rate_per_actor}/min per actor")
+    if mcp_service.serves_clickhouse_http(config):
+        lines.append(
+            f"  ClickHouse HTTP  {clickhouse_http.url(config.clickhouse)} (read-only; named tokens with read:sql)"
+        )
+    if config.metrics.port:
+        lines.append(f"  metrics          http://{config.metrics.bind}:{config.metrics.port}/metrics")
     if token_line:
         lines += [
             f"  MCP              {mcp_http.resource_url(m)} (Streamable HTTP{', SSE at /sse' if m.sse else ''})",

@@ -243,6 +243,22 @@ async def retry_async(what: str, fn: Callable[..., Any], *args: Any) -> Any:
             await asyncio.sleep(delay)
 
 
+def lag_by_partition(worker: Worker) -> dict[tuple[str, int], int]:
+    """Records not yet handled per (topic, partition) this worker holds whose high watermark it has fetched;
+    empty while the consumer is not running or is being rebalanced (a scrape reads this from another thread)."""
+    try:
+        consumer = worker.app.consumer
+        highwaters = {(tp.topic, tp.partition): consumer.highwater(tp) for tp in consumer.assignment()}
+        handled = {topic: worker.stored_offsets(topic) for topic in {t for t, _ in highwaters} & set(worker.projectors)}
+    except Exception:
+        return {}
+    return {
+        (topic, partition): max(0, highwater - 1 - handled[topic].get(partition, -1))
+        for (topic, partition), highwater in highwaters.items()
+        if highwater is not None and highwater >= 0 and topic in handled
+    }
+
+
 def consumer_lag(worker: Worker) -> int:
     """Records not yet handled in the partitions this worker holds (from fetched high watermarks); -1
     when the consumer has not fetched yet."""

@@ -12,6 +12,7 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from processors import metrics
 from processors.projector import Row
 from processors.syslog.miner import PatternChange
 from schemas.tables import COLUMNS, PROCESSOR_STATE, SYSLOG, SYSLOG_PATTERNS
@@ -42,6 +43,7 @@ def insert_columns(client: Any, db: str, table: str, values: Mapping[str, Sequen
         raise ValueError(f"{table}: columns of different lengths")
     if not columns[0]:
         return
+    started = time.perf_counter()
     client.insert(
         f"{db}.{table}",
         columns,
@@ -49,6 +51,8 @@ def insert_columns(client: Any, db: str, table: str, values: Mapping[str, Sequen
         column_oriented=True,
         settings={"insert_deduplication_token": token} if token else None,
     )
+    metrics.INSERT_SECONDS.labels(table).observe(time.perf_counter() - started)
+    metrics.ROWS_INSERTED.labels(table).inc(len(columns[0]))
 
 
 def column_values(rows: Sequence[Row], names: Sequence[str]) -> dict[str, list[Any]]:

@@ -237,10 +237,11 @@ async def serve(
     stop: asyncio.Event,
     trail: mcp_audit.AuditTrail,
     commands: CommandClient | None,
+    metrics: Metrics | None = None,
 ) -> None:
-    """The HTTP MCP service of a node or of `netobs mcp`, with its guard, metrics and audit trail; data_dir
-    holds the admin token and the tokens file's default place."""
-    metrics = Metrics()
+    """The HTTP MCP service of a node or of `netobs mcp`, with its guard, metrics (its own unless given) and
+    audit trail; data_dir holds the admin token and the tokens file's default place."""
+    metrics = metrics if metrics is not None else Metrics()
     server = build_server(store, guard_for(mcp, trail, metrics), commands, mcp.sql_concurrency_per_credential)
     await serve_http(server, mcp, data_dir, stop, trail, metrics)
 

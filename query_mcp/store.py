@@ -117,6 +117,14 @@ class ReadOnlyPool:
         with self._client() as client:
             return client.raw_query(sql, fmt="TabSeparatedRaw").decode("utf-8", "replace")
 
+    def _raw(self, sql: str, fmt: str) -> bytes:
+        with self._client() as client:
+            return bytes(client.raw_query(sql, fmt=fmt))
+
+    async def raw(self, sql: str, fmt: str) -> bytes:
+        """Run one query and return the engine's own output in a ClickHouse format (Native, Parquet, JSON, ...)."""
+        return await asyncio.get_running_loop().run_in_executor(self._executor, self._raw, sql, fmt)
+
     async def select(self, sql: str) -> Selected:
         """Run one query as it is, with the session's settings only."""
         return await asyncio.get_running_loop().run_in_executor(self._executor, self._select, sql)

@@ -17,7 +17,7 @@ class AuditRecord(msgspec.Struct, array_like=True, frozen=True):
     service: str
     """host:pid of the MCP service that answered."""
     transport: str
-    """http (Streamable HTTP), sse, stdio."""
+    """http (Streamable HTTP), sse, stdio, clickhouse-http (the ClickHouse HTTP endpoint; tool "sql")."""
     client: str
     """Client address (after trusted-proxy resolution); "stdio" for stdio."""
     principal: str

@@ -9,6 +9,7 @@ from __future__ import annotations
 import collections
 import dataclasses
 import math
+from collections.abc import Callable
 
 LATE_FRACTION = 0.05
 """A run that starts more than this share of its interval after its slot counts as late."""
@@ -41,6 +42,10 @@ class PollerCounters:
     lateness: collections.deque[float] = dataclasses.field(
         default_factory=lambda: collections.deque(maxlen=LATENESS_SAMPLES)
     )
+
+    def __post_init__(self) -> None:
+        self.refreshers: list[Callable[[], None]] = []
+        """Called before the counters are read for metrics, to copy in what Kafka acknowledged (not a field)."""
 
     def started(self, lateness_s: float, interval_s: float) -> None:
         self.run += 1

@@ -87,6 +87,7 @@ async def serve(
         counters.published = producer_counters[STREAM].delivered
         counters.dropped = producer_counters[STREAM].dropped
 
+    counters.refreshers.append(refresh)
     schedule = Schedule(poller.jitter)
     outbox = _Outbox(producer, count)
     probes = Probes(credentials)

@@ -16,10 +16,13 @@ from collections.abc import Callable
 from common.config import SyslogConfig
 from ingest.counters import Counters, log_periodically
 from ingest.kafka_producer import BoundedProducer
+from ingest.syslog.acks import DeliveryAcks
 from ingest.syslog.admission import Limits
 from ingest.syslog.batcher import Batcher
+from ingest.syslog.relp_server import RelpReceiver
 from ingest.syslog.tcp import StreamReceiver, server_context
 from ingest.udp import Deliver, UdpReceiver, open_socket
+from schemas.raw_syslog import RawBatch
 from schemas.topics import SYSLOG_RAW
 
 log = logging.getLogger("netobs.ingest")
@@ -28,6 +31,9 @@ DRAIN_SECONDS = 10.0
 LOG_SECONDS = 30.0
 MIN_QUEUE_LINES = 200_000
 """Lines waiting for Kafka acknowledgement before UDP lines are dropped (at least 20 batches)."""
+
+Outlet = tuple[Batcher, DeliveryAcks | None]
+"""A transport's batcher, and the DeliveryAcks its records go through when its receiver answers its sender."""
 
 
 async def serve(
@@ -53,15 +59,15 @@ async def serve(
     count = await producer.start(partitions, stop)
     if count is None:
         return
-    batchers: list[Batcher] = []
+    batchers: list[Outlet] = []
     udp: UdpReceiver | None = None
-    streams: list[StreamReceiver] = []
+    streams: list[StreamReceiver | RelpReceiver] = []
     tasks: list[asyncio.Task[None]] = []
 
     def receiver_input(transport: str) -> Deliver:
         """What a receiver calls with lines: count them, batch them, offer full records to Kafka."""
         batcher = Batcher(transport, count, syslog.batch_lines, syslog.batch_ms)
-        batchers.append(batcher)
+        batchers.append((batcher, None))
         totals = counters[transport]
         force = transport != "udp"
 
@@ -114,8 +120,21 @@ async def serve(
             await stream.start(syslog.bind, port)
             streams.append(stream)
             log.info("syslog %s listening on %s:%d", transport, *stream.address)
+        if syslog.relp_port:
+            acks = DeliveryAcks(Batcher("relp", count, syslog.batch_lines, syslog.batch_ms), producer)
+            batchers.append((acks.batcher, acks))
+            relp = RelpReceiver(
+                acks,
+                producer.room,
+                counters["relp"],
+                max_line=syslog.max_line_bytes,
+                max_connections=syslog.max_tcp_connections,
+            )
+            await relp.start(syslog.bind, syslog.relp_port)
+            streams.append(relp)
+            log.info("syslog relp listening on %s:%d", *relp.address)
         tasks.append(asyncio.create_task(_cut_expired(batchers, producer, syslog.batch_ms)))
-        enabled = tuple(b.transport for b in batchers)
+        enabled = tuple(b.transport for b, _ in batchers)
         tasks.append(asyncio.create_task(log_periodically(counters, log_seconds, enabled)))
         if ready is not None:
             ready.set()
@@ -123,14 +142,14 @@ async def serve(
     finally:
         await _drain(udp, streams, tasks, batchers, producer, drain_seconds)
         totals = counters.snapshot()
-        log.info("syslog ingest stopped: %s", {b.transport: totals[b.transport] for b in batchers})
+        log.info("syslog ingest stopped: %s", {b.transport: totals[b.transport] for b, _ in batchers})
 
 
 async def _drain(
     udp: UdpReceiver | None,
-    streams: list[StreamReceiver],
+    streams: list[StreamReceiver | RelpReceiver],
     tasks: list[asyncio.Task[None]],
-    batchers: list[Batcher],
+    batchers: list[Outlet],
     producer: BoundedProducer,
     seconds: float,
 ) -> None:
@@ -145,20 +164,28 @@ async def _drain(
     for task in tasks:
         with contextlib.suppress(asyncio.CancelledError):
             await task
-    for batcher in batchers:
+    for batcher, acks in batchers:
         for partition, batch in batcher.drain():
-            producer.offer(partition, batch, force=True)
+            _offer(producer, acks, partition, batch, force=True)
     await producer.close(max(0.5, deadline - time.monotonic()))
 
 
-async def _cut_expired(batchers: list[Batcher], producer: BoundedProducer, batch_ms: int) -> None:
+async def _cut_expired(batchers: list[Outlet], producer: BoundedProducer, batch_ms: int) -> None:
     """Send records that have waited batch_ms, checking a few times per batch_ms."""
     while True:
         await asyncio.sleep(max(batch_ms / 4, 5) / 1000)
         now = time.monotonic()
-        for batcher in batchers:
+        for batcher, acks in batchers:
             for partition, batch in batcher.expired(now):
-                producer.offer(partition, batch, force=batcher.transport != "udp")
+                _offer(producer, acks, partition, batch, force=batcher.transport != "udp")
+
+
+def _offer(producer: BoundedProducer, acks: DeliveryAcks | None, partition: int, batch: RawBatch, force: bool) -> None:
+    """A record to Kafka; through DeliveryAcks when its lines' receiver waits for the broker's answer."""
+    if acks is not None:
+        acks.offer(partition, batch)
+    else:
+        producer.offer(partition, batch, force)
 
 
 def _add_dropped(counters: Counters, transport: str) -> Callable[[int], None]:

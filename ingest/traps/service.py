@@ -65,10 +65,17 @@ class TrapCounters:
     """Traps acknowledged by Kafka (published)."""
     batches: int = 0
     """Kafka records acknowledged."""
+    retried: int = 0
+    """Traps sent again because the broker was away (a retriable failure); not lost."""
     dropped: int = 0
-    """Traps lost after decoding (Kafka queue full or failing) or datagrams the event loop could not keep up with."""
+    """Traps lost after decoding (Kafka queue full or refusing them) or datagrams the event loop could not keep
+    up with."""
     kernel_dropped: int = 0
     """Datagrams the kernel dropped because the socket buffer was full (from /proc/net/udp)."""
+
+    def __post_init__(self) -> None:
+        self.refreshers: list[Callable[[], None]] = []
+        """Called before the counters are read for metrics, to update kernel_dropped (not a field: not logged)."""
 
     def __getitem__(self, _transport: str) -> TrapCounters:
         """BoundedProducer books deliveries under counters[record.transport]; traps have one set of counters."""
@@ -260,6 +267,7 @@ async def serve(
         handler = _Handler(communities, usm, send, batcher, producer, counters)
         receiver = TrapReceiver(sock, asyncio.get_running_loop(), handler.deliver, handler.dropped, queue_traps)
         receiver.start()
+        counters.refreshers.append(functools.partial(_refresh_kernel_drops, counters, receiver))
         log.info(
             "snmp traps listening on %s:%d: %d v1/v2c communities, %d v3 users, engine id %s",
             *receiver.address,
@@ -291,6 +299,10 @@ async def serve(
                 handler.offer(record, force=True)
         await producer.close(max(0.5, deadline - time.monotonic()))
         log.info("snmp trap ingest stopped: %s", dataclasses.asdict(counters))
+
+
+def _refresh_kernel_drops(counters: TrapCounters, receiver: TrapReceiver) -> None:
+    counters.kernel_dropped = receiver.kernel_dropped()
 
 
 async def _cut_expired(handler: _Handler, batch_ms: int) -> None:

@@ -13,6 +13,8 @@ end; the CSV is written after the input is exhausted.
 from __future__ import annotations
 
 import csv
+import os
+import stat
 import sys
 import time
 from array import array
@@ -21,12 +23,14 @@ from collections.abc import Iterable, Iterator
 from contextlib import AbstractContextManager, nullcontext
 from typing import BinaryIO, TextIO
 
+from common.progress import Progress
 from processors.syslog.miner import Miner
 from processors.syslog.parse import mining_text, parse
 
-__all__ = ["PROGRESS_EVERY", "mine_lines", "run"]
+__all__ = ["UPDATE_LINES", "mine_lines", "run"]
 
-PROGRESS_EVERY = 100_000
+UPDATE_LINES = 1024
+"""Progress is offered every this many lines (it draws at most 10 times a second, or a line every 5 s)."""
 _BLANK = -1  # id slot of a blank line, which is not mined
 
 
@@ -54,25 +58,26 @@ def mine_lines(
 def run(path: str, out: TextIO, summary: TextIO, progress: bool) -> int:
     """Mine path ("-" for stdin); CSV line,template_id,template to out, a count table to summary.
 
-    Exit code 0, or 2 when the file cannot be read. Progress goes to stderr every PROGRESS_EVERY lines.
+    Exit code 0, or 2 when the file cannot be read. Progress goes to stderr: a bar on a terminal (with the
+    share of the file read and the time left), a plain line every few seconds otherwise.
     """
     miner = Miner()
     ids = array("q")  # index = line number - 1
     start = time.monotonic()
-    next_report = PROGRESS_EVERY
+    read = [0]
     try:
         with _open(path) as f:
-            for number, tid, _ in mine_lines(f, path, miner):
+            meter = Progress("patterns", _size(f), "B") if progress else None
+            for number, tid, _ in mine_lines(_counted(f, read), path, miner):
                 ids.extend([_BLANK] * (number - 1 - len(ids)))
                 ids.append(tid)
-                if progress and number >= next_report:
-                    next_report += PROGRESS_EVERY
-                    rate = number / max(time.monotonic() - start, 1e-9)
-                    print(f"patterns: {number:,} lines, {len(miner):,} templates, {rate:,.0f} lines/s",
-                          file=sys.stderr, flush=True)  # fmt: skip
+                if meter is not None and number % UPDATE_LINES == 0:
+                    meter.update(read[0], f"{number:,} lines, {len(miner):,} templates")
     except OSError as e:
         print(f"patterns: {path}: {e.strerror or e}", file=sys.stderr)
         return 2
+    if meter is not None:
+        meter.finish(read[0], f"{len(ids):,} lines read, {len(miner):,} templates")
     current = {c.template_id: c.current_id for c in miner.changes()}
     counts: Counter[int] = Counter()
     writer = csv.writer(out, lineterminator="\n")
@@ -88,6 +93,22 @@ def run(path: str, out: TextIO, summary: TextIO, progress: bool) -> int:
     if progress:
         print(f"patterns: done, {sum(counts.values()):,} lines in {time.monotonic() - start:.1f} s", file=sys.stderr)
     return 0
+
+
+def _counted(lines: Iterable[bytes], read: list[int]) -> Iterator[bytes]:
+    """The lines, adding their bytes to read[0] (how far into the file the miner is)."""
+    for raw in lines:
+        read[0] += len(raw)
+        yield raw
+
+
+def _size(f: BinaryIO) -> int | None:
+    """The size of a regular file (the progress total); None for a pipe or a terminal."""
+    try:
+        info = os.fstat(f.fileno())
+    except (OSError, ValueError):
+        return None
+    return info.st_size if stat.S_ISREG(info.st_mode) else None
 
 
 def _open(path: str) -> AbstractContextManager[BinaryIO]:

@@ -36,7 +36,7 @@ def node_env(bootstrap: str, data_dir: Path, **extra: str) -> dict[str, str]:
     env.update(NETOBS_KAFKA=bootstrap, NETOBS_DATA_DIR=str(data_dir), NETOBS_LOG_LEVEL="INFO")
     # A test that wants traps gives a free port; one that wants polls turns the poller on, after making sure
     # the shared broker's inventory names only loopback addresses (tests never send beyond 127.0.0.0/8).
-    env.update(NETOBS_SNMP_TRAP_PORT="0", NETOBS_POLLER_ENABLED="false")
+    env.update(NETOBS_SNMP_TRAP_PORT="0", NETOBS_POLLER_ENABLED="false", NETOBS_SYSLOG_RELP_PORT="0")
     env.update(extra)
     return env
 

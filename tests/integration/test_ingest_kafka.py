@@ -115,7 +115,7 @@ def _lines(records: list[tuple[int, RawBatch]], partitions: int = PARTITIONS) ->
 async def running(bootstrap: str, **settings: object) -> AsyncIterator[tuple[Counters, SyslogConfig]]:
     """serve() with the given settings on fresh ports; on exit stops it, so everything is in Kafka."""
     port = brokers.free_port()
-    defaults: dict[str, object] = {"udp_port": port, "tcp_port": port, "tls_port": 0, "batch_ms": 50}
+    defaults: dict[str, object] = {"udp_port": port, "tcp_port": port, "tls_port": 0, "relp_port": 0, "batch_ms": 50}
     config = SyslogConfig(**{**defaults, **settings})  # type: ignore[arg-type]
     counters = Counters()
     stop, ready = asyncio.Event(), asyncio.Event()
@@ -417,7 +417,7 @@ async def test_stop_drains_pending_lines_from_many_sources(broker):
 
 async def test_stop_before_kafka_is_reachable_returns():
     port = brokers.free_port()
-    config = SyslogConfig(udp_port=brokers.free_port(), tcp_port=0, tls_port=0)
+    config = SyslogConfig(udp_port=brokers.free_port(), tcp_port=0, tls_port=0, relp_port=0)
     stop, ready = asyncio.Event(), asyncio.Event()
     task = asyncio.create_task(serve(config, f"127.0.0.1:{port}", PARTITIONS, stop, ready))
     await asyncio.sleep(1)

@@ -1,5 +1,6 @@
 """`netobs run` as a user starts it: everything on 127.0.0.1, Ctrl-C stops it cleanly, a restart finds the data,
-and `netobs mcp --stdio` serves the same data straight from the store once the node is down."""
+`netobs mcp --stdio` serves the same data straight from the store once the node is down, and clickhouse-connect
+reads the node's embedded store through its ClickHouse HTTP endpoint with a named token."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import time
 import uuid
 from pathlib import Path
 
+import clickhouse_connect
 import pytest
 from mcp import Client, StdioServerParameters
 
@@ -34,18 +36,27 @@ def _children(pid: int) -> list[int]:
 
 @pytest.mark.skipif(shutil.which("logger") is None, reason="util-linux logger is not installed")
 def test_run_stop_restart_and_stdio(tmp_path):
-    ports = {name: brokers.free_port() for name in ("kafka", "syslog", "mcp", "traps")}
+    ports = {name: brokers.free_port() for name in ("kafka", "syslog", "mcp", "traps", "clickhouse")}
     env = dict(
         os.environ,
         NETOBS_DATA_DIR=str(tmp_path / "data"),
         NETOBS_KAFKA_EMBEDDED_PORT=str(ports["kafka"]),
         NETOBS_SYSLOG_UDP_PORT=str(ports["syslog"]),
         NETOBS_SYSLOG_TCP_PORT=str(ports["syslog"]),
+        NETOBS_SYSLOG_RELP_PORT=str(brokers.free_port()),
         NETOBS_MCP_PORT=str(ports["mcp"]),
         NETOBS_SNMP_TRAP_PORT=str(ports["traps"]),
+        NETOBS_CLICKHOUSE_HTTP_PORT=str(ports["clickhouse"]),
     )
     env.pop("NETOBS_KAFKA", None)
     env.pop("NETOBS_CLICKHOUSE", None)
+    analyst = subprocess.run(
+        [sys.executable, "-m", "netobs", "token", "add", "analyst", "--scope", "read:sql"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
     log_path = tmp_path / "run.log"
     node = _start(env, log_path)
     url = f"http://127.0.0.1:{ports['mcp']}/mcp"
@@ -83,6 +94,15 @@ def test_run_stop_restart_and_stdio(tmp_path):
             "both lines through MCP",
         )
         assert {r["Tag"] for r in rows} == {"node"}
+        wait_port(ports["clickhouse"], node, log_path, timeout=30)
+        analysts = clickhouse_connect.get_client(
+            host="127.0.0.1", port=ports["clickhouse"], username="analyst", password=analyst
+        )
+        count = "SELECT count() FROM syslog WHERE position(message, {m:String}) > 0"
+        assert analysts.query(count, parameters={"m": marker}).result_rows == [(2,)]
+        # The query went to mcp_audit through the audit topic and the worker, like an MCP request.
+        audited = "SELECT count() FROM mcp_audit WHERE transport = 'clickhouse-http' AND principal = 'analyst'"
+        wait_for(lambda: analysts.query(audited).result_rows[0][0] >= 2, 60, "the endpoint's queries audited")
     finally:
         node.send_signal(signal.SIGINT)
         code = node.wait(60)

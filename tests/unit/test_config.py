@@ -13,6 +13,12 @@ def test_defaults_are_safe():
     assert config.mcp.allow_from == ("127.0.0.1/32", "::1/128")
     assert config.clickhouse_dsn.startswith("chdb://")
     assert (config.kafka.retention_hours, config.kafka.heap) == (168, "512m"), "a week of raw topics, bounded heap"
+    assert (config.clickhouse.http_bind, config.clickhouse.http_port) == ("127.0.0.1", 8123)
+    assert config.syslog.relp_port == 2514
+
+
+def test_relp_port_from_env():
+    assert load(environ={"NETOBS_SYSLOG_RELP_PORT": "0"}).syslog.relp_port == 0
 
 
 def test_env_overrides_file(tmp_path: Path):
@@ -33,6 +39,7 @@ def test_env_overrides_file(tmp_path: Path):
     [
         ({"NETOBS_SYSLOG_UDP_PORT": "abc"}, "NETOBS_SYSLOG_UDP_PORT: expected int"),
         ({"NETOBS_SYSLOG_UDP_PORT": "70000"}, "0-65535"),
+        ({"NETOBS_SYSLOG_RELP_PORT": "-1"}, "NETOBS_SYSLOG_RELP_PORT: a port is 0-65535"),
         ({"NETOBS_MCP_TOKEN": "short"}, "at least 16"),
         ({"NETOBS_MCP_TRANSPORT": "carrier-pigeon"}, "one of"),
         ({"NETOBS_MCP_ALLOW_FROM": "10.0.0.0/8,nonsense"}, "nonsense"),
@@ -45,6 +52,9 @@ def test_env_overrides_file(tmp_path: Path):
         ({"NETOBS_KAFKA_RETENTION_HOURS": "0"}, "NETOBS_KAFKA_RETENTION_HOURS: at least 1"),
         ({"NETOBS_KAFKA_RETENTION_BYTES": "1000"}, "NETOBS_KAFKA_RETENTION_BYTES: -1 .no cap. or at least"),
         ({"NETOBS_KAFKA_HEAP": "512"}, "NETOBS_KAFKA_HEAP: a Java heap size"),
+        ({"NETOBS_CLICKHOUSE_HTTP_PORT": "65536"}, "NETOBS_CLICKHOUSE_HTTP_PORT: a port"),
+        ({"NETOBS_CLICKHOUSE_HTTP_BIND": "0.0.0.0"}, "NETOBS_CLICKHOUSE_HTTP_BIND=0.0.0.0 is not loopback"),
+        ({"NETOBS_CLICKHOUSE_HTTP_TLS_KEY": "/nonexistent.pem"}, "go together"),
     ],
 )
 def test_bad_values_are_named(env, message):

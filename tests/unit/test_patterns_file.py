@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from common import progress
 from processors.syslog import patterns_file
 from processors.syslog.miner import template_id
 from processors.syslog.patterns_file import mine_lines, run
@@ -65,13 +66,18 @@ def test_csv_round_trips_with_final_templates(tmp_path: Path) -> None:
 
 
 def test_stdin_and_progress(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
-    monkeypatch.setattr(patterns_file, "PROGRESS_EVERY", 3)
+    """Not a terminal: plain lines (no bar, no carriage return), here one every 3 lines and one at the end."""
+    monkeypatch.setattr(patterns_file, "UPDATE_LINES", 3)
+    monkeypatch.setattr(progress, "LINE_SECONDS", 0.0)
     monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(b"".join(LINES))))
     out, summary = io.StringIO(), io.StringIO()
     assert run("-", out, summary, progress=True) == 0
     assert len(list(csv.reader(io.StringIO(out.getvalue())))) == 8
     err = capsys.readouterr().err
-    assert "patterns: 4 lines" in err and "patterns: 6 lines" in err and "done" in err
+    size = len(b"".join(LINES))
+    assert "6 lines, 3 templates" in err and "8 lines read, 4 templates" in err and "done" in err
+    assert f"patterns: {size / 1e6:,.1f} MB, " in err, "stdin has no size: no share, no time left"
+    assert "\r" not in err and "[" not in err
 
 
 def test_missing_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
