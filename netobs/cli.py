@@ -196,13 +196,21 @@ def _ingest(config: config_mod.Config, _: argparse.Namespace) -> int:
         print("netobs ingest: set NETOBS_KAFKA to the broker's bootstrap servers", file=sys.stderr)
         return 2
     s = config.syslog
-    enabled = [t for t, on in (("udp", s.udp_port), ("tcp", s.tcp_port), ("tls", s.tls_port and s.tls_cert)) if on]
+    on = (("udp", s.udp_port), ("tcp", s.tcp_port), ("tls", s.tls_port and s.tls_cert), ("relp", s.relp_port))
+    enabled = [t for t, port in on if port]
     counters = Counters()
     registry = metrics_endpoint.registry()
     registry.register(Source(lambda: syslog_families(counters, enabled)))
     with metrics_endpoint.serving(config, registry, "ingest"):
         signals.run_until_signalled(
-            lambda stop: serve(config.syslog, config.kafka.bootstrap, config.kafka.partitions, stop, counters=counters)
+            lambda stop: serve(
+                config.syslog,
+                config.kafka.bootstrap,
+                config.kafka.partitions,
+                stop,
+                counters=counters,
+                ledger_path=config.data_dir / "state" / "ingest-syslog.json",
+            )
         )
     return 0
 

@@ -12,8 +12,10 @@ import logging
 import ssl
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 from common.config import SyslogConfig
+from ingest import ledger
 from ingest.counters import Counters, log_periodically
 from ingest.kafka_producer import BoundedProducer
 from ingest.syslog.acks import DeliveryAcks
@@ -46,18 +48,24 @@ async def serve(
     counters: Counters | None = None,
     drain_seconds: float = DRAIN_SECONDS,
     log_seconds: float = LOG_SECONDS,
+    ledger_path: Path | None = None,
 ) -> None:
     """Receive syslog on the enabled ports (0 is off) and produce it to the raw topic until stop is set.
 
     Kafka is connected first (retried until stop), then the receivers listen and ready is set. On stop,
     receivers close, pending lines are cut into records and sent, waiting at most drain_seconds; what
-    Kafka did not acknowledge by then is counted as dropped. Pass counters to read them afterwards.
+    Kafka did not acknowledge by then is counted as dropped. Pass counters to read them afterwards. With
+    ledger_path, what was accepted and not yet confirmed is written down every second (ingest.ledger), and
+    the start reports what a previous run that did not stop cleanly may have lost.
     """
+    started = ledger.open_ledger(ledger_path) if ledger_path is not None else 0.0
     counters = counters if counters is not None else Counters()
     queue_lines = max(MIN_QUEUE_LINES, 20 * syslog.batch_lines)
     producer = BoundedProducer(bootstrap, SYSLOG_RAW, counters, max_lines=queue_lines)
     count = await producer.start(partitions, stop)
     if count is None:
+        if ledger_path is not None:  # stopped before anything was received
+            ledger.write(ledger_path, ledger.entry(counters.snapshot(), started, clean=True))
         return
     batchers: list[Outlet] = []
     udp: UdpReceiver | None = None
@@ -136,12 +144,16 @@ async def serve(
         tasks.append(asyncio.create_task(_cut_expired(batchers, producer, syslog.batch_ms)))
         enabled = tuple(b.transport for b, _ in batchers)
         tasks.append(asyncio.create_task(log_periodically(counters, log_seconds, enabled)))
+        if ledger_path is not None:
+            tasks.append(asyncio.create_task(ledger.keep(ledger_path, counters.snapshot, started)))
         if ready is not None:
             ready.set()
         await stop.wait()
     finally:
         await _drain(udp, streams, tasks, batchers, producer, drain_seconds)
         totals = counters.snapshot()
+        if ledger_path is not None:
+            ledger.write(ledger_path, ledger.entry(totals, started, clean=True))
         log.info("syslog ingest stopped: %s", {b.transport: totals[b.transport] for b, _ in batchers})
 
 
