@@ -221,6 +221,8 @@ class Miner:
             raise ValueError(f"not a miner snapshot: {e}") from e
         if envelope.format != _FORMAT or envelope.version not in _READABLE:
             raise ValueError(f"unsupported miner snapshot {envelope.format!r} version {envelope.version}")
+        max_clusters: int | None
+        max_leaf: int | None
         try:
             if envelope.version == 1:  # from before the caps: it takes the default ones from now on
                 state = msgspec.msgpack.decode(envelope.body, type=_StateV1)
