@@ -42,22 +42,48 @@ import msgspec
 
 from processors.syslog.masking import mask_tokens
 
-__all__ = ["MAX_CLUSTERS", "MAX_LEAF", "WILDCARD", "Miner", "PatternChange", "template_id"]
+__all__ = [
+    "DEPTH",
+    "MAX_CLUSTERS",
+    "MAX_LEAF",
+    "SIM_TH",
+    "WILDCARD",
+    "Miner",
+    "PatternChange",
+    "template_id",
+    "template_text",
+]
 
 WILDCARD = "<*>"
 _BIN = "<BIN>"
+_HEX = "<HEX>"
+_NUM = "<NUM>"
 _ID_MASK = (1 << 63) - 1
 _FORMAT = "netobs-miner"
 _VERSION = 2
 _READABLE = (1, 2)
 # Default caps: a partition's state stays within a few tens of MB, a line's search within max_leaf clusters.
 MAX_CLUSTERS = 50_000
+# Drain3's defaults are 0.4 and 4. The mining text starts with the program's tag, so depth 5 routes by the
+# tag and the message's first token, as depth 4 routes a bare message; 0.5 keeps templates that differ in
+# one word of a short message ("Accepted password" / "Failed password") apart. Measured on bench/labelled.py.
+SIM_TH = 0.5
+DEPTH = 5
 MAX_LEAF = 64
 # When the miner is full, the smallest of this many least recently used clusters goes: a flood of one-off
 # lines evicts its own clusters rather than a quiet template that has thousands of lines.
 _EVICT_WINDOW = 16
 # Entries in the memo of masked lines, over all token counts; emptied when full. About 10 MB.
 _HOT_MAX = 1 << 16
+
+
+def template_text(tokens: Sequence[str]) -> str:
+    """A template's text: its tokens, with every run of wildcards written as one "<*>" (a span of any length)."""
+    out: list[str] = []
+    for t in tokens:
+        if t != WILDCARD or not out or out[-1] != WILDCARD:
+            out.append(t)
+    return " ".join(out)
 
 
 def template_id(template: str) -> int:
@@ -128,8 +154,8 @@ class Miner:
 
     def __init__(
         self,
-        sim_th: float = 0.4,
-        depth: int = 4,
+        sim_th: float = SIM_TH,
+        depth: int = DEPTH,
         max_children: int = 100,
         max_clusters: int | None = MAX_CLUSTERS,
         max_leaf: int | None = MAX_LEAF,
@@ -165,6 +191,9 @@ class Miner:
         """Mine one line; the id of its cluster's template right after adding it."""
         tokens = mask_tokens(text)
         key = " ".join(tokens)
+        if _HEX in key:  # an id is hex in one line and all digits in the next: one kind for mining
+            tokens = [t.replace(_HEX, _NUM) if _HEX in t else t for t in tokens]
+            key = " ".join(tokens)
         if _BIN in key and tokens.count(_BIN) * 2 > len(tokens):  # mostly binary: noise, one template a length
             tokens = [_BIN] * len(tokens)
             key = " ".join(tokens)
@@ -233,6 +262,9 @@ class Miner:
         except ValueError as e:
             raise ValueError(f"corrupt miner snapshot: {e}") from e
         miner = cls(state.sim_th, state.depth, state.max_children, max_clusters, max_leaf)
+        # Version 1 wrote templates without collapsing wildcard runs: their ids stay known, and a cluster
+        # whose text collapses differently moves on to the new id below (a re-pointing change).
+        current_text = _plain_text if envelope.version == 1 else template_text
         miner._next_cid = state.next_cid
         for cid, tokens, size, first_seen_ns, ids in state.clusters:
             if not ids:
@@ -243,12 +275,16 @@ class Miner:
             miner._current[cluster.tid] = miner._current.get(cluster.tid, 0) + 1
             for tid in ids:
                 miner._refs[tid] = miner._refs.get(tid, 0) + 1
-                text = " ".join(tpl) if tid == cluster.tid else state.old_texts.get(tid)
+                text = current_text(tpl) if tid == cluster.tid else state.old_texts.get(tid)
                 if text is None:
                     raise ValueError(f"corrupt miner snapshot: no text for template id {tid}")
                 miner._texts[tid] = text
         miner._root = {n: _load_node(node, miner._clusters) for n, node in state.tree.items()}
         miner._pending = {p[0]: PatternChange(*p) for p in state.pending}
+        if envelope.version == 1:
+            for cluster in list(miner._clusters.values()):
+                if template_id(template_text(cluster.tokens)) != cluster.tid:
+                    miner._generalise(cluster, cluster.tokens)
         while max_clusters is not None and len(miner._clusters) > max_clusters:
             miner._evict(min(islice(miner._clusters.values(), _EVICT_WINDOW), key=_size))
         return miner
@@ -323,7 +359,7 @@ class Miner:
     def _create(self, tokens: tuple[str, ...], seen_ns: int) -> _Cluster:
         if self._max_clusters is not None and len(self._clusters) >= self._max_clusters:
             self._evict(min(islice(self._clusters.values(), _EVICT_WINDOW), key=_size))
-        text = " ".join(tokens)
+        text = template_text(tokens)
         tid = template_id(text)
         cluster = _Cluster(self._next_cid, tokens, 1, seen_ns, [tid], tid, tokens.count(WILDCARD))
         self._next_cid += 1
@@ -338,7 +374,7 @@ class Miner:
 
     def _generalise(self, cluster: _Cluster, tokens: tuple[str, ...]) -> None:
         """Give cluster a more general template and re-point its older ids to it."""
-        text = " ".join(tokens)
+        text = template_text(tokens)
         tid = template_id(text)
         self._release_current(cluster.tid)
         self._current[tid] = self._current.get(tid, 0) + 1
@@ -396,7 +432,7 @@ class Miner:
             if depth >= self._leaf_depth or depth >= n:
                 self._hang(node, cluster)
                 return
-            node = self._child(node.children, token)
+            node = self._child(node.children, token, depth > 1)
             depth += 1
 
     def _hang(self, leaf: _Node, cluster: _Cluster) -> None:
@@ -409,12 +445,15 @@ class Miner:
         members.append(cluster)
         leaf.clusters = members
 
-    def _child(self, children: dict[str, _Node], token: str) -> _Node:
-        """The branch for token: its own, or the wildcard branch for numeric tokens and full nodes."""
+    def _child(self, children: dict[str, _Node], token: str, words_only: bool) -> _Node:
+        """The branch for token: its own, or the wildcard branch for numbers, masked variables, full
+        nodes and, past the first token (the tag), anything but a word (_is_word): "(root)", "eth0:",
+        "nginx.service:" are mostly variables, and a variable routed on its own branch splits its
+        template once per value."""
         child = children.get(token)
         if child is not None:
             return child
-        if any(ch.isdigit() for ch in token):
+        if "<" in token or any(ch.isdigit() for ch in token) or (words_only and not _is_word(token)):
             child = children.get(WILDCARD)
             if child is None:
                 child = children[WILDCARD] = _Node()
@@ -431,6 +470,15 @@ class Miner:
         else:
             child = children[WILDCARD]
         return child
+
+
+def _is_word(token: str) -> bool:
+    """Letters, with - or _ between them, and perhaps a final colon: "Accepted", "UI_COMMIT:"."""
+    return token.rstrip(":").replace("_", "a").replace("-", "a").isalpha()
+
+
+def _plain_text(tokens: Sequence[str]) -> str:
+    return " ".join(tokens)
 
 
 def _size(c: _Cluster) -> int:

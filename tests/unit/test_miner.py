@@ -12,7 +12,7 @@ import pytest
 from drain3.drain import Drain
 
 from processors.syslog.masking import mask
-from processors.syslog.miner import Miner, PatternChange, template_id
+from processors.syslog.miner import Miner, PatternChange, template_id, template_text
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -81,29 +81,29 @@ def test_sample_groups() -> None:
 
 def test_changes_report_new_and_repointed_ids() -> None:
     miner = Miner()
-    a = miner.add("user alice logged in from 10.0.0.1", 100)
-    assert miner.template(a) == "user alice logged in from <IP>"
-    assert miner.changes() == [PatternChange(a, "user alice logged in from <IP>", a, 100)]
+    a = miner.add("app user alice logged in from 10.0.0.1", 100)
+    assert miner.template(a) == "app user alice logged in from <IP>"
+    assert miner.changes() == [PatternChange(a, "app user alice logged in from <IP>", a, 100)]
     assert miner.changes() == []
-    assert miner.add("user alice logged in from 10.0.0.2", 200) == a  # same masked line: no change
+    assert miner.add("app user alice logged in from 10.0.0.2", 200) == a  # same masked line: no change
     assert miner.changes() == []
 
-    b = miner.add("user bob logged in from 10.0.0.3", 300)
+    b = miner.add("app user bob logged in from 10.0.0.3", 300)
     assert b != a
-    assert miner.template(b) == "user <*> logged in from <IP>"
+    assert miner.template(b) == "app user <*> logged in from <IP>"
     assert miner.changes() == [
-        PatternChange(a, "user alice logged in from <IP>", b, 100),
-        PatternChange(b, "user <*> logged in from <IP>", b, 100),
+        PatternChange(a, "app user alice logged in from <IP>", b, 100),
+        PatternChange(b, "app user <*> logged in from <IP>", b, 100),
     ]
-    c = miner.add("user carol signed in from 10.0.0.4", 400)
-    assert miner.template(c) == "user <*> <*> in from <IP>"
+    c = miner.add("app user carol signed in from 10.0.0.4", 400)
+    assert miner.template(c) == "app user <*> in from <IP>"  # a run of wildcards is written as one
     assert miner.changes() == [
-        PatternChange(a, "user alice logged in from <IP>", c, 100),
-        PatternChange(b, "user <*> logged in from <IP>", c, 100),
-        PatternChange(c, "user <*> <*> in from <IP>", c, 100),
+        PatternChange(a, "app user alice logged in from <IP>", c, 100),
+        PatternChange(b, "app user <*> logged in from <IP>", c, 100),
+        PatternChange(c, "app user <*> in from <IP>", c, 100),
     ]
-    assert miner.template(a) == "user alice logged in from <IP>"  # old ids keep their text
-    assert miner.add("user dave logged in from 10.0.0.9", 500) == c
+    assert miner.template(a) == "app user alice logged in from <IP>"  # old ids keep their text
+    assert miner.add("app user dave logged in from 10.0.0.9", 500) == c
     assert miner.template(12345) is None
     assert len(miner) == 1
 
@@ -133,29 +133,47 @@ def _realistic_lines(rng: random.Random, n: int) -> list[str]:
     return generate(n, rng.randint(0, 10**6))[0]
 
 
-@pytest.mark.parametrize(
-    "settings",
-    [
-        {},
-        {"max_children": 3},
-        {"max_children": 2, "depth": 5},
-        {"depth": 3, "sim_th": 0.6},
-    ],
-)
-@pytest.mark.parametrize("lines", [_random_lines, _realistic_lines])
-def test_same_decisions_as_drain3(settings: dict, lines) -> None:
-    """Line by line, the same template as drain3's own Drain fed the same masked text (without caps:
-    eviction differs on purpose, see test_max_clusters_keeps_big_quiet_clusters)."""
-    rng = random.Random(7)
-    texts = lines(rng, 6000)
-    drain = Drain(**settings)
-    miner = Miner(**{"max_clusters": None, "max_leaf": None, **settings})  # Drain3 has neither cap by default
-    for i, text in enumerate(texts):
-        cluster, _ = drain.add_log_message(mask(text))
-        assert miner.template(miner.add(text, i)) == cluster.get_template(), (i, text)
-    assert len(miner) == len(drain.id_to_cluster)
-    # sizes count memo hits too
-    assert sorted(c.size for c in drain.id_to_cluster.values()) == sorted(c.size for c in miner._clusters.values())
+def test_labelled_corpora_grouping_accuracy() -> None:
+    """On the twelve generated labelled systems (bench/labelled.py), grouping accuracy stays high on
+    average and above stock Drain3's decisions (drain3's own Drain, default settings, fed the same masked
+    text) on every system but none; a guard against regressions, the figures are bench/patterns.py's."""
+    sys.path.insert(0, str(ROOT / "bench"))
+    try:
+        from labelled import SYSTEMS, generate
+    finally:
+        sys.path.remove(str(ROOT / "bench"))
+    ours_all, stock_all = [], []
+    for system in SYSTEMS:
+        lines, truth, _ = generate(system, 1500, 3)
+        miner = Miner()
+        ids = miner.add_many(lines, range(len(lines)))
+        final = {c.template_id: c.current_id for c in miner.changes()}
+        drain = Drain()
+        stock = [drain.add_log_message(mask(line))[0].cluster_id for line in lines]
+        ours_all.append(_grouping_accuracy([final.get(i, i) for i in ids], truth))
+        stock_all.append(_grouping_accuracy(stock, truth))
+    assert sum(ours_all) / len(ours_all) >= 0.88, ours_all
+    assert sum(ours_all) > sum(stock_all) + 2, (ours_all, stock_all)
+
+
+def _grouping_accuracy(pred: list, truth: list[int]) -> float:
+    members: dict = {}
+    for i, (p, t) in enumerate(zip(pred, truth, strict=True)):
+        members.setdefault(("p", p), set()).add(i)
+        members.setdefault(("t", t), set()).add(i)
+    return sum(members[("p", p)] == members[("t", t)] for p, t in zip(pred, truth, strict=True)) / len(truth)
+
+
+def test_template_text_writes_a_run_of_wildcards_as_one() -> None:
+    assert template_text(["a", "<*>", "<*>", "b", "<*>"]) == "a <*> b <*>"
+    assert template_text(["<*>", "<IP>", "<*>", "<*>"]) == "<*> <IP> <*>"
+    miner = Miner()
+    reasons = ("timeout", "refused", "peer reset by", "hold timer expired")  # two of one word, two of three
+    ids = [miner.add(f"bgp neighbor 10.0.0.1 down: {reason} at 12:00:01", 0) for reason in reasons]
+    final = {c.template_id: c.current_id for c in miner.changes()}
+    assert len({final.get(i, i) for i in ids}) == 1  # two Drain clusters (two lengths), one template
+    assert miner.template(final.get(ids[0], ids[0])) == "bgp neighbor <IP> down: <*> at <TIME>"
+    assert len(miner) == 2
 
 
 @pytest.mark.parametrize("settings", [{}, {"max_clusters": 30, "max_children": 4}])
