@@ -1,12 +1,17 @@
-"""Log-template miner: the Drain algorithm (as in Drain3) on masked tokens, with an exact memo in front.
+"""Log-template miner: Drain (as in Drain3) on masked tokens, with an exact memo in front.
 
 Why not drain3.TemplateMiner: its regex masking is most of its cost, its state is a jsonpickle of live
 objects, and its cluster ids are counters that differ between workers. Here:
 
-- masking is processors.syslog.masking (one split, a memo per token);
-- the Drain tree, similarity and template merging follow drain3.drain.Drain decision for decision
-  (same sim_th, depth, max_children, max_clusters LRU), so on the same masked text it forms the same
-  clusters with the same templates (tests/unit/test_miner.py checks this against drain3 itself);
+- masking is processors.syslog.masking (one split, a memo per token); for mining, <HEX> counts as <NUM>
+  (an id is hex in one line and all digits in the next);
+- the Drain tree, similarity and template merging are drain3.drain.Drain's, with four general changes
+  that lift grouping accuracy on the labelled corpora of bench/labelled.py (0.65 -> 0.92 on average,
+  with no per-system setting): depth 5 and sim_th 0.5 by default (the tag leads the text); past the
+  tag, only a word routes to its own branch (numbers, masked variables and tokens with punctuation go
+  down the wildcard branch, so "(root)" or "nginx.service:" do not split a template per value); and a
+  template's text writes each run of wildcards as one "<*>", so Drain clusters of one message with a
+  free-text variable of one, two or five words, once generalised, share one text and one id;
 - a memo maps a masked line to its cluster, skipping the tree search. It is exact, not a heuristic: a
   Drain answer depends only on the clusters of the line's token count and their templates, so the memo
   for a token count is emptied whenever a cluster of that count is created, generalised or evicted,
@@ -14,19 +19,21 @@ objects, and its cluster ids are counters that differ between workers. Here:
 - a template's id is a hash of its text, so every worker and every restart agrees on it; when a
   cluster's template generalises, changes() re-points its older ids to the new one;
 - snapshot() is an explicit, version-tagged msgpack of clusters, tree and id history (zlib-compressed),
-  and restore() rebuilds exactly that state (version 1 snapshots, from before the caps, load too);
-- the cost of a line is bounded whatever the input (random bytes make one new cluster per line, and
-  Drain's leaf search is linear in the clusters of a leaf): a leaf holds at most max_leaf clusters, and
-  a new one in a full leaf evicts the leaf's smallest (oldest among equals), so real templates, which
-  keep growing, outlive one-off noise; the miner holds at most max_clusters (the smallest of
-  the 16 least recently used is evicted: Drain3 evicts the least recently used, which lets a flood of
-  one-off lines push out every quiet template), the memo and the masking memo are bounded, and masking turns a token
-  with unprintable characters into <BIN>, and a line that is more than half <BIN> is mined as all <BIN>, so
-  binary garbage collapses into one cluster per token count.
+  and restore() rebuilds exactly that state; version 1 snapshots (before the caps and collapsed texts)
+  load with the default caps, and a cluster whose text collapses differently moves on to the new id
+  through a re-pointing change, as if it had generalised;
+- the cost of a line is bounded whatever the input (random lines make one new cluster each, and Drain's
+  leaf search is linear in the clusters of a leaf): a leaf holds at most max_leaf clusters, and a new
+  one in a full leaf evicts the leaf's smallest (oldest among equals), so real templates, which keep
+  growing, outlive one-off noise; the miner holds at most max_clusters (the smallest of the 16 least
+  recently used goes: Drain3 evicts the least recently used, which lets a flood of one-off lines push
+  out every quiet template); the memo and the masking memo are bounded; masking turns a token with
+  unprintable characters into <BIN>, and a line more than half <BIN> is mined as all <BIN>, so binary
+  garbage collapses into one cluster per token count.
 
-Two clusters can end up with the same template text (Drain keeps them apart in different tree
-branches); they then share a template id, and an id still current for one cluster is never re-pointed
-because another generalised.
+Several clusters can have the same template text (Drain keeps them apart in different tree branches or
+token counts); they then share a template id, and an id still current for one cluster is never
+re-pointed because another generalised.
 """
 
 from __future__ import annotations
