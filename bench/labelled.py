@@ -29,56 +29,11 @@ from collections.abc import Callable
 
 _NAMES = ["root", "admin", "alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi", "ivan", "judy", "mallory", "oscar", "peggy", "trent", "victor", "walter", "ubuntu", "deploy", "backup", "nagios", "zabbix", "postgres", "oracle", "guest", "support", "netops", "jenkins"]  # fmt: skip
 _WORDS = ["timeout", "refused", "reset", "unreachable", "denied", "expired", "invalid", "missing", "corrupt", "busy", "stale", "blocked", "overloaded", "unavailable", "closed", "aborted", "rejected", "throttled"]  # fmt: skip
-_HOSTWORDS = [
-    "web",
-    "db",
-    "cache",
-    "mail",
-    "proxy",
-    "api",
-    "auth",
-    "queue",
-    "store",
-    "edge",
-    "core",
-    "dns",
-    "ntp",
-    "backup",
-    "build",
-]
-_DIRS = [
-    "var",
-    "log",
-    "lib",
-    "opt",
-    "srv",
-    "data",
-    "home",
-    "tmp",
-    "etc",
-    "usr",
-    "local",
-    "share",
-    "cache",
-    "run",
-    "spool",
-    "www",
-    "app",
-    "conf",
-]
+_HOSTWORDS = ["web", "db", "cache", "mail", "proxy", "api", "auth", "queue", "store", "edge", "core", "dns", "ntp", "backup", "build"]  # fmt: skip
+_DIRS = ["var", "log", "lib", "opt", "srv", "data", "home", "tmp", "etc", "usr", "local", "share", "cache", "run", "spool", "www", "app", "conf"]  # fmt: skip
 _EXTS = [".log", ".conf", ".json", ".db", ".tmp", ".gz", ".sock", ".pid", ".csv", ".xml"]
 _JAVA_PKGS = ["org.apache.hadoop.hdfs", "org.apache.hadoop.yarn", "com.example.billing", "io.netty.channel"]
-_JAVA_CLASSES = [
-    "DataNode",
-    "NameNode",
-    "FSNamesystem",
-    "BlockManager",
-    "Server",
-    "Client",
-    "Scheduler",
-    "Handler",
-    "Worker",
-]
+_JAVA_CLASSES = ["DataNode", "NameNode", "FSNamesystem", "BlockManager", "Server", "Client", "Scheduler", "Handler", "Worker"]  # fmt: skip
 _QUEUES = ["default", "ingest", "batch", "realtime", "reports", "etl"]
 _STATES = ["up", "down"]
 _COUNTRIES = ["Reserved", "France", "Germany", "Netherlands", "United_States", "Japan", "Brazil"]
