@@ -6,16 +6,28 @@ port, hex, numbers), default Drain settings, no persistence. Rounds alternate wh
 each round starts both from scratch (our token memo included). Reported: lines/s (median of rounds)
 and their ratio; grouping against the truth (pairwise precision/recall/F1, adjusted Rand index,
 grouping accuracy as in the Drain papers, cluster counts); agreement between the two groupings; a few
-templates where they differ, with what each miner made of them. The last line is one JSON object.
+templates where they differ, with what each miner made of them.
 
-    python bench/patterns.py [--lines 200000] [--rounds 3] [--seed 1]
+Then an accuracy table over the labelled corpora of twelve systems (bench/labelled.py, generated with a fixed
+seed): grouping accuracy (a line is right when its mined cluster holds exactly the lines of its true
+template) and parsing accuracy (its final template equals the true one, every variable token written
+<*> and runs of <*> as one), ours and stock Drain3 side by side, with the means. Last, an adversarial
+section: lines/s of both on clean lines and on garbage (random bytes, random tokens, one new template per
+line), and ours over the last quarter of the garbage (the cost per line stays bounded). The last line is
+one JSON object.
+
+    python bench/patterns.py [--lines 200000] [--rounds 3] [--seed 1] [--labelled-lines 5000]
+                             [--adversarial-lines 20000]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import random
+import re
 import statistics
+import string
 import sys
 import time
 from collections import Counter, defaultdict
@@ -29,6 +41,8 @@ from corpus import TEMPLATES, generate
 from drain3.masking import LogMasker, MaskingInstruction
 from drain3.template_miner import TemplateMiner
 from drain3.template_miner_config import TemplateMinerConfig
+from labelled import SYSTEMS, truth_template
+from labelled import generate as generate_labelled
 
 from processors.syslog.masking import clear_memo, mask
 from processors.syslog.miner import Miner
@@ -60,6 +74,7 @@ def stock_config() -> TemplateMinerConfig:
 
 
 def run_stock(bodies: Sequence[str]) -> tuple[float, list[int], dict[int, str]]:
+    """Stock Drain3 with default settings: seconds, cluster id per line, final template per cluster id."""
     miner = TemplateMiner(config=stock_config())
     add = miner.add_log_message
     start = time.perf_counter()
@@ -68,9 +83,10 @@ def run_stock(bodies: Sequence[str]) -> tuple[float, list[int], dict[int, str]]:
     return elapsed, ids, {c.cluster_id: c.get_template() for c in miner.drain.clusters}
 
 
-def run_ours(bodies: Sequence[str], times: Sequence[int], depth: int = 4) -> tuple[float, list[int], Miner]:
+def run_ours(bodies: Sequence[str], times: Sequence[int], **settings: int) -> tuple[float, list[int], Miner]:
+    """Ours with default settings (or settings): seconds, final template id per line, the miner."""
     clear_memo()
-    miner = Miner(depth=depth)
+    miner = Miner(**settings)
     start = time.perf_counter()
     ids = miner.add_many(bodies, times)
     elapsed = time.perf_counter() - start
@@ -160,11 +176,103 @@ def show_differences(
         print(f"  {who:5}: {text}  <- {len(ts)} true templates")
 
 
+def normalised(template: str) -> str:
+    """A template for parsing accuracy: each token holding a variable (<*> or a typed placeholder) as <*>,
+    runs of <*> as one, whitespace single. Applied alike to the truth, ours and stock Drain3's."""
+    out: list[str] = []
+    for token in template.split():
+        if "<" in token and _PLACEHOLDER.search(token) is not None:
+            if out and out[-1] == "<*>":
+                continue
+            token = "<*>"
+        out.append(token)
+    return " ".join(out)
+
+
+_PLACEHOLDER = re.compile(r"<(?:\*|[A-Z]+)>")
+
+
+def accuracy_table(lines: int, seed: int) -> dict[str, object]:
+    """Grouping and parsing accuracy of both miners on each labelled system, printed and returned."""
+    print(f"\n-- accuracy on labelled corpora ({len(SYSTEMS)} systems, {lines} lines each, seed {seed}) --")
+    print(f"{'system':12}{'templates':>10}{'GA ours':>9}{'GA stock':>9}{'PA ours':>9}{'PA stock':>9}")
+    rows: dict[str, dict[str, float]] = {}
+    for system in SYSTEMS:
+        bodies, truth, templates = generate_labelled(system, lines, seed)
+        _, our_ids, ours = run_ours(bodies, range(len(bodies)))
+        _, stock_ids, stock_templates = run_stock(bodies)
+        truths = [normalised(truth_template(templates[t])) for t in truth]
+        our_pa = sum(normalised(ours.template(i) or "") == t for i, t in zip(our_ids, truths, strict=True))
+        stock_pa = sum(normalised(stock_templates[i]) == t for i, t in zip(stock_ids, truths, strict=True))
+        row = {
+            "ga_ours": scores(our_ids, truth)["grouping_accuracy"],
+            "ga_stock": scores(stock_ids, truth)["grouping_accuracy"],
+            "pa_ours": round(our_pa / len(bodies), 4),
+            "pa_stock": round(stock_pa / len(bodies), 4),
+        }
+        rows[system] = row
+        print(f"{system:12}{len(set(truth)):>10}{row['ga_ours']:>9.3f}{row['ga_stock']:>9.3f}"
+              f"{row['pa_ours']:>9.3f}{row['pa_stock']:>9.3f}", flush=True)  # fmt: skip
+    mean = {k: round(statistics.mean(r[k] for r in rows.values()), 4) for k in next(iter(rows.values()))}
+    print(f"{'mean':12}{'':>10}{mean['ga_ours']:>9.3f}{mean['ga_stock']:>9.3f}{mean['pa_ours']:>9.3f}"
+          f"{mean['pa_stock']:>9.3f}")  # fmt: skip
+    return {"systems": rows, "mean": mean}
+
+
+def garbage(lines: int, seed: int) -> list[str]:
+    """What a fault-injection run sends: random bytes (as the parser decodes them), random printable
+    tokens, and lines of random words (one new template per line)."""
+    rng = random.Random(seed)
+    out = []
+    for i in range(lines):
+        kind = i % 3
+        if kind == 0:
+            out.append(bytes(rng.getrandbits(8) for _ in range(rng.randint(1, 120))).decode("utf-8", "replace"))
+        elif kind == 1:
+            alphabet = string.ascii_letters + string.digits + string.punctuation
+            out.append(" ".join("".join(rng.choices(alphabet, k=rng.randint(1, 9))) for _ in range(rng.randint(1, 14))))
+        else:
+            words = (
+                "".join(rng.choices(string.ascii_lowercase, k=rng.randint(3, 8))) for _ in range(rng.randint(3, 9))
+            )
+            out.append("app " + " ".join(words))
+    return out
+
+
+def adversarial_rates(lines: int, seed: int) -> dict[str, float]:
+    """lines/s of both miners on clean lines and on garbage; ours on the last quarter of the garbage too."""
+    clean, _ = generate(lines, seed)
+    noise = garbage(lines, seed)
+    out: dict[str, float] = {}
+    for name, bodies in (("clean", clean), ("adversarial", noise)):
+        elapsed, _, _ = run_stock(bodies)
+        out[f"stock_{name}"] = round(len(bodies) / elapsed)
+        elapsed, _, _ = run_ours(bodies, range(len(bodies)))
+        out[f"ours_{name}"] = round(len(bodies) / elapsed)
+    clear_memo()
+    miner = Miner()
+    quarter = len(noise) * 3 // 4
+    miner.add_many(noise[:quarter], range(quarter))
+    start = time.perf_counter()
+    miner.add_many(noise[quarter:], range(len(noise) - quarter))
+    out["ours_adversarial_last_quarter"] = round((len(noise) - quarter) / (time.perf_counter() - start))
+    out["ours_clusters_after"] = len(miner)
+    print(f"\n-- adversarial ({lines} lines each) --")
+    print(f"clean:       stock {out['stock_clean']:>9,} lines/s, ours {out['ours_clean']:>9,} lines/s "
+          f"({out['ours_clean'] / out['stock_clean']:.2f}x)")  # fmt: skip
+    print(f"adversarial: stock {out['stock_adversarial']:>9,} lines/s, ours {out['ours_adversarial']:>9,} lines/s "
+          f"({out['ours_adversarial'] / out['stock_adversarial']:.2f}x); ours over the last quarter "
+          f"{out['ours_adversarial_last_quarter']:,} lines/s, {len(miner):,} clusters")  # fmt: skip
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--lines", type=int, default=200_000)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--labelled-lines", type=int, default=5000, help="lines per labelled system")
+    parser.add_argument("--adversarial-lines", type=int, default=20_000)
     args = parser.parse_args()
 
     print(f"generating {args.lines} bodies from {len(TEMPLATES)} templates (seed {args.seed})", flush=True)
@@ -203,14 +311,14 @@ def main() -> None:
 
     stock_scores = scores(stock_ids, truth)
     our_scores = scores(our_ids, truth)
-    _, depth5_ids, _ = run_ours(bodies, times, depth=5)
-    depth5_scores = scores(depth5_ids, truth)
+    _, depth4_ids, _ = run_ours(bodies, times, depth=4)
+    depth4_scores = scores(depth4_ids, truth)
     agreement = scores(our_ids, stock_ids)["ari"]
 
     show_differences(bodies, truth, stock_ids, stock_templates, our_ids, ours)
     print(f"\n{'':14}{'clusters':>9}{'precision':>10}{'recall':>8}{'F1':>8}{'ARI':>8}{'GA':>8}")
     for name, s in (("truth", None), ("stock drain3", stock_scores), ("ours", our_scores),
-                    ("ours depth=5", depth5_scores)):  # fmt: skip
+                    ("ours depth=4", depth4_scores)):  # fmt: skip
         if s is None:
             print(f"{name:14}{len(set(truth)):>9}")
             continue
@@ -219,6 +327,8 @@ def main() -> None:
     print(f"agreement ours vs stock (ARI): {agreement}")
     print(f"lines/s: stock {stock_rate:,.0f}, ours {our_rate:,.0f}, ratio {our_rate / stock_rate:.2f}x "
           f"(per round: {', '.join(f'{x:.2f}' for x in ratios)})")  # fmt: skip
+    accuracy = accuracy_table(args.labelled_lines, args.seed)
+    adversarial = adversarial_rates(args.adversarial_lines, args.seed)
     print(
         json.dumps(
             {
@@ -233,7 +343,9 @@ def main() -> None:
                 "mask_only_ratio": round(our_mask_rate / stock_mask_rate, 2),
                 "stock": stock_scores,
                 "ours": our_scores,
-                "ours_depth5": depth5_scores,
+                "ours_depth4": depth4_scores,
+                "labelled": accuracy,
+                "adversarial": adversarial,
                 "f1_ratio": round(our_scores["f1"] / stock_scores["f1"], 3) if stock_scores["f1"] else None,
                 "agreement_ari": agreement,
             }

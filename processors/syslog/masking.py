@@ -15,6 +15,8 @@ Kinds and their placeholders (a core must be entirely one kind):
 - <HEX>    0x-prefixed hex, or 8+ hex digits with at least one decimal digit (hashes, session ids)
 - <EMAIL>  local@domain.tld
 - <TIME>   hh:mm, hh:mm:ss[.frac], ISO dates and date-times (with optional zone)
+- <BIN>    any token with an unprintable character or U+FFFD (bytes that were not UTF-8): binary garbage
+           then makes one template per token count instead of one per line
 - <NUM>    integers and decimals with optional sign and exponent; a unit glued after a number is kept,
            so "10ms" -> "<NUM>ms" and "100%" -> "<NUM>%": the unit is part of the template's meaning.
 
@@ -32,7 +34,7 @@ import re
 
 __all__ = ["PLACEHOLDERS", "clear_memo", "mask", "mask_token", "mask_tokens"]
 
-PLACEHOLDERS = ("<IP>", "<MAC>", "<UUID>", "<HEX>", "<EMAIL>", "<TIME>", "<NUM>")
+PLACEHOLDERS = ("<IP>", "<MAC>", "<UUID>", "<HEX>", "<EMAIL>", "<TIME>", "<NUM>", "<BIN>")
 
 _LEAD = "([{<\"'`"
 _TRAIL = ")]}>\"'`.,;:!?%"
@@ -115,6 +117,8 @@ def _remember(token: str) -> str:
 def _mask_uncached(token: str) -> str:
     if token.isalpha():
         return token
+    if "\ufffd" in token or not token.isprintable():
+        return "<BIN>"
     body = token.lstrip(_LEAD)
     core = body.rstrip(_TRAIL)
     if not core or core.isalpha():

@@ -98,6 +98,7 @@ _BAD_UTF8 = ("invalid-utf8",)
 # program (no digits first, no punctuation but . _ - /), so that "1,2025/11/20,..." stays in the message.
 _BARE_TAG_RE = re.compile(r"([A-Za-z][\w./-]{0,63}) +(?=\S)", re.ASCII)
 _BSD_STAMP_LEN = 16
+_MNEMONIC_RE = re.compile(r"([A-Za-z0-9_]+)-[0-7]-[A-Za-z0-9_]+", re.ASCII)
 _MAX_TAG = 64  # RFC 3164 says 32; a longer first word is text, not a program name
 _sd_json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
@@ -137,7 +138,15 @@ def type_of(severity: int, facility: int) -> str:
 
 
 def mining_text(parsed: ParsedLine) -> str:
-    """What the template miner sees: the tag keeps one program's templates apart from another's."""
+    """What the template miner sees: the tag keeps one program's templates apart from another's.
+
+    For a Cisco event (its mnemonic "FAC-SEV-NAME" as msgid) the facility stands in for the tag, so the
+    text is the same whatever framing carried it: "%BGP-5-ADJCHANGE: neighbor 10.0.0.1 Up" in an RFC 3164
+    line, or after an RFC 5424 header with or without an APP-NAME, is mined as "BGP neighbor 10.0.0.1 Up".
+    """
+    msgid = parsed.msgid
+    if msgid and (m := _MNEMONIC_RE.fullmatch(msgid)) is not None:
+        return f"{m[1]} {parsed.message}"
     return f"{parsed.tag} {parsed.message}" if parsed.tag else parsed.message
 
 
@@ -216,10 +225,10 @@ def _parse_5424(
         rest = rest[1:]
     app = "" if app == "-" else app
     msgid = "" if msgid == "-" else msgid
-    if not app and rest[:1] == "%":  # a Cisco mnemonic: as in BSD framing, so mining sees the same text
-        tag, _, mnemonic, body = _split_tag(rest)
-        if mnemonic:  # a "%" that starts no mnemonic leaves the header's fields as they were
-            app, msgid, rest = tag, msgid or mnemonic, body
+    if rest[:1] == "%":  # a Cisco mnemonic: taken off the message as in BSD framing, even after an APP-NAME
+        tag, _, mnemonic, after = _split_tag(rest)
+        if mnemonic:
+            app, msgid, rest = app or tag, mnemonic, after
     return ParsedLine(
         event_ns,
         host if host and host != "-" else source,

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timezone
 
 import pytest
 
+from processors.syslog.miner import Miner
 from processors.syslog.parse import ParsedLine, level_of, mining_text, parse, type_of
 
 SOURCE = "192.0.2.55"
@@ -495,6 +496,24 @@ def test_every_pri_maps_to_facility_severity_level_and_type():
         assert (r.facility, r.severity) == divmod(pri, 8)
         assert r.level == level_of(r.severity)
         assert r.type == type_of(r.severity, r.facility)
+
+
+def test_mining_text_is_the_same_whatever_framing_carried_a_cisco_event():
+    """Issue 12: one Cisco event, framed as RFC 3164 or RFC 5424 (with or without an APP-NAME), one text."""
+    framings = [
+        b"<189>Mar  1 18:46:11 r1 %BGP-5-ADJCHANGE: neighbor 10.0.0.1 Up",
+        b"<189>123: *Mar  1 18:46:11.123: %BGP-5-ADJCHANGE: neighbor 10.0.0.1 Up",
+        b"<189>45: r1: Mar  1 18:46:11 UTC: %BGP-5-ADJCHANGE: neighbor 10.0.0.1 Up",
+        b"<189>1 2026-03-01T18:46:11Z r1 - - - - %BGP-5-ADJCHANGE: neighbor 10.0.0.1 Up",
+        b"<189>1 2026-03-01T18:46:11Z r1 BGP - - - %BGP-5-ADJCHANGE: neighbor 10.0.0.1 Up",
+        b'<189>1 2026-03-01T18:46:11Z r1 IOS 77 ADJCHANGE [meta sequenceId="1"] %BGP-5-ADJCHANGE: neighbor 10.0.0.1 Up',
+        b"<189>1 2026-03-01T18:46:11Z r1 - - BGP-5-ADJCHANGE - neighbor 10.0.0.1 Up",
+    ]
+    texts = {mining_text(p(line)) for line in framings}
+    assert texts == {"BGP neighbor 10.0.0.1 Up"}
+    assert {p(line).msgid for line in framings} == {"BGP-5-ADJCHANGE"}
+    miner = Miner()
+    assert len({miner.add(mining_text(p(line)), 0) for line in framings}) == 1
 
 
 def test_mining_text():
