@@ -36,6 +36,9 @@ from query_mcp.sql import tools as sql_tools
 from query_mcp.store import Store
 from query_mcp.tools import actions, addresses, inventory, monitoring, syslog, traps_and_events
 from query_mcp.tools.args import harden
+from query_mcp.tools.logs import counts, patterns
+from query_mcp.tools.logs.cursor import Cursors
+from query_mcp.tools.logs.paging import Paging
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +46,9 @@ INSTRUCTIONS = (
     "netobs answers questions about network operations data stored in ClickHouse: syslog, SNMP traps, the "
     "event log (state changes), nodes and their pollings, IP/MAC addresses, certificates. Times are UTC. "
     "Filters are RE2 regular expressions evaluated by ClickHouse. For logs, start with get_syslog_summary to "
-    "see which patterns dominate a window, then search_syslog to read lines; for devices, get_node_list and "
+    "see which patterns dominate a window, count_syslog for who sends what, find_syslog_spikes and "
+    "find_new_syslog_patterns for what changed, then search_syslog (template_id, fields, cursor) to read lines; "
+    "for devices, get_node_list and "
     "search_event_log. Actions (do_ping, snmpwalk, snmpset, add_node, update_node, add_event_log) go through an "
     "audited command path and may be denied by policy or wait for approval; get_command_status follows them. "
     "The tools listed are the ones this credential may call."
@@ -51,15 +56,23 @@ INSTRUCTIONS = (
 
 
 def build_server(
-    store: Store, guard: McpGuard | None = None, commands: CommandClient | None = None, sql_per_credential: int = 1
+    store: Store,
+    guard: McpGuard | None = None,
+    commands: CommandClient | None = None,
+    sql_per_credential: int = 1,
+    max_result_bytes: int = McpConfig.max_result_bytes,
 ) -> MCPServer:
     """An MCPServer with every tool registered, behind the guard when one is given.
 
     The action tools publish through commands; without one (no broker) they answer that actions are off.
-    sql_per_credential: mcp.sql_concurrency_per_credential.
+    sql_per_credential: mcp.sql_concurrency_per_credential; max_result_bytes: mcp.max_result_bytes (the log
+    tools cut their pages there, so the cursor continues after the last row sent).
     """
     server = MCPServer(name="netobs", instructions=INSTRUCTIONS, version="0.1.0")
-    for family in (syslog, traps_and_events, inventory, addresses, monitoring):
+    paging = Paging(Cursors(), max_result_bytes)
+    for log_family in (syslog, traps_and_events, inventory):
+        log_family.register(server, store, paging)
+    for family in (counts, patterns, addresses, monitoring):
         family.register(server, store)
     actions.register(server, store, commands)
     harden(server)  # before the SQL tools, whose schemas are query_mcp.sql's own
@@ -233,7 +246,9 @@ async def serve(
     """The HTTP MCP service of a node or of `netobs mcp`, with its guard, metrics and audit trail; data_dir
     holds the admin token and the tokens file's default place."""
     metrics = Metrics()
-    server = build_server(store, guard_for(mcp, trail, metrics), commands, mcp.sql_concurrency_per_credential)
+    server = build_server(
+        store, guard_for(mcp, trail, metrics), commands, mcp.sql_concurrency_per_credential, mcp.max_result_bytes
+    )
     await serve_http(server, mcp, data_dir, stop, trail, metrics)
 
 
