@@ -24,6 +24,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from common.clickhouse import connect
 from common.config import ActionsConfig, McpConfig
 from common.sealing import load_or_create_key
+from query_mcp import endpoint
 from query_mcp.auth import access, mcp_audit, scopes
 from query_mcp.auth.credentials import Authenticator
 from query_mcp.auth.gate.authentication import Authenticate, protected_resource_metadata
@@ -220,12 +221,29 @@ async def serve_http(
     audit_stop = asyncio.Event()
     audit_task = asyncio.create_task(trail.run(audit_stop)) if trail is not None else None
     task = asyncio.create_task(web.serve())
-    await stop.wait()
+    url = await _listening(web, task, mcp)
+    if url:
+        endpoint.write(data_dir, url, authenticate.admin_token)
+    try:
+        await stop.wait()
+    finally:
+        if url:
+            endpoint.remove(data_dir, url)
     web.should_exit = True
     await task
     audit_stop.set()
     if audit_task is not None:
         await audit_task
+
+
+async def _listening(web: uvicorn.Server, task: asyncio.Task[None], mcp: McpConfig) -> str:
+    """The local URL of /mcp once uvicorn listens (with the port it bound), or blank if it stopped first."""
+    while not web.started:
+        if task.done():
+            return ""
+        await asyncio.sleep(0.02)
+    port = next((s.getsockname()[1] for server in web.servers for s in server.sockets), mcp.port)
+    return endpoint.local_url(mcp.bind, port, bool(mcp.tls_cert))
 
 
 def audit_trail(bootstrap: str, dsn: str, database: str) -> mcp_audit.AuditTrail:

@@ -57,7 +57,11 @@ def test_annotations_say_what_a_tool_does():
 @pytest.mark.parametrize(
     ("tool", "args", "message"),
     [
-        ("search_syslog", {"host": "r1"}, "unknown argument host; search_syslog accepts cursor, end_time, fields, host_filter"),
+        (
+            "search_syslog",
+            {"host": "r1"},
+            "unknown argument host; search_syslog accepts cursor, end_time, fields, host_filter",
+        ),
         ("search_syslog", {"limit": 0}, "limit: 0 is outside 1-10000"),
         ("get_syslog_summary", {"top_n": 501}, "top_n: 501 is outside 1-500"),
         ("get_polling_log", {"id": "p", "limit": 0}, "limit: 0 is outside 1-2000"),
