@@ -123,6 +123,7 @@ def _lines(n: int, seed: int, now_ns: int) -> tuple[list[tuple[int, str, int, st
         "top_error": "CPUHOG",
         "top_error_lines": BURST_PER_HOST * len(BURST_HOSTS),
         "changed": "CPUHOG",
+        "now": now_ns // 10**9,
     }
     return out, truth
 
@@ -184,67 +185,88 @@ class Agent:
         return json.loads(text)
 
 
+def _at(truth: dict[str, Any], seconds_before: int) -> str:
+    """An absolute UTC time seconds_before the corpus's end: the questions are about the corpus's last hour or
+    day, however long the corpus took to store."""
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(truth["now"] - seconds_before))
+
+
 async def after(ask: Agent, q: int, truth: dict[str, Any]) -> bool:
     """This tree's tools."""
+    hour = {"start_time": _at(truth, 3600), "end_time": _at(truth, 0)}
     if q == 0:
-        top = await ask("count_syslog", by="host", level_filter=ERRORS, top_n=3)
+        top = await ask("count_syslog", by="host", level_filter=ERRORS, top_n=3, **hour)
         return sorted(i["Key"] for i in top["items"][:2]) == truth["error_hosts"]
     if q == 1:
-        spikes = await ask("find_syslog_spikes", by="pattern", top_n=3)
+        spikes = await ask("find_syslog_spikes", by="pattern", top_n=3, **hour)
         return _names(spikes["items"], "Pattern") == truth["spiking"]
     if q == 2:
-        new = await ask("find_new_syslog_patterns", top_n=5)
+        new = await ask("find_new_syslog_patterns", top_n=5, **hour)
         return _names(new["items"], "Pattern") == truth["new"]
     if q == 3:
-        summary = await ask("get_syslog_summary", level_filter=ERRORS, top_n=1)
+        summary = await ask("get_syslog_summary", level_filter=ERRORS, top_n=1, **hour)
         top = summary["items"][0]
-        lines = await ask("search_syslog", template_id=top["TemplateID"], limit=5, fields=["Time", "Host", "Message"])
+        lines = await ask(
+            "search_syslog", template_id=top["TemplateID"], limit=5, fields=["Time", "Host", "Message"], **hour
+        )
         return (
             truth["top_error"] in top["Pattern"]
             and lines["total"] == top["Count"] == truth["top_error_lines"]
             and all(truth["top_error"] in i["Message"] for i in lines["items"])
         )
     changes = await ask(
-        "find_syslog_spikes", by="pattern", host_filter=f"^{CHANGED_HOST}$", start_time="-1d", direction="both", top_n=3
+        "find_syslog_spikes",
+        by="pattern",
+        host_filter=f"^{CHANGED_HOST}$",
+        start_time=_at(truth, 86400),
+        end_time=_at(truth, 0),
+        direction="both",
+        top_n=3,
     )
     return truth["changed"] in changes["items"][0]["Pattern"]
 
 
 async def before(ask: Agent, q: int, truth: dict[str, Any]) -> bool:
-    """The tools of main: no counts, spikes or new patterns; lines and per-pattern summaries only."""
+    """The tools of main: no counts, spikes or new patterns; lines and per-pattern summaries only, so changes are
+    two summaries compared by hand (scored as find_syslog_spikes does)."""
+    hour = {"start_time": _at(truth, 3600), "end_time": _at(truth, 0)}
     if q == 0:
-        lines = await ask("search_syslog", level_filter=ERRORS, limit=10000)
+        lines = await ask("search_syslog", level_filter=ERRORS, limit=10000, **hour)
         top = Counter(i["Host"] for i in lines["items"]).most_common(2)
         return sorted(host for host, _ in top) == truth["error_hosts"]
     if q in (1, 4):
         host = f"^{CHANGED_HOST}$" if q == 4 else ""
-        window, span = ("-1d", 1.0) if q == 4 else ("-1h", 1 / 24)
-        now = await ask("get_syslog_summary", host_filter=host, start_time=window, top_n=500)
-        base_start = "-8d" if q == 4 else "-25h"
-        base_end = _ago(86400 if q == 4 else 3600)
-        base = await ask("get_syslog_summary", host_filter=host, start_time=base_start, end_time=base_end, top_n=500)
-        scale = span / (7.0 if q == 4 else 1.0)
-        was = {p["TemplateID"]: p["Count"] for p in base["items"]}
+        length = 86400 if q == 4 else 3600
+        days = 7 if q == 4 else 1
+        now = await ask(
+            "get_syslog_summary", host_filter=host, start_time=_at(truth, length), end_time=_at(truth, 0), top_n=500
+        )
+        base = await ask(
+            "get_syslog_summary",
+            host_filter=host,
+            start_time=_at(truth, length + days * 86400),
+            end_time=_at(truth, length),
+            top_n=500,
+        )
+        scale = length / (days * 86400)
+        was = {p["TemplateID"]: p["Count"] * scale for p in base["items"]}
         scored = sorted(
             now["items"],
-            key=lambda p: (
-                -abs(p["Count"] - was.get(p["TemplateID"], 0) * scale)
-                / (was.get(p["TemplateID"], 0) * scale + 1) ** 0.5
-            ),
+            key=lambda p: -abs(p["Count"] - was.get(p["TemplateID"], 0)) / (was.get(p["TemplateID"], 0) + 1) ** 0.5,
         )
         if q == 4:
             return truth["changed"] in scored[0]["Pattern"]
         return _names(scored[:3], "Pattern") == truth["spiking"]
     if q == 2:
-        now = await ask("get_syslog_summary", start_time="-1h", top_n=500)
-        base = await ask("get_syslog_summary", start_time="-8d", end_time=_ago(3600), top_n=500)
+        now = await ask("get_syslog_summary", top_n=500, **hour)
+        base = await ask("get_syslog_summary", start_time=_at(truth, 8 * 86400), end_time=_at(truth, 3600), top_n=500)
         seen = {p["TemplateID"] for p in base["items"]}
         return _names([p for p in now["items"] if p["TemplateID"] not in seen], "Pattern") == truth["new"]
-    summary = await ask("get_syslog_summary", level_filter=ERRORS, top_n=5)
+    summary = await ask("get_syslog_summary", level_filter=ERRORS, top_n=5, **hour)
     top = summary["items"][0]
     words = [w for w in top["Pattern"].split()[1:] if "<" not in w]
     regex = ".*".join(re.escape(w) for w in words)
-    lines = await ask("search_syslog", message_filter=regex, limit=10000)
+    lines = await ask("search_syslog", message_filter=regex, limit=10000, **hour)
     return (
         truth["top_error"] in top["Pattern"]
         and len(lines["items"]) == top["Count"] == truth["top_error_lines"]
@@ -256,10 +278,6 @@ def _names(items: list[dict[str, Any]], field: str) -> list[str]:
     """Which injected incidents the items name (sorted); anything else as itself, so extras make it wrong."""
     marks = ("CPUHOG", "DHCPREQUEST", "hold timer expired")
     return sorted(next((m for m in marks if m in i[field]), i[field]) for i in items)
-
-
-def _ago(seconds: int) -> str:
-    return time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(time.time() - seconds))
 
 
 def run_agent(directory: Path, api: str) -> None:

@@ -215,7 +215,7 @@ def register(server: MCPServer, store: Store, paging: Paging) -> None:
     ) -> Annotated[CallToolResult, Page[PollingLogEntry]]:
         req = request(paging, "get_polling_log", {"id": id}, cursor, lambda: (EPOCH, EPOCH))
         rows = await _polling_log(store, id, limit + 1, req.position.after)
-        counted = store.rows(*q.polling_log_count_sql(store.database, id))
+        counted = await store.rows(*q.polling_log_count_sql(store.database, id))
         fetched = [
             (
                 {
@@ -231,7 +231,7 @@ def register(server: MCPServer, store: Store, paging: Paging) -> None:
             )
             for time, state, values, texts, outcome, reason, duration_ms, error, *key in rows
         ]
-        return await page(paging, req, fetched, limit, counted, fields or [])
+        return page(paging, req, fetched, limit, int(counted[0][0]), fields or [])
 
     @server.tool(
         name="get_polling_log_data",

@@ -153,10 +153,12 @@ def register(server: MCPServer, store: Store, paging: Paging) -> None:
             tag_filter=tag_filter,
             message_filter=message_filter,
         )
-        total = asyncio.ensure_future(store.rows(*q.count_sql(store.database, f)))
-        rows = await store.rows(*q.search_sql(store.database, f, limit + 1, newest_first, req.position.after))
+        rows, counted = await asyncio.gather(
+            store.rows(*q.search_sql(store.database, f, limit + 1, newest_first, req.position.after)),
+            store.rows(*q.count_sql(store.database, f)),
+        )
         fetched = [(_syslog_entry(row[:15]), (row[0], *row[15:])) for row in rows]
-        return await page(paging, req, fetched, limit, total, fields or [])
+        return page(paging, req, fetched, limit, int(counted[0][0]), fields or [])
 
     @server.tool(
         name="get_syslog_summary",

@@ -122,10 +122,12 @@ def register(server: MCPServer, store: Store, paging: Paging) -> None:
         filters = await regex_filters(
             store, from_filter=from_filter, trap_type_filter=trap_type_filter, variable_filter=variable_filter
         )
-        total = asyncio.ensure_future(store.rows(*q.traps_count_sql(store.database, start, end, filters)))
-        sql, params = q.traps_sql(store.database, start, end, filters, limit + 1, newest_first, req.position.after)
-        fetched = [(_trap_entry(row[:18]), (row[0], *row[18:])) for row in await store.rows(sql, params)]
-        return await page(paging, req, fetched, limit, total, fields or [])
+        rows, counted = await asyncio.gather(
+            store.rows(*q.traps_sql(store.database, start, end, filters, limit + 1, newest_first, req.position.after)),
+            store.rows(*q.traps_count_sql(store.database, start, end, filters)),
+        )
+        fetched = [(_trap_entry(row[:18]), (row[0], *row[18:])) for row in rows]
+        return page(paging, req, fetched, limit, int(counted[0][0]), fields or [])
 
     @server.tool(
         name="search_event_log",
@@ -176,8 +178,10 @@ def register(server: MCPServer, store: Store, paging: Paging) -> None:
             level_filter=level_filter,
             event_filter=event_filter,
         )
-        total = asyncio.ensure_future(store.rows(*q.events_count_sql(store.database, start, end, filters)))
-        sql, params = q.events_sql(store.database, start, end, filters, limit + 1, newest_first, req.position.after)
+        rows, counted = await asyncio.gather(
+            store.rows(*q.events_sql(store.database, start, end, filters, limit + 1, newest_first, req.position.after)),
+            store.rows(*q.events_count_sql(store.database, start, end, filters)),
+        )
         fetched = [
             (
                 {
@@ -194,11 +198,9 @@ def register(server: MCPServer, store: Store, paging: Paging) -> None:
                 },
                 (time, id_),
             )
-            for time, type_, level, node_name, event, last_level, node_id, polling_id, downtime, id_ in (
-                await store.rows(sql, params)
-            )
+            for time, type_, level, node_name, event, last_level, node_id, polling_id, downtime, id_ in rows
         ]
-        return await page(paging, req, fetched, limit, total, fields or [])
+        return page(paging, req, fetched, limit, int(counted[0][0]), fields or [])
 
 
 def _trap_entry(row: Sequence[Any]) -> dict[str, Any]:

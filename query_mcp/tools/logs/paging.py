@@ -3,7 +3,7 @@ before mcp.max_result_bytes (so the cursor continues exactly after the last row 
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Generic
@@ -58,21 +58,20 @@ def request(
         raise ToolError(str(exc)) from None
 
 
-async def page(
+def page(
     paging: Paging,
     req: Request,
     fetched: Sequence[tuple[dict[str, Any], tuple[Any, ...]]],
     limit: int,
-    counted: Awaitable[Sequence[Sequence[Any]]],
+    total: int,
     fields: Sequence[str],
 ) -> CallToolResult:
     """The result of a page from up to limit + 1 fetched (row, sort key) pairs: a row past limit only says
-    that more are left; counted: the count query's rows (the true total). Rows that would pass
+    that more are left; total: every row the query matches. Rows that would pass
     max_result_bytes are left for the next page."""
     rows = [_select(row, fields) for row, _ in fetched[:limit]]
     keys = [key for _, key in fetched[:limit]]
     more = len(fetched) > limit
-    total = int((await counted)[0][0])
 
     def data(n: int) -> dict[str, Any]:
         left = more or n < len(rows)
