@@ -478,6 +478,25 @@ async def test_polling_log_newest_first_and_bounded(server):
         await call(server, "get_polling_log", {"id": " "})
 
 
+async def test_polling_log_pages_continue_exactly(server):
+    whole = await call(server, "get_polling_log", {"id": "p1", "limit": 2000})
+    pages, cursor, first = [], "", ""
+    async with Client(server) as c:
+        while True:
+            result = await c.call_tool("get_polling_log", {"id": "p1", "limit": 60, "cursor": cursor})
+            data = result.structured_content
+            assert not result.is_error and data["total"] == len(whole)
+            pages.append([e["Time"] for e in data["items"]])
+            first = first if pages[1:] else data["cursor"]
+            cursor = data["cursor"]
+            if not cursor:
+                break
+        other = await c.call_tool("get_polling_log", {"id": "p2", "cursor": first})
+    assert [len(p) for p in pages] == [60, 60, 30]
+    assert [t for p in pages for t in p] == [e["Time"] for e in whole]
+    assert other.is_error and "another query" in other.content[0].text
+
+
 async def test_polling_log_data_csv(server):
     with pytest.raises(ToolFailed, match="limit: 5 is outside 100-2000"):
         await call(server, "get_polling_log_data", {"id": "p1", "limit": 5})
