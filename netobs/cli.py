@@ -384,7 +384,7 @@ def _worker(config: config_mod.Config, _: argparse.Namespace) -> int:
 
 def _mcp(config: config_mod.Config, args: argparse.Namespace) -> int:
     from netobs import mcp_service
-    from query_mcp import service, stdio
+    from query_mcp import endpoint, service, stdio
     from query_mcp.auth.credentials import load_or_create_token
 
     m = config.mcp
@@ -395,9 +395,10 @@ def _mcp(config: config_mod.Config, args: argparse.Namespace) -> int:
             if not config.clickhouse_dsn.startswith("chdb://"):
                 log.error("cannot reach ClickHouse at %s: %s", config.clickhouse_dsn, exc)
                 return 1
-            url = f"http://{m.bind}:{m.port}/mcp"
+            running = endpoint.read(config.data_dir)
+            url, token = running or (f"http://{m.bind}:{m.port}/mcp", load_or_create_token(m.token, config.data_dir))
             log.info("embedded ClickHouse is held by a running node (%s); relaying to %s", exc.__class__.__name__, url)
-            return stdio.relay(url, load_or_create_token(m.token, config.data_dir), sys.stdin.buffer, sys.stdout.buffer)
+            return stdio.relay(url, token, sys.stdin.buffer, sys.stdout.buffer)
         asyncio.run(mcp_service.serve_mcp_stdio(config, store))
         return 0
     if m.transport == "off":

@@ -24,6 +24,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from common.clickhouse import connect
 from common.config import ActionsConfig, McpConfig
 from common.sealing import load_or_create_key
+from query_mcp import endpoint
 from query_mcp.auth import access, mcp_audit, scopes
 from query_mcp.auth.credentials import Authenticator
 from query_mcp.auth.gate.authentication import Authenticate, protected_resource_metadata
@@ -37,6 +38,9 @@ from query_mcp.sql import tools as sql_tools
 from query_mcp.store import Store
 from query_mcp.tools import actions, addresses, inventory, monitoring, syslog, traps_and_events
 from query_mcp.tools.args import harden
+from query_mcp.tools.logs import counts, patterns
+from query_mcp.tools.logs.cursor import Cursors
+from query_mcp.tools.logs.paging import Paging
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +48,9 @@ INSTRUCTIONS = (
     "netobs answers questions about network operations data stored in ClickHouse: syslog, SNMP traps, the "
     "event log (state changes), nodes and their pollings, IP/MAC addresses, certificates. Times are UTC. "
     "Filters are RE2 regular expressions evaluated by ClickHouse. For logs, start with get_syslog_summary to "
-    "see which patterns dominate a window, then search_syslog to read lines; for devices, get_node_list and "
+    "see which patterns dominate a window, count_syslog for who sends what, find_syslog_spikes and "
+    "find_new_syslog_patterns for what changed, then search_syslog (template_id, fields, cursor) to read lines; "
+    "for devices, get_node_list and "
     "search_event_log. Actions (do_ping, snmpwalk, snmpset, add_node, update_node, add_event_log) go through an "
     "audited command path and may be denied by policy or wait for approval; get_command_status follows them. "
     "The tools listed are the ones this credential may call."
@@ -52,15 +58,23 @@ INSTRUCTIONS = (
 
 
 def build_server(
-    store: Store, guard: McpGuard | None = None, commands: CommandClient | None = None, sql_per_credential: int = 1
+    store: Store,
+    guard: McpGuard | None = None,
+    commands: CommandClient | None = None,
+    sql_per_credential: int = 1,
+    max_result_bytes: int = McpConfig.max_result_bytes,
 ) -> MCPServer:
     """An MCPServer with every tool registered, behind the guard when one is given.
 
     The action tools publish through commands; without one (no broker) they answer that actions are off.
-    sql_per_credential: mcp.sql_concurrency_per_credential.
+    sql_per_credential: mcp.sql_concurrency_per_credential; max_result_bytes: mcp.max_result_bytes (the log
+    tools cut their pages there, so the cursor continues after the last row sent).
     """
     server = MCPServer(name="netobs", instructions=INSTRUCTIONS, version="0.1.0")
-    for family in (syslog, traps_and_events, inventory, addresses, monitoring):
+    paging = Paging(Cursors(), max_result_bytes)
+    for log_family in (syslog, traps_and_events, inventory):
+        log_family.register(server, store, paging)
+    for family in (counts, patterns, addresses, monitoring):
         family.register(server, store)
     actions.register(server, store, commands)
     harden(server)  # before the SQL tools, whose schemas are query_mcp.sql's own
@@ -215,12 +229,29 @@ async def serve_http(
     audit_stop = asyncio.Event()
     audit_task = asyncio.create_task(trail.run(audit_stop)) if trail is not None else None
     task = asyncio.create_task(web.serve())
-    await stop.wait()
+    url = await _listening(web, task, mcp)
+    if url:
+        endpoint.write(data_dir, url, authenticate.admin_token)
+    try:
+        await stop.wait()
+    finally:
+        if url:
+            endpoint.remove(data_dir, url)
     web.should_exit = True
     await task
     audit_stop.set()
     if audit_task is not None:
         await audit_task
+
+
+async def _listening(web: uvicorn.Server, task: asyncio.Task[None], mcp: McpConfig) -> str:
+    """The local URL of /mcp once uvicorn listens (with the port it bound), or blank if it stopped first."""
+    while not web.started:
+        if task.done():
+            return ""
+        await asyncio.sleep(0.02)
+    port = next((s.getsockname()[1] for server in web.servers for s in server.sockets), mcp.port)
+    return endpoint.local_url(mcp.bind, port, bool(mcp.tls_cert))
 
 
 def audit_trail(bootstrap: str, dsn: str, database: str) -> mcp_audit.AuditTrail:
@@ -242,7 +273,9 @@ async def serve(
     """The HTTP MCP service of a node or of `netobs mcp`, with its guard, metrics (its own unless given) and
     audit trail; data_dir holds the admin token and the tokens file's default place."""
     metrics = metrics if metrics is not None else Metrics()
-    server = build_server(store, guard_for(mcp, trail, metrics), commands, mcp.sql_concurrency_per_credential)
+    server = build_server(
+        store, guard_for(mcp, trail, metrics), commands, mcp.sql_concurrency_per_credential, mcp.max_result_bytes
+    )
     await serve_http(server, mcp, data_dir, stop, trail, metrics)
 
 

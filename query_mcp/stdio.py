@@ -27,7 +27,11 @@ RELAY_TIMEOUT_SECONDS = 120
 async def serve(mcp: McpConfig, store: Store, trail: AuditTrail, commands: CommandClient | None) -> None:
     """The tools on stdin/stdout as the stdio principal, every message audited."""
     server = build_server(
-        store, guard_for(mcp, trail, Metrics(), stdio=True), commands, mcp.sql_concurrency_per_credential
+        store,
+        guard_for(mcp, trail, Metrics(), stdio=True),
+        commands,
+        mcp.sql_concurrency_per_credential,
+        mcp.max_result_bytes,
     )
     stop = asyncio.Event()
     flusher = asyncio.create_task(trail.run(stop))

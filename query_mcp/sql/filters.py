@@ -28,3 +28,21 @@ def regex_clauses(
 def where(clauses: list[str]) -> str:
     """A WHERE clause of the conditions, or nothing."""
     return f"WHERE {' AND '.join(clauses)}" if clauses else ""
+
+
+def keyset(
+    key: tuple[tuple[str, str], ...], after: tuple[object, ...], descending: bool
+) -> tuple[list[str], dict[str, object]]:
+    """Rows strictly after `after` in the order of key ((column, ClickHouse type) pairs): a cursor's next page.
+
+    The tuple comparison is exact; the bound on the first column alone lets ClickHouse skip granules by it.
+    """
+    if len(after) != len(key):
+        raise ValueError(f"a key of {len(key)} values, got {len(after)}")
+    op = "<" if descending else ">"
+    names = [f"after{i}" for i in range(len(key))]
+    columns = ", ".join(column for column, _ in key)
+    values = ", ".join(f"{{{name}:{kind}}}" for name, (_, kind) in zip(names, key, strict=True))
+    first_column, first_kind = key[0]
+    clauses = [f"{first_column} {op}= {{after0:{first_kind}}}", f"({columns}) {op} ({values})"]
+    return clauses, dict(zip(names, after, strict=True))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from query_mcp.sql.filters import regex_clauses, where
+from query_mcp.sql.filters import keyset, regex_clauses, where
 from schemas.tables import NETWORKS, NODE_STATE, NODES, POLLING_LOG, POLLING_STATE, POLLINGS
 
 NODE_FILTERS = {"name_filter": "name", "ip_filter": "ip", "state_filter": "state"}
@@ -67,13 +67,30 @@ def pollings_sql(db: str, filters: Mapping[str, str], limit: int) -> tuple[str, 
     return sql, params
 
 
-def polling_log_sql(db: str, polling_id: str, limit: int) -> tuple[str, dict[str, object]]:
-    """The newest `limit` entries of one polling's log, newest first (TWSNMP FK reads its log backwards)."""
+POLLING_LOG_KEY = (
+    ("time", "DateTime64(6, 'UTC')"),
+    ("kafka_partition", "UInt16"),
+    ("kafka_offset", "UInt64"),
+    ("seq", "UInt32"),
+)
+
+
+def polling_log_sql(
+    db: str, polling_id: str, limit: int, after: tuple[object, ...] = ()
+) -> tuple[str, dict[str, object]]:
+    """The newest `limit` entries of one polling's log, newest first (TWSNMP FK reads its log backwards), after a
+    cursor's key; the sort key's columns last."""
+    clauses, params = keyset(POLLING_LOG_KEY, after, True) if after else ([], {})
     sql = (
-        "SELECT time, state, values, texts, outcome, reason, duration_ms, error "
-        f"FROM {db}.{POLLING_LOG} WHERE polling_id = {{id:String}} ORDER BY time DESC LIMIT {{limit:UInt32}}"
+        "SELECT time, state, values, texts, outcome, reason, duration_ms, error, kafka_partition, kafka_offset, seq "
+        f"FROM {db}.{POLLING_LOG} WHERE {' AND '.join(['polling_id = {id:String}', *clauses])} "
+        f"ORDER BY {', '.join(f'{c} DESC' for c, _ in POLLING_LOG_KEY)} LIMIT {{limit:UInt32}}"
     )
-    return sql, {"id": polling_id, "limit": limit}
+    return sql, params | {"id": polling_id, "limit": limit}
+
+
+def polling_log_count_sql(db: str, polling_id: str) -> tuple[str, dict[str, object]]:
+    return f"SELECT count() FROM {db}.{POLLING_LOG} WHERE polling_id = {{id:String}}", {"id": polling_id}
 
 
 def polling_known_sql(db: str, polling_id: str) -> tuple[str, dict[str, object]]:

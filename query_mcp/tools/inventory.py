@@ -7,7 +7,8 @@ import csv
 import io
 import re
 from collections.abc import Mapping, Sequence
-from typing import Annotated, Any
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
 
 from mcp.server import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
@@ -19,12 +20,16 @@ from common.timefmt import rfc3339
 from query_mcp.sql import inventory_queries as q
 from query_mcp.store import Store
 from query_mcp.tools.args import LIST_CAP, READ_ONLY, regex_filters, required_text
+from query_mcp.tools.logs.paging import Page, Paging, page, request
+from query_mcp.tools.params import Cursor
 from query_mcp.tools.results import Listing, json_object, listing, rfc3339_or_blank, structured
 
 STATES = "State names: normal, warn, low, high, repair, unknown."
 NameFilter = Annotated[str, Field(description="Regular expression (RE2) on the name; blank for all.")]
 IPFilter = Annotated[str, Field(description="Regular expression (RE2) on the IP address; blank for all.")]
 StateFilter = Annotated[str, Field(description=f"Regular expression (RE2) on the state; blank for all. {STATES}")]
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+"""The window of a polling log's cursor: the log has none, the cursor carries one."""
 PollingID = Annotated[str, Field(description="ID of the polling (the ID field of get_polling_list).")]
 
 
@@ -68,7 +73,7 @@ class PollingEntry(TypedDict):
     IntervalSeconds: int
 
 
-class PollingLogEntry(TypedDict):
+class PollingLogEntry(TypedDict, total=False):
     Time: str
     State: str
     Result: dict[str, Any]
@@ -87,7 +92,7 @@ _URL_USERINFO = re.compile(r"(://)[^/@\s]*@")
 _SECRET_KEY = re.compile(r"pass|secret|token|community|key", re.IGNORECASE)
 
 
-def register(server: MCPServer, store: Store) -> None:
+def register(server: MCPServer, store: Store, paging: Paging) -> None:
     """Add the inventory tools to the server."""
 
     @server.tool(
@@ -190,10 +195,10 @@ def register(server: MCPServer, store: Store) -> None:
         title="Read a polling's log",
         annotations=READ_ONLY,
         description=(
-            "Read the log of one polling, newest first. Returns {items, count, total, truncated}; items holds "
-            "{Time, State, Result, Outcome, "
-            "Reason, DurationMs, Error}; Result holds the numeric and text results of the poll. limit is "
-            "1-2000 (default 100). An unknown id is an error."
+            "Read the log of one polling, newest first. Returns {items, count, total, truncated, cursor}; total "
+            "is every entry logged, cursor continues after the last item; items holds {Time, State, Result, "
+            "Outcome, Reason, DurationMs, Error} (only `fields` when given); Result holds the numeric and text "
+            "results of the poll. limit is 1-2000 (default 100). An unknown id is an error."
         ),
     )
     async def get_polling_log(
@@ -201,10 +206,18 @@ def register(server: MCPServer, store: Store) -> None:
         limit: Annotated[
             int, Field(ge=1, le=2000, description="Maximum entries returned, 1-2000 (default 100).")
         ] = 100,
-    ) -> Annotated[CallToolResult, Listing[PollingLogEntry]]:
-        rows = await _polling_log(store, id, limit)
-        return listing(
-            [
+        fields: Annotated[
+            list[Literal["Time", "State", "Result", "Outcome", "Reason", "DurationMs", "Error"]],
+            Field(description='Fields of each entry, e.g. ["Time","State"]; empty for all.'),
+        ]
+        | None = None,
+        cursor: Cursor = "",
+    ) -> Annotated[CallToolResult, Page[PollingLogEntry]]:
+        req = request(paging, "get_polling_log", {"id": id}, cursor, lambda: (EPOCH, EPOCH))
+        rows = await _polling_log(store, id, limit + 1, req.position.after)
+        counted = await store.rows(*q.polling_log_count_sql(store.database, id))
+        fetched = [
+            (
                 {
                     "Time": rfc3339(time),
                     "State": state,
@@ -213,10 +226,12 @@ def register(server: MCPServer, store: Store) -> None:
                     "Reason": reason,
                     "DurationMs": float(duration_ms),
                     "Error": error,
-                }
-                for time, state, values, texts, outcome, reason, duration_ms, error in rows
-            ]
-        )
+                },
+                (time, *key),
+            )
+            for time, state, values, texts, outcome, reason, duration_ms, error, *key in rows
+        ]
+        return page(paging, req, fetched, limit, int(counted[0][0]), fields or [])
 
     @server.tool(
         name="get_polling_log_data",
@@ -240,11 +255,13 @@ def register(server: MCPServer, store: Store) -> None:
         return structured({"csv": csv_text, "count": len(rows)})
 
 
-async def _polling_log(store: Store, polling_id: str, limit: int) -> Sequence[Sequence[Any]]:
+async def _polling_log(
+    store: Store, polling_id: str, limit: int, after: tuple[Any, ...] = ()
+) -> Sequence[Sequence[Any]]:
     """Log rows of a polling; an id that is neither logged nor a live polling is the agent's mistake."""
     polling_id = required_text("id", polling_id)
-    rows = await store.rows(*q.polling_log_sql(store.database, polling_id, limit))
-    if not rows:
+    rows = await store.rows(*q.polling_log_sql(store.database, polling_id, limit, after))
+    if not rows and not after:
         known = await store.rows(*q.polling_known_sql(store.database, polling_id))
         if not known[0][0]:
             raise ToolError(f"id: no polling has id {polling_id!r}; get_polling_list lists the IDs")

@@ -16,7 +16,11 @@ StartTime = Annotated[
 ]
 EndTime = Annotated[str, Field(description='End of the window: "now" (default) or "2025-10-27 23:59:59" (UTC).')]
 
-LogLimit = Annotated[int, Field(ge=100, le=10000, description="Maximum entries returned, 100-10000 (default 100).")]
+LogLimit = Annotated[int, Field(ge=1, le=10000, description="Maximum entries returned, 1-10000 (default 100).")]
+Cursor = Annotated[
+    str, Field(description="Blank for the first page; else the cursor of the previous result, with the same arguments.")
+]
+TopN = Annotated[int, Field(ge=1, le=100, description="Number of keys returned, 1-100 (default 10).")]
 NewestFirst = Annotated[bool, Field(description="Return the newest entries of the window first.")]
 
 SnmpMode = Annotated[

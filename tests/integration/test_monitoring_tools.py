@@ -19,6 +19,8 @@ from common import clickhouse, migrations
 from query_mcp.store import Store
 from query_mcp.tools import addresses, inventory, monitoring, traps_and_events
 from query_mcp.tools.args import harden
+from query_mcp.tools.logs.cursor import Cursors
+from query_mcp.tools.logs.paging import Paging
 
 pytestmark = pytest.mark.integration
 
@@ -332,7 +334,10 @@ def server(chdb_path):
     _seed(client)
     store = Store(f"chdb://{chdb_path}", DB, 30, size=2)
     mcp = MCPServer(name="netobs-test")
-    for module in (inventory, traps_and_events, addresses, monitoring):
+    paging = Paging(Cursors(), 1 << 20)
+    for log_family in (inventory, traps_and_events):
+        log_family.register(mcp, store, paging)
+    for module in (addresses, monitoring):
         module.register(mcp, store)
     harden(mcp)
     return mcp
@@ -349,7 +354,8 @@ async def call(server, tool: str, args: dict | None = None):
     data = json.loads(text)
     assert data == result.structured_content
     if "items" in data:
-        assert data["count"] == data["total"] == len(data["items"]) and data["truncated"] is False
+        # total: every entry matched, past the limit too
+        assert data["count"] == len(data["items"]) <= data["total"] and data["truncated"] is False
         return data["items"]
     return data["csv"] if tool == "get_polling_log_data" else data
 
@@ -378,7 +384,7 @@ async def test_every_tool_is_listed_with_bounds_in_its_description(server):
     }
     assert "1-2000" in tools["get_polling_log"].description
     assert "100-2000" in tools["get_polling_log_data"].description
-    assert "100-10000" in tools["search_event_log"].description
+    assert "1-10000" in tools["search_event_log"].description
     assert "TrapType" in tools["search_snmp_trap_log"].description
     assert tools["get_polling_log"].input_schema["required"] == ["id"]
 
@@ -472,6 +478,25 @@ async def test_polling_log_newest_first_and_bounded(server):
         await call(server, "get_polling_log", {"id": " "})
 
 
+async def test_polling_log_pages_continue_exactly(server):
+    whole = await call(server, "get_polling_log", {"id": "p1", "limit": 2000})
+    pages, cursor, first = [], "", ""
+    async with Client(server) as c:
+        while True:
+            result = await c.call_tool("get_polling_log", {"id": "p1", "limit": 60, "cursor": cursor})
+            data = result.structured_content
+            assert not result.is_error and data["total"] == len(whole)
+            pages.append([e["Time"] for e in data["items"]])
+            first = first if pages[1:] else data["cursor"]
+            cursor = data["cursor"]
+            if not cursor:
+                break
+        other = await c.call_tool("get_polling_log", {"id": "p2", "cursor": first})
+    assert [len(p) for p in pages] == [60, 60, 30]
+    assert [t for p in pages for t in p] == [e["Time"] for e in whole]
+    assert other.is_error and "another query" in other.content[0].text
+
+
 async def test_polling_log_data_csv(server):
     with pytest.raises(ToolFailed, match="limit: 5 is outside 100-2000"):
         await call(server, "get_polling_log_data", {"id": "p1", "limit": 5})
@@ -523,8 +548,9 @@ async def test_event_log_window_filters_and_limit(server):
     ] == ["e3"]
     assert len(await call(server, "search_event_log", {"type_filter": "bulk"})) == 100
     assert len(await call(server, "search_event_log", {"type_filter": "bulk", "limit": 10000})) == 120
-    for limit in (5, 99999):
-        with pytest.raises(ToolFailed, match=f"limit: {limit} is outside 100-10000"):
+    assert len(await call(server, "search_event_log", {"type_filter": "bulk", "limit": 1})) == 1
+    for limit in (0, 99999):
+        with pytest.raises(ToolFailed, match=f"limit: {limit} is outside 1-10000"):
             await call(server, "search_event_log", {"type_filter": "bulk", "limit": limit})
     absolute = NOW - timedelta(minutes=6)
     assert [

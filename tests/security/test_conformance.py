@@ -25,6 +25,8 @@ from mcp.client.sse import sse_client
 from mcp.client.stdio import stdio_client
 from mcp.client.streamable_http import streamable_http_client
 
+from common.config import McpConfig
+from query_mcp import endpoint
 from schemas import commands
 from tests.security.conftest import ADMIN, Service, running
 
@@ -128,6 +130,37 @@ def test_stdio_relays_to_the_running_service(svc, tmp_path):
             return await _exercise(client)
 
     assert anyio.run(go) == {}
+
+
+def test_stdio_relay_finds_the_running_nodes_endpoint_and_token(chdb_path, sec_db, credentials_dir):
+    """The relay's environment knows only the data directory: the port it is configured with is not the node's
+    (a free port, not the default) and it has no token; the node's endpoint file gives both. The file is the
+    owner's alone and goes away when the service stops."""
+    with running(chdb_path, credentials_dir) as s:
+        data_dir = s.config.data_dir
+        path = data_dir / endpoint.ENDPOINT_FILE
+        assert path.stat().st_mode & 0o777 == 0o600
+        assert endpoint.read(data_dir) == (s.url, ADMIN)
+        env = {k: v for k, v in os.environ.items() if not k.startswith("NETOBS_")} | {
+            "NETOBS_DATA_DIR": str(data_dir),
+            "NETOBS_CLICKHOUSE_DSN": s.config.clickhouse.dsn,
+            "NETOBS_CLICKHOUSE_DATABASE": s.config.clickhouse.database,
+            "NETOBS_LOG_LEVEL": "WARNING",
+        }
+        assert s.config.mcp.port != McpConfig().port
+        params = StdioServerParameters(
+            command=sys.executable, args=["-m", "netobs", "mcp", "--stdio"], env=env, cwd=str(ROOT)
+        )
+
+        async def go() -> list[str]:
+            async with Client(stdio_client(params)) as client:
+                listed = await client.list_tools()
+                counted = await client.call_tool("count_syslog", {"start_time": "-3d"})
+                assert not counted.is_error, counted.content[0].text
+                return [t.name for t in listed.tools]
+
+        assert "find_syslog_spikes" in anyio.run(go)
+    assert not path.exists()
 
 
 def _self_signed(directory: Path) -> tuple[str, str]:

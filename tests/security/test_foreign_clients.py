@@ -81,10 +81,12 @@ def test_python_sdk_client_gets_a_cut_result_that_matches_its_schema(svc: Servic
         async with Client(streamable_http_client(svc.url, http_client=http)) as client:
             tools = await client.list_tools()
             big = await client.call_tool(BIG["name"], BIG["arguments"])
+            cursor = (big.structured_content or {}).get("cursor", "")
+            rest = await client.call_tool(BIG["name"], BIG["arguments"] | {"cursor": cursor, "limit": 2})
             wrong = await client.call_tool("search_syslog", {"host": BULK_HOST})
-            return tools, big, wrong
+            return tools, big, rest, wrong
 
-    tools, big, wrong = asyncio.run(ask())
+    tools, big, rest, wrong = asyncio.run(ask())
     for tool in tools.tools:
         if tool.name not in SQL_TOOLS:
             assert tool.output_schema and tool.output_schema["type"] == "object", tool.name
@@ -94,6 +96,11 @@ def test_python_sdk_client_gets_a_cut_result_that_matches_its_schema(svc: Servic
     text = big.content[0].text
     assert len(big.content) == 1 and json.loads(text) == big.structured_content
     _check_cut(big.structured_content, len(text.encode()))
+    kept = big.structured_content["count"]
+    assert not rest.is_error and [int(row["Message"][:5]) for row in rest.structured_content["items"]] == [
+        kept,
+        kept + 1,
+    ]
     assert wrong.is_error and "unknown argument host; search_syslog accepts" in wrong.content[0].text
 
 
@@ -118,7 +125,10 @@ def test_typescript_sdk_client_validates_every_result_against_its_schema(svc: Se
         {"name": "get_polling_list", "arguments": {}},
         {"name": "get_mib_tree", "arguments": {"root": "system"}},
         {"name": "get_ip_address_info", "arguments": {"ip": "192.0.2.1"}},
-        {"name": "search_syslog", "arguments": {"limit": 10}},
+        {"name": "search_syslog", "arguments": {"limit": 0}},
+        BIG | {"continue": True, "arguments": BIG["arguments"] | {"limit": 2, "fields": ["Message"]}},
+        {"name": "count_syslog", "arguments": {"by": "host", "start_time": "-3d", "bucket": "auto"}},
+        {"name": "find_syslog_spikes", "arguments": {"by": "host", "start_time": "-3d"}},
     ]
     answer = subprocess.run(
         ["node", "client.mjs", svc.url, ADMIN, json.dumps(calls)],
@@ -136,10 +146,13 @@ def test_typescript_sdk_client_validates_every_result_against_its_schema(svc: Se
     assert tools["search_syslog"]["annotations"]["readOnlyHint"] is True
     results = listed["calls"]
     assert [r.get("thrown") for r in results] == [None] * len(calls), results
-    big, *rest, out_of_range = results
+    big, *rest, out_of_range, page, counts, spikes = results
     assert not big["isError"] and big["textMatches"]
     _check_cut(big["structuredContent"], big["textBytes"])
-    for result in rest:
+    for result in [*rest, counts, spikes]:
         assert not result["isError"] and result["textMatches"], result
     assert rest[1]["structuredContent"]["items"][0]["ID"] == "n1"
-    assert out_of_range["isError"] and "limit: 10 is outside 100-10000" in out_of_range["text"]
+    assert out_of_range["isError"] and "limit: 0 is outside 1-10000" in out_of_range["text"]
+    kept = big["structuredContent"]["count"]  # the continuation starts right after the last line of the cut page
+    assert [int(row["Message"][:5]) for row in page["structuredContent"]["items"]] == [kept, kept + 1]
+    assert BULK_HOST in [item["Key"] for item in counts["structuredContent"]["items"]]

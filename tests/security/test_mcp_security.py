@@ -83,7 +83,17 @@ def test_valid_jwt_gets_its_scopes_only(svc, sec_db):
     r = post(svc, LIST, token=token)
     assert r.status_code == 200
     names = {t["name"] for t in r.json()["result"]["tools"]}
-    assert names == {"search_syslog", "get_syslog_summary"} | (names & {"search_snmp_trap_log", "search_event_log"})
+    assert names == {
+        "search_syslog",
+        "get_syslog_summary",
+        "count_syslog",
+        "find_syslog_spikes",
+        "find_new_syslog_patterns",
+        "search_snmp_trap_log",
+        "count_snmp_traps",
+        "search_event_log",
+        "count_event_log",
+    }
     since = time.time_ns()
     is_error, _ = call_tool(svc, "search_syslog", {}, token=token)
     assert not is_error
@@ -215,7 +225,7 @@ def test_limits_and_sizes_past_bounds(svc):
     is_error, text = call_tool(svc, "search_syslog", {"message_filter": "a" * 5000})
     assert is_error and "message_filter" in text and "1024" in text
     is_error, text = call_tool(svc, "search_syslog", {"limit": 10**12, "start_time": "-1d"})
-    assert is_error and f"limit: {10**12} is outside 100-10000" in text
+    assert is_error and f"limit: {10**12} is outside 1-10000" in text
     is_error, text = call_tool(svc, "search_syslog", {"limit": "lots"})
     assert is_error and "limit" in text
     is_error, text = call_tool(svc, "search_syslog", {"start_time": "-99999999d"})

@@ -30,7 +30,7 @@ def test_every_tool_has_a_strict_input_schema_an_output_schema_a_title_and_annot
         assert tool["title"] and tool["annotations"], name
     assert "additionalProperties" not in tools["run_select_query"]["inputSchema"]  # query_mcp.sql's own
     assert (
-        tools["search_syslog"]["inputSchema"]["properties"]["limit"] | {"minimum": 100, "maximum": 10000}
+        tools["search_syslog"]["inputSchema"]["properties"]["limit"] | {"minimum": 1, "maximum": 10000}
         == (tools["search_syslog"]["inputSchema"]["properties"]["limit"])
     )
     assert tools["snmpwalk"]["inputSchema"]["properties"]["snmp_mode"]["enum"] == list(command_args.SNMP_MODES)
@@ -57,9 +57,13 @@ def test_annotations_say_what_a_tool_does():
 @pytest.mark.parametrize(
     ("tool", "args", "message"),
     [
-        ("search_syslog", {"host": "r1"}, "unknown argument host; search_syslog accepts end_time, host_filter"),
-        ("search_syslog", {"limit": 10}, "limit: 10 is outside 100-10000"),
-        ("get_syslog_summary", {"top_n": 501}, "top_n: 501 is outside 5-500"),
+        (
+            "search_syslog",
+            {"host": "r1"},
+            "unknown argument host; search_syslog accepts cursor, end_time, fields, host_filter",
+        ),
+        ("search_syslog", {"limit": 0}, "limit: 0 is outside 1-10000"),
+        ("get_syslog_summary", {"top_n": 501}, "top_n: 501 is outside 1-500"),
         ("get_polling_log", {"id": "p", "limit": 0}, "limit: 0 is outside 1-2000"),
         ("get_resource_monitor_list", {"points": 1}, "points: 1 is outside 10-1440"),
         ("do_ping", {"target": "r1", "ttl": 255}, "ttl: 255 is outside 1-254"),

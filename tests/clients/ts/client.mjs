@@ -1,6 +1,7 @@
 // The MCP TypeScript SDK's client against a netobs MCP endpoint: lists the tools, then makes each call given.
 // The SDK validates every structuredContent against the tool's outputSchema itself and throws when it fails.
-// Usage: node client.mjs URL TOKEN CALLS_JSON, CALLS_JSON = [{"name": ..., "arguments": {...}}, ...].
+// Usage: node client.mjs URL TOKEN CALLS_JSON, CALLS_JSON = [{"name": ..., "arguments": {...}}, ...]; a call with
+// "continue": true gets the cursor of the last result that had one as its cursor argument (the next page).
 // Prints one JSON object: {tools: [{name, title, annotations, inputSchema, outputSchema}], calls: [...]}.
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
@@ -13,9 +14,12 @@ const client = new Client({ name: "netobs-ts-test", version: "1.0.0" });
 await client.connect(transport);
 const listed = await client.listTools();
 const calls = [];
-for (const call of JSON.parse(callsJson)) {
+let previous = null;
+for (const { name, arguments: given, continue: next } of JSON.parse(callsJson)) {
+  const call = { name, arguments: next ? { ...given, cursor: previous?.cursor ?? "" } : given };
   try {
     const result = await client.callTool(call);
+    if (result.structuredContent?.cursor) previous = result.structuredContent;
     const text = result.content.find((c) => c.type === "text")?.text ?? "";
     calls.push({
       name: call.name,
