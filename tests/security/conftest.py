@@ -38,6 +38,8 @@ ADMIN = "admin-sec-token-0123456789abcdef"
 ISSUER, AUDIENCE = "https://idp.test", "netobs-mcp"
 PROTOCOL = "2025-06-18"
 MARKER = "sec-suite-marker"
+BULK_HOST = "bulk-host-foreign"
+BULK_LINES = 3000
 
 
 @dataclasses.dataclass
@@ -220,3 +222,16 @@ def audit_rows(client: Any, since_ns: int, timeout: float = 10.0, **where: str) 
         if rows or time.monotonic() > deadline:
             return rows
         time.sleep(0.2)
+
+
+@pytest.fixture(scope="session")
+def bulk(sec_db: Any) -> int:
+    """BULK_LINES long lines two days back (outside every other test's window): about 2.5 MiB as JSON, for the
+    clients that must get a result over the byte cap cut at whole rows; inserted once for every module."""
+    start = dt.datetime.now(dt.UTC).replace(tzinfo=None) - dt.timedelta(days=2)
+    rows = [
+        [start + dt.timedelta(seconds=i), "192.0.2.9", BULK_HOST, "info:daemon", "bulk", f"{i:05d} " + "x" * 600]
+        for i in range(BULK_LINES)
+    ]
+    sec_db.insert(f"{DB}.syslog", rows, column_names=["received_at", "source", "host", "type", "tag", "message"])
+    return BULK_LINES

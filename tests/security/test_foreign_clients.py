@@ -9,7 +9,6 @@ except under CI (CI=true), where it fails.
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import json
 import os
 import shutil
@@ -23,11 +22,9 @@ from mcp.client.streamable_http import streamable_http_client
 from mcp.shared._httpx_utils import create_mcp_http_client
 
 from common.config import McpConfig
-from tests.security.conftest import ADMIN, DB, Service
+from tests.security.conftest import ADMIN, BULK_HOST, BULK_LINES, Service
 
 TS_DIR = Path(__file__).resolve().parents[1] / "clients" / "ts"
-BULK_HOST = "bulk-host-foreign"
-BULK_LINES = 3000
 MESSAGE_CHARS = 600
 LIMIT = McpConfig().max_result_bytes
 SQL_TOOLS = {"run_select_query", "list_tables", "describe_table"}
@@ -52,18 +49,6 @@ SYSLOG_FIELDS = [
     "TemplateID",
     "ParseError",
 ]
-
-
-@pytest.fixture(scope="module")
-def bulk(sec_db: Any) -> int:
-    """BULK_LINES long lines two days back (outside every other test's window): about 2.5 MiB as JSON."""
-    start = dt.datetime.now(dt.UTC).replace(tzinfo=None) - dt.timedelta(days=2)
-    rows = [
-        [start + dt.timedelta(seconds=i), "192.0.2.9", BULK_HOST, "info:daemon", "bulk", f"{i:05d} " + "x" * 600]
-        for i in range(BULK_LINES)
-    ]
-    sec_db.insert(f"{DB}.syslog", rows, column_names=["received_at", "source", "host", "type", "tag", "message"])
-    return BULK_LINES
 
 
 def _check_cut(data: dict[str, Any], text_bytes: int) -> None:

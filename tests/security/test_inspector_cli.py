@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 
 from query_mcp.auth.scopes import PROMPT_TOOLS, TOOL_SCOPES
-from tests.security.conftest import ADMIN, Service
-from tests.security.test_foreign_clients import BIG, BULK_HOST, _check_cut, bulk  # noqa: F401 (bulk: a fixture)
+from tests.security.conftest import ADMIN, BULK_HOST, Service
+from tests.security.test_foreign_clients import BIG, _check_cut
 
 INSPECTOR_DIR = Path(__file__).resolve().parents[1] / "clients" / "inspector"
 ROOT = Path(__file__).resolve().parents[2]
@@ -68,7 +68,7 @@ def test_strict_schema_check_passes_over_http(svc: Service) -> None:
     assert err.strip() == "", f"the strict check reported portability problems: {err}"
 
 
-def test_tool_calls_including_a_result_over_the_byte_cap(svc: Service, bulk: int) -> None:  # noqa: F811
+def test_tool_calls_including_a_result_over_the_byte_cap(svc: Service, bulk: int) -> None:
     pairs = [f"{k}={v}" for k, v in BIG["arguments"].items()]
     call = ("--method", "tools/call", "--tool-name", "search_syslog", "--tool-arg", *pairs)
     code, big, err = _inspect(_http(svc), *call)
