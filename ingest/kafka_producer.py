@@ -19,6 +19,8 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.codec import has_lz4
 from aiokafka.errors import KafkaConnectionError, KafkaError
 
+from common.kafka_client import KafkaAccess
+from common import kafka_client
 from common.kafka_admin import ensure_topics
 from ingest.counters import Counters
 from schemas.raw_syslog import RawBatch, encode
@@ -45,14 +47,14 @@ class BoundedProducer:
 
     def __init__(
         self,
-        bootstrap: str,
+        kafka: KafkaAccess,
         topic: str,
         counters: Counters,
         max_lines: int,
         compression: str = "auto",
         linger_ms: int = 5,
     ) -> None:
-        self.bootstrap = bootstrap
+        self.kafka = kafka
         self.topic = topic
         self.counters = counters
         self.max_lines = max_lines
@@ -96,7 +98,7 @@ class BoundedProducer:
                     await self._producer.stop()
                     self._producer = None
                 delay = RETRY_SECONDS[min(attempt, len(RETRY_SECONDS) - 1)]
-                log.warning("kafka %s not reachable (%s); retrying in %.1fs", self.bootstrap, exc, delay)
+                log.warning("kafka %s not reachable (%s); retrying in %.1fs", self.kafka.bootstrap, exc, delay)
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), delay)
                 continue
@@ -106,7 +108,7 @@ class BoundedProducer:
                 log.warning("topic %s has %d partitions, configured %d: using %d", self.topic, count, partitions, count)
             log.info(
                 "kafka producer to %s topic %s: %d partitions, compression %s, idempotent %s",
-                self.bootstrap,
+                self.kafka.bootstrap,
                 self.topic,
                 count,
                 self.compression or "none",
@@ -118,7 +120,7 @@ class BoundedProducer:
     async def _ensure_topic(self, partitions: int) -> None:
         """Create the topic (replication 1) if missing; a broker that does not answer is unreachable."""
         try:
-            await ensure_topics(self.bootstrap, partitions, replication_factor=1, timeout=TOPIC_SECONDS)
+            await ensure_topics(self.kafka, partitions, replication_factor=1, timeout=TOPIC_SECONDS)
         except RuntimeError as exc:
             raise KafkaConnectionError(str(exc)) from exc
 
@@ -130,14 +132,14 @@ class BoundedProducer:
         except KafkaConnectionError:
             raise
         except KafkaError as exc:
-            log.info("kafka %s refused an idempotent producer (%r): using acks=all without it", self.bootstrap, exc)
+            log.info("kafka %s refused an idempotent producer (%r): using acks=all without it", self.kafka.bootstrap, exc)
             return await self._started(idempotent=False)
         self.idempotent = True
         return producer
 
     async def _started(self, idempotent: bool) -> AIOKafkaProducer:
-        producer = AIOKafkaProducer(
-            bootstrap_servers=self.bootstrap,
+        producer = kafka_client.producer(
+            self.kafka,
             acks="all",
             enable_idempotence=idempotent,
             compression_type=self.compression,

@@ -12,9 +12,10 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+from common import kafka_client
 from common.config import ConfigError
 from netobs import config as config_mod
-from netobs import logs, signals
+from netobs import data_dir, logs, signals
 from schemas.scopes import SCOPES
 
 log = logging.getLogger("netobs")
@@ -155,6 +156,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"netobs: configuration error: {exc}", file=sys.stderr)
         return 2
     logs.setup(config.log_level)
+    if args.command != "patterns":  # the one command that never touches the data directory
+        data_dir.prepare(config.data_dir)
     return COMMANDS[args.command](config, args)
 
 
@@ -171,9 +174,8 @@ def _ingest(config: config_mod.Config, _: argparse.Namespace) -> int:
         print("netobs ingest: set NETOBS_KAFKA to the broker's bootstrap servers", file=sys.stderr)
         return 2
 
-    signals.run_until_signalled(
-        lambda stop: serve(config.syslog, config.kafka.bootstrap, config.kafka.partitions, stop)
-    )
+    kafka = kafka_client.access(config.kafka)
+    signals.run_until_signalled(lambda stop: serve(config.syslog, kafka, config.kafka.partitions, stop))
     return 0
 
 
@@ -203,16 +205,16 @@ def _traps(config: config_mod.Config, _: argparse.Namespace) -> int:
     from ingest.traps.service import serve
 
     k = config.kafka
-    return _serve_edge(config, "traps", lambda creds, stop: serve(config.snmp, creds, k.bootstrap, k.partitions, stop))
+    kafka = kafka_client.access(k)
+    return _serve_edge(config, "traps", lambda creds, stop: serve(config.snmp, creds, kafka, k.partitions, stop))
 
 
 def _poller(config: config_mod.Config, _: argparse.Namespace) -> int:
     from ingest.pollers.service import serve
 
     k = config.kafka
-    return _serve_edge(
-        config, "poller", lambda creds, stop: serve(config.poller, creds, k.bootstrap, k.partitions, stop)
-    )
+    kafka = kafka_client.access(k)
+    return _serve_edge(config, "poller", lambda creds, stop: serve(config.poller, creds, kafka, k.partitions, stop))
 
 
 def _executor(config: config_mod.Config, _: argparse.Namespace) -> int:
@@ -225,7 +227,7 @@ def _executor(config: config_mod.Config, _: argparse.Namespace) -> int:
         lambda creds, stop: serve(
             config.actions,
             creds,
-            k.bootstrap,
+            kafka_client.access(k),
             stop,
             key_path=config.command_key_path,
             partitions=k.partitions,
@@ -251,7 +253,7 @@ def _inventory(config: config_mod.Config, args: argparse.Namespace) -> int:
         print("netobs inventory seed: set NETOBS_KAFKA (a running node's broker is 127.0.0.1:19092)", file=sys.stderr)
         return 2
     try:
-        events = asyncio.run(seed(config.kafka.bootstrap, path))
+        events = asyncio.run(seed(kafka_client.access(config.kafka), path))
     except ConfigError as exc:
         print(f"netobs inventory seed: {exc}", file=sys.stderr)
         return 2
@@ -262,16 +264,21 @@ def _inventory(config: config_mod.Config, args: argparse.Namespace) -> int:
 
 
 def _replay(config: config_mod.Config, _: argparse.Namespace) -> int:
-    from netobs import broker, children
+    from netobs import broker, broker_auth, children
     from processors.replay import ReplayRefused, replay
 
-    bootstrap, proc = config.kafka.bootstrap, None
+    proc = None
     try:
-        if not bootstrap:
+        if config.kafka.bootstrap:
+            kafka = kafka_client.access(config.kafka)
+        else:
             if broker.listening(config.kafka.embedded_port):
                 raise ReplayRefused(f"something listens on 127.0.0.1:{config.kafka.embedded_port}: stop the node first")
-            proc, bootstrap = broker.start(config.kafka, config.data_dir, log=lambda m: print(m, file=sys.stderr))
-        done = replay(bootstrap, config.worker.group_id, config.clickhouse_dsn, config.clickhouse.database)
+            groups = (config.worker.group_id, config.actions.group_id)
+            embedded = broker.start(config.kafka, config.data_dir, log=lambda m: print(m, file=sys.stderr), groups=groups)
+            proc = embedded.proc
+            kafka = broker_auth.stage_access(config.data_dir, embedded.bootstrap, "worker")
+        done = replay(kafka, config.worker.group_id, config.clickhouse_dsn, config.clickhouse.database)
     except (ReplayRefused, broker.BrokerError) as exc:
         print(f"netobs replay: {exc}", file=sys.stderr)
         return 1
@@ -292,11 +299,12 @@ def _worker(config: config_mod.Config, _: argparse.Namespace) -> int:
         print("netobs worker: set NETOBS_KAFKA to the broker's bootstrap servers", file=sys.stderr)
         return 2
     k = config.kafka
-    asyncio.run(ensure_topics(k.bootstrap, k.partitions, k.replication_factor))
+    kafka = kafka_client.access(k)
+    asyncio.run(ensure_topics(kafka, k.partitions, k.replication_factor))
     node.migrate(config)
     worker = WorkerThread(
         make_app(
-            k.bootstrap,
+            kafka,
             k.partitions,
             config.worker,
             config.clickhouse_dsn,
@@ -340,7 +348,8 @@ def _mcp(config: config_mod.Config, args: argparse.Namespace) -> int:
     store = mcp_service.open_store(config)
     token_note = "" if m.token else f"; admin token in {config.data_dir / 'mcp_token'}"
     print(f"MCP on {service.resource_url(m)}{token_note}", file=sys.stderr)
-    signals.run_until_signalled(lambda stop: mcp_service.serve_mcp(config, store, config.kafka.bootstrap, stop))
+    kafka = kafka_client.access(config.kafka) if config.kafka.bootstrap else None
+    signals.run_until_signalled(lambda stop: mcp_service.serve_mcp(config, store, kafka, stop))
     return 0
 
 

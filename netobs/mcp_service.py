@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 
+from common.kafka_client import KafkaAccess, access
+
 from netobs.config import Config
 from query_mcp import service, stdio
 from query_mcp.store import Store
@@ -15,17 +17,17 @@ def open_store(config: Config) -> Store:
     return Store(config.clickhouse_dsn, config.clickhouse.database, config.mcp.query_timeout_seconds)
 
 
-async def serve_mcp(config: Config, store: Store, bootstrap: str, stop: asyncio.Event) -> None:
+async def serve_mcp(config: Config, store: Store, kafka: KafkaAccess | None, stop: asyncio.Event) -> None:
     """The MCP service over HTTP: its audit trail goes to the broker (or the store without one), its actions to
-    the command path."""
-    trail = service.audit_trail(bootstrap, config.clickhouse_dsn, config.clickhouse.database)
-    async with service.command_path(bootstrap, config.actions, config.command_key_path) as commands:
+    the command path. kafka is the MCP principal's access (None: no broker)."""
+    trail = service.audit_trail(kafka, config.clickhouse_dsn, config.clickhouse.database)
+    async with service.command_path(kafka, config.actions, config.command_key_path) as commands:
         await service.serve(config.mcp, store, config.data_dir, stop, trail, commands)
 
 
 async def serve_mcp_stdio(config: Config, store: Store) -> None:
     """The MCP service on stdin/stdout, wired like serve_mcp."""
-    bootstrap = config.kafka.bootstrap
-    trail = service.audit_trail(bootstrap, config.clickhouse_dsn, config.clickhouse.database)
-    async with service.command_path(bootstrap, config.actions, config.command_key_path) as commands:
+    kafka = access(config.kafka) if config.kafka.bootstrap else None
+    trail = service.audit_trail(kafka, config.clickhouse_dsn, config.clickhouse.database)
+    async with service.command_path(kafka, config.actions, config.command_key_path) as commands:
         await stdio.serve(config.mcp, store, trail, commands)

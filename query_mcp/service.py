@@ -21,6 +21,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from common.kafka_client import KafkaAccess
 from common.clickhouse import connect
 from common.config import ActionsConfig, McpConfig
 from common.sealing import load_or_create_key
@@ -215,10 +216,10 @@ async def serve_http(
         await audit_task
 
 
-def audit_trail(bootstrap: str, dsn: str, database: str) -> mcp_audit.AuditTrail:
+def audit_trail(kafka: KafkaAccess | None, dsn: str, database: str) -> mcp_audit.AuditTrail:
     """Audit to the topic when there is a broker; else straight into mcp_audit (a lone embedded store)."""
-    if bootstrap:
-        return mcp_audit.AuditTrail(mcp_audit.kafka_sender(bootstrap))
+    if kafka is not None:
+        return mcp_audit.AuditTrail(mcp_audit.kafka_sender(kafka))
     return mcp_audit.AuditTrail(mcp_audit.table_sender(connect(dsn), database))
 
 
@@ -238,13 +239,14 @@ async def serve(
 
 
 @contextlib.asynccontextmanager
-async def command_path(bootstrap: str, actions: ActionsConfig, key_path: Path) -> AsyncIterator[CommandClient | None]:
+async def command_path(
+    kafka: KafkaAccess | None, actions: ActionsConfig, key_path: Path) -> AsyncIterator[CommandClient | None]:
     """The command path of this service, started and stopped around the block; None when actions are off or
     there is no broker."""
-    if not (bootstrap and actions.enabled):
+    if kafka is None or not actions.enabled:
         yield None
         return
-    client = CommandClient(bootstrap, load_or_create_key(key_path), actions.wait_seconds)
+    client = CommandClient(kafka, load_or_create_key(key_path), actions.wait_seconds)
     await client.start()
     try:
         yield client

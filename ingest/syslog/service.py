@@ -13,6 +13,7 @@ import ssl
 import time
 from collections.abc import Callable
 
+from common.kafka_client import KafkaAccess
 from common.config import SyslogConfig
 from ingest.counters import Counters, log_periodically
 from ingest.kafka_producer import BoundedProducer
@@ -31,7 +32,7 @@ MIN_QUEUE_LINES = 200_000
 
 async def serve(
     syslog: SyslogConfig,
-    bootstrap: str,
+    kafka: KafkaAccess,
     partitions: int,
     stop: asyncio.Event,
     ready: asyncio.Event | None = None,
@@ -48,7 +49,7 @@ async def serve(
     """
     counters = counters if counters is not None else Counters()
     queue_lines = max(MIN_QUEUE_LINES, 20 * syslog.batch_lines)
-    producer = BoundedProducer(bootstrap, SYSLOG_RAW, counters, max_lines=queue_lines)
+    producer = BoundedProducer(kafka, SYSLOG_RAW, counters, max_lines=queue_lines)
     count = await producer.start(partitions, stop)
     if count is None:
         return

@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable
 from typing import ClassVar
 
+from common.kafka_client import KafkaAccess
 from common.config import SnmpConfig
 from common.snmp_credentials import SnmpCredential
 from ingest.kafka_producer import BoundedProducer
@@ -222,7 +223,7 @@ class _Handler:
 async def serve(
     snmp: SnmpConfig,
     credentials: dict[str, SnmpCredential],
-    bootstrap: str,
+    kafka: KafkaAccess,
     partitions: int,
     stop: asyncio.Event,
     ready: asyncio.Event | None = None,
@@ -243,7 +244,7 @@ async def serve(
         return
     counters = counters if counters is not None else TrapCounters()
     queue_traps = max(MIN_QUEUE_TRAPS, 20 * snmp.trap_batch)
-    producer = BoundedProducer(bootstrap, SNMP_TRAPS, counters, max_lines=queue_traps)  # type: ignore[arg-type]
+    producer = BoundedProducer(kafka, SNMP_TRAPS, counters, max_lines=queue_traps)  # type: ignore[arg-type]
     count = await producer.start(partitions, stop)
     if count is None:
         return
