@@ -63,7 +63,9 @@ def access(kafka: KafkaConfig, bootstrap: str = "") -> KafkaAccess:
         try:
             password = Path(kafka.sasl_password_file).read_text().strip()
         except OSError as exc:
-            raise ConfigError(f"NETOBS_KAFKA_SASL_PASSWORD_FILE: cannot read {kafka.sasl_password_file!r}: {exc}") from None
+            raise ConfigError(
+                f"NETOBS_KAFKA_SASL_PASSWORD_FILE: cannot read {kafka.sasl_password_file!r}: {exc}"
+            ) from None
     return KafkaAccess(
         bootstrap=bootstrap or kafka.bootstrap,
         sasl_mechanism=kafka.sasl_mechanism,

@@ -275,7 +275,9 @@ def _replay(config: config_mod.Config, _: argparse.Namespace) -> int:
             if broker.listening(config.kafka.embedded_port):
                 raise ReplayRefused(f"something listens on 127.0.0.1:{config.kafka.embedded_port}: stop the node first")
             groups = (config.worker.group_id, config.actions.group_id)
-            embedded = broker.start(config.kafka, config.data_dir, log=lambda m: print(m, file=sys.stderr), groups=groups)
+            embedded = broker.start(
+                config.kafka, config.data_dir, log=lambda m: print(m, file=sys.stderr), groups=groups
+            )
             proc = embedded.proc
             kafka = broker_auth.stage_access(config.data_dir, embedded.bootstrap, "worker")
         done = replay(kafka, config.worker.group_id, config.clickhouse_dsn, config.clickhouse.database)

@@ -91,7 +91,9 @@ async def run(config: Config) -> int:
         )
         for name, wanted in wanted_edges:
             if wanted:
-                edges[name] = children.spawn([sys.executable, "-m", "netobs", name], env={**env, **child_env.get(name, {})})
+                edges[name] = children.spawn(
+                    [sys.executable, "-m", "netobs", name], env={**env, **child_env.get(name, {})}
+                )
         thread = WorkerThread(
             make_app(
                 stages["worker"],

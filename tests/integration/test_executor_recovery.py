@@ -240,8 +240,8 @@ def test_approvals_survive_a_restart_and_need_a_second_principal(broker: str, tm
         lab.close()
 
 
-def test_unapproved_commands_expire_and_late_approvals_are_refused(kafka_bootstrap: str, tmp_path: Path) -> None:
-    lab = Lab(kafka_bootstrap, tmp_path, NETOBS_ACTIONS_APPROVAL_TOOLS="snmpset", NETOBS_ACTIONS_APPROVAL_TIMEOUT_S="3")
+def test_unapproved_commands_expire_and_late_approvals_are_refused(broker: str, tmp_path: Path) -> None:
+    lab = Lab(broker, tmp_path, NETOBS_ACTIONS_APPROVAL_TOOLS="snmpset", NETOBS_ACTIONS_APPROVAL_TIMEOUT_S="3")
     try:
         before, contact = lab.sets(), lab.contact()
         late = command("snmpset", "alice", target=lab.node, mib_object_name="sysContact.0", type="string", value="late")

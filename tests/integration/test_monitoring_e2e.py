@@ -74,7 +74,7 @@ params = {{ port = "{tcp_port}" }}
 
 
 @pytest.fixture(scope="module")
-def lab(kafka_bootstrap, tmp_path_factory):
+def lab(broker, tmp_path_factory):
     """snmpd, a listening port and `netobs run` seeded with a node polling both."""
     data = tmp_path_factory.mktemp("monitoring-node")
     agent = Snmpd(data / "snmpd-dir")
@@ -85,7 +85,7 @@ def lab(kafka_bootstrap, tmp_path_factory):
     credentials, seed = _files(data, agent.port, tcp_port)
     ports = {"mcp": brokers.free_port(), "traps": free_udp_port()}
     env = node_env(
-        kafka_bootstrap,
+        broker,
         data,
         NETOBS_SYSLOG_UDP_PORT="0",
         NETOBS_SYSLOG_TCP_PORT="0",
