@@ -221,7 +221,17 @@ async def apply(super_user: KafkaAccess, data_dir: Path, worker_group: str, exec
         for user, code, message, _ in response.results:
             if code:
                 raise AuthSetupError(f"SCRAM credential of {user}: {for_code(code).__name__} {message or ''}")
-        for acl in acls(worker_group, executor_group):
+    finally:
+        await client.close()
+    await create_acls(super_user, acls(worker_group, executor_group))
+
+
+async def create_acls(super_user: KafkaAccess, wanted: list[Acl]) -> None:
+    """Create ACLs (an existing one is left as it is), as the super user."""
+    client = admin(super_user, request_timeout_ms=30_000)
+    await client.start()
+    try:
+        for acl in wanted:
             request = CreateAclsRequest(
                 acl.resource, acl.name, acl.pattern, f"User:{acl.principal}", "*", acl.operation, ALLOW
             )
