@@ -15,10 +15,10 @@ from pathlib import Path
 
 from aiokafka import TopicPartition
 
-from executor import inventory
-from executor.topic_read import read_to_end
 from common import kafka_client
 from common.kafka_client import KafkaAccess
+from executor import inventory
+from executor.topic_read import read_to_end
 from schemas import inventory as wire
 from schemas.inventory import InventoryEvent
 from schemas.topics import INVENTORY

@@ -22,11 +22,10 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.structs import ConsumerRecord
 
-from common.kafka_client import KafkaAccess
-from common import sealing
+from common import kafka_client, sealing
 from common.config import ActionsConfig
-from common import kafka_client
 from common.kafka_admin import ensure_topics
+from common.kafka_client import KafkaAccess
 from common.snmp_credentials import SnmpCredential
 from executor import actions, policy
 from executor import inventory as inv

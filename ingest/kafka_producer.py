@@ -19,9 +19,9 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.codec import has_lz4
 from aiokafka.errors import KafkaConnectionError, KafkaError
 
-from common.kafka_client import KafkaAccess
 from common import kafka_client
 from common.kafka_admin import ensure_topics
+from common.kafka_client import KafkaAccess
 from ingest.counters import Counters
 from schemas.raw_syslog import RawBatch, encode
 
@@ -132,7 +132,8 @@ class BoundedProducer:
         except KafkaConnectionError:
             raise
         except KafkaError as exc:
-            log.info("kafka %s refused an idempotent producer (%r): using acks=all without it", self.kafka.bootstrap, exc)
+            bootstrap = self.kafka.bootstrap
+            log.info("kafka %s refused an idempotent producer (%r): using acks=all without it", bootstrap, exc)
             return await self._started(idempotent=False)
         self.idempotent = True
         return producer

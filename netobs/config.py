@@ -220,7 +220,8 @@ def _validate_kafka_auth(k: KafkaConfig) -> None:
         raise ConfigError(f"NETOBS_KAFKA_SASL_MECHANISM: one of {SASL_MECHANISMS} (or empty), got {k.sasl_mechanism!r}")
     if k.sasl_mechanism and not (k.sasl_username and k.sasl_password_file):
         raise ConfigError(
-            "NETOBS_KAFKA_SASL_USERNAME and NETOBS_KAFKA_SASL_PASSWORD_FILE are required with NETOBS_KAFKA_SASL_MECHANISM"
+            "NETOBS_KAFKA_SASL_USERNAME and NETOBS_KAFKA_SASL_PASSWORD_FILE are required "
+            "with NETOBS_KAFKA_SASL_MECHANISM"
         )
     if not k.sasl_mechanism and (k.sasl_username or k.sasl_password_file):
         raise ConfigError("NETOBS_KAFKA_SASL_USERNAME/PASSWORD_FILE need NETOBS_KAFKA_SASL_MECHANISM")

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 
 from common.kafka_client import KafkaAccess, access
-
 from netobs.config import Config
 from query_mcp import service, stdio
 from query_mcp.store import Store

@@ -18,8 +18,8 @@ import time
 from aiokafka import TopicPartition
 
 from common import kafka_client, migrations
-from common.kafka_client import KafkaAccess
 from common.kafka_admin import ensure_topics
+from common.kafka_client import KafkaAccess
 from common.sealing import load_or_create_key
 from executor import inventory_seed
 from netobs import broker, broker_auth, children, mcp_service, signals

@@ -21,10 +21,9 @@ from typing import Any, TypeVar
 
 import faust
 
-from common import kafka_client
-from common.kafka_client import KafkaAccess
-from common import clickhouse
+from common import clickhouse, kafka_client
 from common.config import WorkerConfig
+from common.kafka_client import KafkaAccess
 from processors import clickhouse_writer
 from processors.monitoring import resource_monitor
 from processors.monitoring.projector import StateProjector

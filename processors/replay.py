@@ -22,9 +22,8 @@ from aiokafka import TopicPartition
 from aiokafka.errors import KafkaError, for_code
 from aiokafka.protocol.admin import DeleteGroupsRequest
 
-from common import kafka_client
+from common import clickhouse, kafka_client
 from common.kafka_client import KafkaAccess
-from common import clickhouse
 from processors import clickhouse_writer
 from schemas.tables import (
     CERTIFICATES,

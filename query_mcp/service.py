@@ -21,9 +21,9 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from common.kafka_client import KafkaAccess
 from common.clickhouse import connect
 from common.config import ActionsConfig, McpConfig
+from common.kafka_client import KafkaAccess
 from common.sealing import load_or_create_key
 from query_mcp.auth import access, mcp_audit, scopes
 from query_mcp.auth.credentials import Authenticator
@@ -240,7 +240,8 @@ async def serve(
 
 @contextlib.asynccontextmanager
 async def command_path(
-    kafka: KafkaAccess | None, actions: ActionsConfig, key_path: Path) -> AsyncIterator[CommandClient | None]:
+    kafka: KafkaAccess | None, actions: ActionsConfig, key_path: Path
+) -> AsyncIterator[CommandClient | None]:
     """The command path of this service, started and stopped around the block; None when actions are off or
     there is no broker."""
     if kafka is None or not actions.enabled:

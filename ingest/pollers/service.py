@@ -19,12 +19,11 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
-
-from common.kafka_client import KafkaAccess
-from common import kafka_client
 from aiokafka.errors import KafkaError
 
+from common import kafka_client
 from common.config import PollerConfig
+from common.kafka_client import KafkaAccess
 from common.snmp_credentials import SnmpCredential
 from ingest.counters import Counters, TransportCounters
 from ingest.kafka_producer import BoundedProducer

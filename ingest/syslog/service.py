@@ -13,8 +13,8 @@ import ssl
 import time
 from collections.abc import Callable
 
-from common.kafka_client import KafkaAccess
 from common.config import SyslogConfig
+from common.kafka_client import KafkaAccess
 from ingest.counters import Counters, log_periodically
 from ingest.kafka_producer import BoundedProducer
 from ingest.syslog.batcher import Batcher

@@ -18,8 +18,8 @@ import time
 from collections.abc import Callable
 from typing import ClassVar
 
-from common.kafka_client import KafkaAccess
 from common.config import SnmpConfig
+from common.kafka_client import KafkaAccess
 from common.snmp_credentials import SnmpCredential
 from ingest.kafka_producer import BoundedProducer
 from ingest.traps.decode import AUTH, COMMUNITY, DISCOVERY, MALFORMED, UNSUPPORTED, V3, Rejected, decode, peek_version

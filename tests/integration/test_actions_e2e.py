@@ -53,7 +53,7 @@ def _credentials_toml(path: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def lab(broker: str, tmp_path_factory: pytest.TempPathFactory) -> Any:
+def lab(broker: brokers.Cluster, tmp_path_factory: pytest.TempPathFactory) -> Any:
     data = tmp_path_factory.mktemp("actions-node")
     agent = Snmpd(
         data / "snmpd-dir",

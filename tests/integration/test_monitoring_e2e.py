@@ -2,9 +2,7 @@
 
 The state machine is driven by real peers: snmpd stopped and restarted (normal -> high -> repair -> normal)
 and a listening TCP port closed and reopened (normal -> low -> repair -> normal); a real snmptrap reaches
-search_snmp_trap_log. Every answer is read through the mcp SDK client, as an agent would. On Apache Kafka
-only (the single node's broker): the broker-independent paths are covered on both brokers by the projection
-and ingest tests.
+search_snmp_trap_log. Every answer is read through the mcp SDK client, as an agent would.
 """
 
 from __future__ import annotations
