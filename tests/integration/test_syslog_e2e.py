@@ -1,6 +1,5 @@
 """logger -> receivers -> broker -> worker -> chdb -> MCP (mcp SDK client, Streamable HTTP and stdio).
 
-Runs once on Tansu and once on Apache Kafka.
 """
 
 from __future__ import annotations
