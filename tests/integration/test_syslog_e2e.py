@@ -1,6 +1,4 @@
-"""logger -> receivers -> broker -> worker -> chdb -> MCP (mcp SDK client, Streamable HTTP and stdio).
-
-"""
+"""logger -> receivers -> broker -> worker -> chdb -> MCP (mcp SDK client, Streamable HTTP and stdio)."""
 
 from __future__ import annotations
 
