@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import concurrent.futures
+import logging
 import os
 import socket
 import struct
@@ -172,6 +173,13 @@ def format_storage(java: list[str], config_path: Path, log_dir: Path) -> None:
         raise BrokerError(f"kafka-storage format failed (exit {result.returncode}):\n{result.stdout}{result.stderr}")
 
 
+def _plain_on_loopback(record: logging.LogRecord) -> bool:
+    """Drop aiokafka's warning on each SASL/PLAIN login: here the super user logs in that way only to the
+    embedded broker's own listener on 127.0.0.1, and a warning per connection would read like a fault.
+    (Only a process that started the embedded broker installs this; PLAIN to a remote cluster still warns.)"""
+    return record.getMessage() != "Sending username and password in the clear"
+
+
 @dataclass(frozen=True)
 class Embedded:
     """A started embedded broker: its process, the stages' bootstrap, and netobs's super-user access."""
@@ -215,6 +223,7 @@ def start(
     with (data_dir / "logs" / "kafka.stdout").open("ab") as out:
         proc = spawn([*java, "kafka.Kafka", str(config_path)], stdout=out, stderr=subprocess.STDOUT)
     admin = KafkaAccess(f"127.0.0.1:{internal}", "PLAIN", ADMIN, secret)
+    logging.getLogger("aiokafka.conn").addFilter(_plain_on_loopback)
     try:
         wait_ready(admin.bootstrap, timeout, proc, login=(admin.username, admin.password))
         with concurrent.futures.ThreadPoolExecutor(1) as pool:  # callers may be inside an event loop
