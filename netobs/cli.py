@@ -249,11 +249,24 @@ def _inventory(config: config_mod.Config, args: argparse.Namespace) -> int:
     if not path:
         print("netobs inventory seed: give a file or set NETOBS_INVENTORY_SEED_FILE", file=sys.stderr)
         return 2
-    if not config.kafka.bootstrap:
-        print("netobs inventory seed: set NETOBS_KAFKA (a running node's broker is 127.0.0.1:19092)", file=sys.stderr)
-        return 2
+    from netobs import broker, broker_auth
+
+    if config.kafka.bootstrap:
+        kafka = kafka_client.access(config.kafka)
+    else:
+        # A running single node on this data directory: publish as its executor, with that principal's password.
+        port = config.kafka.embedded_port
+        owned = (broker_auth.credentials_dir(config.data_dir) / broker_auth.principal("executor")).is_file()
+        if not (owned and broker.listening(port)):
+            print(
+                f"netobs inventory seed: no node of {config.data_dir} runs here (127.0.0.1:{port}): start it, "
+                "or set NETOBS_KAFKA and NETOBS_KAFKA_SASL_* for a cluster",
+                file=sys.stderr,
+            )
+            return 2
+        kafka = broker_auth.stage_access(config.data_dir, f"127.0.0.1:{port}", "executor")
     try:
-        events = asyncio.run(seed(kafka_client.access(config.kafka), path))
+        events = asyncio.run(seed(kafka, path))
     except ConfigError as exc:
         print(f"netobs inventory seed: {exc}", file=sys.stderr)
         return 2
