@@ -475,12 +475,17 @@ BROKER = "apache kafka (embedded, SASL/SCRAM and ACLs)"
 
 @contextlib.contextmanager
 def kafka(work: Path) -> Iterator[Any]:
-    """Apache Kafka started as `netobs run` starts it (authentication on), its files under work; yields the
+    """Apache Kafka started as `netobs run` starts it (authentication on), its files under work, netobs's
+    topics created (4 partitions) as `netobs run` creates them, since a stage's principal may not; yields the
     tests' Cluster (bootstrap, the super user, each stage's access)."""
+    import asyncio
+
+    from common.kafka_admin import ensure_topics
     from tests import brokers
 
     cluster = brokers.start_apache_kafka(brokers.free_port(), work / "kafka")
     try:
+        asyncio.run(ensure_topics(cluster.admin, 4, 1))
         yield cluster
     finally:
         brokers.stop(cluster.proc)
