@@ -469,24 +469,34 @@ def scratch_dir(prefix: str) -> Path:
     return Path(tempfile.mkdtemp(prefix=prefix))
 
 
+BROKER = "apache kafka (embedded, SASL/SCRAM and ACLs)"
+"""What the benches run against, for their JSON line."""
+
+
 @contextlib.contextmanager
-def tansu(log_dir: Path) -> Iterator[str]:
-    """An in-memory Tansu broker on a free port; yields its bootstrap address."""
+def kafka(work: Path) -> Iterator[Any]:
+    """Apache Kafka started as `netobs run` starts it (authentication on), its files under work, netobs's
+    topics created (4 partitions) as `netobs run` creates them, since a stage's principal may not; yields the
+    tests' Cluster (bootstrap, the super user, each stage's access)."""
+    import asyncio
+
+    from common.kafka_admin import ensure_topics
     from tests import brokers
 
-    port = brokers.free_port()
-    proc = brokers.start_tansu(port, log_dir / f"tansu-{port}.log")
+    cluster = brokers.start_apache_kafka(brokers.free_port(), work / "kafka")
     try:
-        yield f"{HOST}:{port}"
+        asyncio.run(ensure_topics(cluster.admin, 4, 1))
+        yield cluster
     finally:
-        brokers.stop(proc)
+        brokers.stop(cluster.proc)
 
 
-def netobs_env(bootstrap: str, data_dir: Path, **extra: str) -> dict[str, str]:
-    """Environment for a netobs part (child or in-process config): broker, data dir, no TLS receiver."""
-    env = dict(os.environ)
+def netobs_env(broker: Any, data_dir: Path, stage: str | None = None, **extra: str) -> dict[str, str]:
+    """Environment for a netobs part (child or in-process config): broker and credentials (a stage's, or the
+    super user's), data dir, no TLS receiver."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NETOBS_KAFKA")}
     env.update(
-        NETOBS_KAFKA=bootstrap,
+        broker.env(stage),
         NETOBS_DATA_DIR=str(data_dir),
         NETOBS_SYSLOG_TLS_PORT="0",
         NETOBS_SYSLOG_RELP_PORT="0",
@@ -500,7 +510,7 @@ def netobs_env(bootstrap: str, data_dir: Path, **extra: str) -> dict[str, str]:
 class IngestProcess:
     """`netobs ingest` as a child process listening on one port (UDP and TCP); counters read at stop."""
 
-    def __init__(self, bootstrap: str, data_dir: Path, port: int, log_path: Path, **extra: str) -> None:
+    def __init__(self, broker: Any, data_dir: Path, port: int, log_path: Path, **extra: str) -> None:
         from tests import brokers
 
         self.port = port
@@ -508,8 +518,9 @@ class IngestProcess:
         self.counters: dict[str, dict[str, int]] = {}
         self._log_start = log_path.stat().st_size if log_path.exists() else 0
         env = netobs_env(
-            bootstrap,
+            broker,
             data_dir,
+            "ingest",
             NETOBS_SYSLOG_UDP_PORT=str(port),
             NETOBS_SYSLOG_TCP_PORT=str(port),
             **extra,
@@ -544,16 +555,18 @@ def in_process_worker(config: Any) -> Any:
     """Topics, migrations, then the Faust worker on its own thread (as single-node mode runs it); started."""
     import asyncio
 
+    from common import kafka_client
     from common.kafka_admin import ensure_topics
     from netobs import node
     from netobs.worker_thread import WorkerThread
     from processors.app import make_app
 
     k = config.kafka
-    asyncio.run(ensure_topics(k.bootstrap, k.partitions, k.replication_factor))
+    access = kafka_client.access(k)
+    asyncio.run(ensure_topics(access, k.partitions, k.replication_factor))
     node.migrate(config)
     worker = WorkerThread(
-        make_app(k.bootstrap, k.partitions, config.worker, config.clickhouse_dsn, config.clickhouse.database)
+        make_app(access, k.partitions, config.worker, config.clickhouse_dsn, config.clickhouse.database)
     )
     worker.start()
     worker.started.wait(120)

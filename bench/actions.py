@@ -403,7 +403,7 @@ def report(args: argparse.Namespace, figures: Figures, audit: dict[str, Any], re
             "concurrent_calls": args.concurrent_calls,
             "warm_up": WARM_UP,
             "snmp_timeout_s": ONCE_TIMEOUT,
-            "broker": "tansu (embedded, in memory)",
+            "broker": common.BROKER,
         },
         "latency_ms": lat,
         "ratio_audited_to_direct": a2d,

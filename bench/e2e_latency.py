@@ -1,6 +1,6 @@
 """End to end: how long from sending a syslog line until it can be queried (target: p99 < 5 s).
 
-The pipeline as single-node mode runs it: an in-memory Tansu broker, `netobs ingest` as a child process,
+The pipeline as single-node mode runs it: Apache Kafka, `netobs ingest` as a child process,
 and in this process the Faust worker writing embedded ClickHouse (chdb) plus the MCP service. A paced
 sender (bench/_common.py, its own process) sends --rate lines/s over UDP for --seconds; every line carries
 its sequence number and the wall-clock time it was sent (`seq=N sent=T`).
@@ -157,9 +157,9 @@ def pipeline(work: Path) -> Iterator[tuple[Any, Any, common.IngestProcess]]:
     from tests.integration.pipeline import worker_and_mcp
 
     data = work / "data"
-    with common.tansu(work) as bootstrap:
+    with common.kafka(work) as broker:
         env = common.netobs_env(
-            bootstrap,
+            broker,
             data,
             NETOBS_CLICKHOUSE=f"chdb://{data / 'clickhouse'}",
             NETOBS_WORKER_GROUP_ID=f"bench-e2e-{uuid.uuid4().hex[:8]}",
@@ -168,7 +168,7 @@ def pipeline(work: Path) -> Iterator[tuple[Any, Any, common.IngestProcess]]:
         )
         config = load(environ=env)
         with worker_and_mcp(config) as node:
-            ingest = common.IngestProcess(bootstrap, data, common.free_port_pair(), work / "ingest.log")
+            ingest = common.IngestProcess(broker, data, common.free_port_pair(), work / "ingest.log")
             try:
                 yield config, node, ingest
             finally:
@@ -264,7 +264,7 @@ def figures(
             "warmup_lines": args.warmup_lines,
             "poll_s": args.poll,
             "transport": "udp",
-            "broker": "tansu (memory)",
+            "broker": common.BROKER,
             "ingest_batch_lines": config.syslog.batch_lines,
             "ingest_batch_ms": config.syslog.batch_ms,
             "worker_batch_records": config.worker.batch_records,

@@ -5,7 +5,7 @@ listeners on 127.0.2.1-127.0.2.K (a child process accepts and closes). Every tar
 failure is the poller's own doing.
 
   netobs  ingest.pollers.service.serve, in this process, as `netobs poller` runs it: the inventory
-          (nodes and pollings) published to an in-memory Tansu broker, results produced to it; default
+          (nodes and pollings) published to Apache Kafka, results produced to it; default
           PollerConfig (concurrency 256, jitter 0.1, batches every 200 ms).
   naive   what the libraries' documentation leads to: one asyncio task per target, sleeping until its
           slot (the same slots as netobs), then icmplib.async_ping (a socket per ping) or
@@ -47,11 +47,12 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import _common as common
-from aiokafka import AIOKafkaProducer
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.admin import NewTopic
 from icmplib import async_ping
 
+from common import kafka_client
 from common.config import PollerConfig
+from common.kafka_client import KafkaAccess
 from ingest.pollers.counters import PollerCounters
 from ingest.pollers.schedule import first_slot, offset
 from ingest.pollers.service import serve
@@ -138,16 +139,16 @@ def summarise(
 # --- netobs ---------------------------------------------------------------------------------------------
 
 
-async def publish_inventory(bootstrap: str, targets: list[tuple[Node, Polling]], interval: int) -> str:
+async def publish_inventory(kafka: KafkaAccess, targets: list[tuple[Node, Polling]], interval: int) -> str:
     """A fresh one-partition inventory topic holding the step's nodes and pollings; returns its name."""
     topic = f"bench.inventory.{uuid.uuid4().hex[:8]}"
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    admin = kafka_client.admin(kafka)
     await admin.start()
     try:
         await admin.create_topics([NewTopic(topic, 1, 1, topic_configs={"cleanup.policy": "compact"})])
     finally:
         await admin.close()
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=20)
+    producer = kafka_client.producer(kafka, acks="all", linger_ms=20)
     await producer.start()
     try:
         now = time.time_ns()
@@ -174,15 +175,15 @@ async def publish_inventory(bootstrap: str, targets: list[tuple[Node, Polling]],
     return topic
 
 
-async def run_netobs(bootstrap: str, targets: list[tuple[Node, Polling]], interval: int, cycles: int) -> Step:
-    topic = await publish_inventory(bootstrap, targets, interval)
+async def run_netobs(kafka: KafkaAccess, targets: list[tuple[Node, Polling]], interval: int, cycles: int) -> Step:
+    topic = await publish_inventory(kafka, targets, interval)
     counters = PollerCounters()
     stop, ready = asyncio.Event(), asyncio.Event()
     service = asyncio.create_task(
         serve(
             PollerConfig(),
             {},
-            bootstrap,
+            kafka,
             PARTITIONS,
             stop,
             ready,
@@ -307,7 +308,7 @@ def listeners(hosts: int) -> Iterator[int]:
 # --- driver ---------------------------------------------------------------------------------------------
 
 
-async def run_all(args: argparse.Namespace, bootstrap: str, port: int) -> list[Step]:
+async def run_all(args: argparse.Namespace, kafka: KafkaAccess, port: int) -> list[Step]:
     steps: list[Step] = []
     climbing = {"netobs": True, "naive": True}
     for index, count in enumerate(args.targets):
@@ -317,7 +318,7 @@ async def run_all(args: argparse.Namespace, bootstrap: str, port: int) -> list[S
             if not climbing[system]:
                 continue
             if system == "netobs":
-                step = await run_netobs(bootstrap, targets, args.interval, args.cycles)
+                step = await run_netobs(kafka, targets, args.interval, args.cycles)
             else:
                 step = await run_naive(targets, args.interval, args.cycles)
             steps.append(step)
@@ -357,8 +358,9 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     work = common.scratch_dir("netobs-bench-pollers-")
     try:
-        with common.tansu(work) as bootstrap, listeners(args.listeners) as port:
-            steps = asyncio.run(run_all(args, bootstrap, port))
+        with common.kafka(work) as broker, listeners(args.listeners) as port:
+            # The super user: each step's inventory is a topic of its own, outside the poller principal's ACLs.
+            steps = asyncio.run(run_all(args, broker.admin, port))
     finally:
         shutil.rmtree(work, ignore_errors=True)
     netobs, naive = kept(steps, "netobs"), kept(steps, "naive")
@@ -371,7 +373,7 @@ def main(argv: list[str] | None = None) -> int:
             "concurrency": PollerConfig().concurrency,
             "tcp_share": args.tcp_share,
             "late_share": LATE_SHARE,
-            "broker": "tansu (memory)",
+            "broker": common.BROKER,
         },
         "kept_targets": {"netobs": netobs, "naive": naive},
         "targets_at_60s": {"netobs": netobs * 60 // args.interval, "naive": naive * 60 // args.interval},

@@ -4,7 +4,7 @@ Offered load: a paced sender in its own process (bench/_common.py: sendmmsg for 
 lines to 127.0.0.1 at each rate for --step-seconds. Every step starts a fresh receiver, so its counters
 are exactly that step's:
 
-  netobs     `netobs ingest` (child process) producing to an in-memory Tansu broker; accepted = lines
+  netobs     `netobs ingest` (child process) producing to Apache Kafka (authenticated); accepted = lines
              Kafka acknowledged (its own counters, logged when it stops)
   syslog-ng  `syslog-ng -F` with a minimal config (udp/tcp source, one file destination); accepted =
              lines in the file
@@ -160,7 +160,7 @@ def count_lines(path: Path) -> int:
 class Context:
     args: argparse.Namespace
     work: Path
-    bootstrap: str
+    broker: Any
     syslog_ng_version: str
 
 
@@ -199,7 +199,7 @@ def _step(
 def netobs_step(ctx: Context, transport: str, rate: int, rep: int) -> Step:
     port = common.free_port_pair()
     count = int(rate * ctx.args.step_seconds)
-    ingest = common.IngestProcess(ctx.bootstrap, ctx.work / "netobs-data", port, ctx.work / "ingest.log")
+    ingest = common.IngestProcess(ctx.broker, ctx.work / "netobs-data", port, ctx.work / "ingest.log")
     try:
         sent, drained, drops, rcvbuf = _measure(transport, port, rate, count, ctx.args.size)
     finally:
@@ -383,9 +383,9 @@ def clickhouse_stage(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     from netobs.config import load
 
     data = work / "ch-data"
-    with common.tansu(work) as bootstrap:
+    with common.kafka(work) as broker:
         env = common.netobs_env(
-            bootstrap,
+            broker,
             data,
             NETOBS_CLICKHOUSE=f"chdb://{data / 'clickhouse'}",
             NETOBS_WORKER_GROUP_ID=f"bench-{uuid.uuid4().hex[:8]}",
@@ -395,7 +395,7 @@ def clickhouse_stage(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         worker = common.in_process_worker(config)
         client = connect(config.clickhouse_dsn)
         port = common.free_port_pair()
-        ingest = common.IngestProcess(bootstrap, data, port, work / "ch-ingest.log")
+        ingest = common.IngestProcess(broker, data, port, work / "ch-ingest.log")
         try:
             warm = common.run_sender("udp", port, 5_000, 2_000)
             rows, _ = wait_rows(client, warm["sent"], 60)
@@ -477,8 +477,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def run_receivers(args: argparse.Namespace, work: Path, rates: list[int]) -> tuple[list[Step], list[Step]]:
-    with common.tansu(work) as bootstrap:
-        ctx = Context(args, work, bootstrap, syslog_ng_config_version(args.syslog_ng))
+    with common.kafka(work) as broker:
+        ctx = Context(args, work, broker, syslog_ng_config_version(args.syslog_ng))
         common.say(f"UDP: rates {rates}, {args.step_seconds} s per step, {args.size}-byte lines, {args.reps} reps")
         udp = sweep(ctx, "udp", rates, args.reps)
         tcp: list[Step] = []
@@ -518,7 +518,7 @@ def main(argv: list[str] | None = None) -> int:
             "rmem_max": rmem_max,
             "ch_count": args.ch_count,
             "ch_rate": args.ch_rate,
-            "broker": "tansu (memory)",
+            "broker": common.BROKER,
         },
         "udp": udp_summary(udp, args.loss_threshold),
         "tcp": tcp_summary(tcp) if tcp else None,

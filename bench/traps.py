@@ -5,7 +5,7 @@ snmpTrapOID.0, ifIndex, ifAdminStatus, ifOperStatus, ifDescr; ~140 bytes, built 
 encoder) to 127.0.0.1 with sendmmsg (bench/_common.py) at each rate for --step-seconds. Every step
 starts a fresh receiver, so its counts are exactly that step's:
 
-  netobs     ingest.traps.service.serve() in a child process, producing to an in-memory Tansu broker;
+  netobs     ingest.traps.service.serve() in a child process, producing to Apache Kafka (authenticated);
              accepted = traps Kafka acknowledged (its own counters, printed when it stops), after
              decoding, naming every varbind from the MIB table and batching
   snmptrapd  net-snmp's snmptrapd -f -n -C -c CONF -Lf FILE -F "%B %v\\n" (authCommunity log public,
@@ -108,17 +108,19 @@ def run_sender(port: int, rate: float, count: int) -> dict[str, Any]:
 # --- netobs (child process) ------------------------------------------------------------------------
 
 
-def netobs_main(port: int, bootstrap: str) -> int:
-    """serve() until SIGTERM, then print its final counters as one JSON line."""
+def netobs_main(port: int) -> int:
+    """serve() until SIGTERM, then print its final counters as one JSON line; the broker from NETOBS_KAFKA_*."""
     from common.config import SnmpConfig
+    from common.kafka_client import access
     from ingest.traps.service import TrapCounters, serve
+    from netobs.config import load
 
     async def run() -> TrapCounters:
         stop = asyncio.Event()
         asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
         counters = TrapCounters()
         config = SnmpConfig(trap_bind=common.HOST, trap_port=port)
-        await serve(config, {}, bootstrap, PARTITIONS, stop, counters=counters, log_seconds=3600)
+        await serve(config, {}, access(load().kafka), PARTITIONS, stop, counters=counters, log_seconds=3600)
         return counters
 
     counters = asyncio.run(run())
@@ -129,13 +131,14 @@ def netobs_main(port: int, bootstrap: str) -> int:
 class NetobsReceiver:
     """The netobs child on port (dies with this process); stop() returns its counters."""
 
-    def __init__(self, port: int, bootstrap: str, log_path: Path) -> None:
+    def __init__(self, port: int, broker: Any, log_path: Path) -> None:
         from tests import brokers
 
         self.log_path = log_path
         self._log_start = log_path.stat().st_size if log_path.exists() else 0
-        args = [sys.executable, __file__, "netobs", "--port", str(port), "--bootstrap", bootstrap]
-        self.proc = brokers.spawn(args, log_path, cwd=common.REPO_ROOT)
+        args = [sys.executable, __file__, "netobs", "--port", str(port)]
+        env = common.netobs_env(broker, log_path.parent / "netobs-data", "traps")
+        self.proc = brokers.spawn(args, log_path, cwd=common.REPO_ROOT, env=env)
         try:
             common.wait_udp_bound(port, self.proc, timeout=60)
         except BaseException:
@@ -235,9 +238,9 @@ def _step(receiver: str, rate: int, rep: int, sent: dict[str, Any], drained: flo
     )
 
 
-def netobs_step(args: argparse.Namespace, work: Path, bootstrap: str, rate: int, rep: int) -> Step:
+def netobs_step(args: argparse.Namespace, work: Path, broker: Any, rate: int, rep: int) -> Step:
     port = common.free_port_pair()
-    receiver = NetobsReceiver(port, bootstrap, work / "netobs.log")
+    receiver = NetobsReceiver(port, broker, work / "netobs.log")
     try:
         sent, drained, drops, rcvbuf = _measure(port, rate, int(rate * args.step_seconds))
     finally:
@@ -249,7 +252,7 @@ def netobs_step(args: argparse.Namespace, work: Path, bootstrap: str, rate: int,
     return step
 
 
-def snmptrapd_step(args: argparse.Namespace, work: Path, _bootstrap: str, rate: int, rep: int) -> Step:
+def snmptrapd_step(args: argparse.Namespace, work: Path, _broker: Any, rate: int, rep: int) -> Step:
     port = common.free_port_pair()
     directory = work / f"snmptrapd-{rate}-{rep}"
     receiver = Snmptrapd(args.snmptrapd, port, directory)
@@ -291,14 +294,14 @@ def show(step: Step) -> None:
     )
 
 
-def sweep(args: argparse.Namespace, work: Path, bootstrap: str, rates: list[int]) -> list[Step]:
+def sweep(args: argparse.Namespace, work: Path, broker: Any, rates: list[int]) -> list[Step]:
     """Every rate, reps times, both receivers alternately; stops raising the rate once both are swamped."""
     steps: list[Step] = []
     for rate in rates:
         for rep in range(args.reps):
             order = RECEIVERS if rep % 2 == 0 else tuple(reversed(RECEIVERS))
             for receiver in order:
-                step = STEPS[receiver](args, work, bootstrap, rate, rep)
+                step = STEPS[receiver](args, work, broker, rate, rep)
                 show(step)
                 steps.append(step)
         if all(median_of(steps, r, rate, "loss_pct") > args.give_up_loss for r in RECEIVERS):
@@ -379,11 +382,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with (
             common.rmem_max_at_least(2 * RCVBUF, not args.no_equal_buffers) as rmem_max,
-            common.tansu(work) as bootstrap,
+            common.kafka(work) as broker,
         ):
             common.say(f"net.core.rmem_max {rmem_max}; scratch {work}")
             common.say(f"rates {rates}, {args.step_seconds} s per step, {args.reps} reps, v2c linkDown traps")
-            steps = sweep(args, work, bootstrap, rates)
+            steps = sweep(args, work, broker, rates)
     finally:
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)
@@ -396,7 +399,7 @@ def main(argv: list[str] | None = None) -> int:
             "loss_threshold_pct": args.loss_threshold,
             "rmem_max": rmem_max,
             "trap": "v2c linkDown, 6 varbinds, ~140 bytes, community public",
-            "netobs_counts": "traps acknowledged by Kafka (tansu, memory), after decode and naming",
+            "netobs_counts": "traps acknowledged by Kafka (Apache Kafka, authenticated), after decode and naming",
             "snmptrapd_counts": "traps written to its log file, one line each with all varbinds",
         },
         "summary": summary(steps, args.loss_threshold),
@@ -413,10 +416,9 @@ if __name__ == "__main__":
         child.add_argument("--port", type=int, required=True)
         child.add_argument("--rate", type=float, default=10_000)
         child.add_argument("--count", type=int, default=10_000)
-        child.add_argument("--bootstrap", default="")
         options = child.parse_args(sys.argv[2:])
         if sys.argv[1] == "send":
             print(json.dumps(send(options.port, options.rate, options.count)), flush=True)
             sys.exit(0)
-        sys.exit(netobs_main(options.port, options.bootstrap))
+        sys.exit(netobs_main(options.port))
     sys.exit(main())

@@ -17,12 +17,25 @@ class ConfigError(ValueError):
 class KafkaConfig:
     """Where the topics live. An empty bootstrap in single-node mode starts the embedded broker.
 
+    sasl_* and tls_* say how this process authenticates to an existing cluster (scale-out: each process
+    has its own principal); a single node generates one principal per stage and hands each stage its own.
+
     The rest configures that embedded Apache Kafka: its port, how long and how much of each partition it
     keeps (retention_bytes per partition, -1 for no cap), its Java heap, and where its jars are cached
     (empty: $XDG_CACHE_HOME/netobs/kafka-<version>, else ~/.cache/netobs/kafka-<version>).
     """
 
     bootstrap: str = ""
+    sasl_mechanism: str = ""
+    """PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512; empty: no SASL."""
+    sasl_username: str = ""
+    sasl_password_file: str = ""
+    """A file holding the password (never the password itself: it would show in the environment and logs)."""
+    tls_ca_file: str = ""
+    """CA bundle that verifies the brokers; setting it (or tls_cert_file) turns TLS on."""
+    tls_cert_file: str = ""
+    tls_key_file: str = ""
+    """A client certificate and its key, for brokers that require mutual TLS."""
     partitions: int = 4
     replication_factor: int = 1
     embedded_port: int = 19092

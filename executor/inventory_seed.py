@@ -13,8 +13,10 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import TopicPartition
 
+from common import kafka_client
+from common.kafka_client import KafkaAccess
 from executor import inventory
 from executor.topic_read import read_to_end
 from schemas import inventory as wire
@@ -24,9 +26,9 @@ from schemas.topics import INVENTORY
 log = logging.getLogger(__name__)
 
 
-async def read_inventory(bootstrap: str, timeout: float = 60.0) -> inventory.Inventory:
+async def read_inventory(kafka: KafkaAccess, timeout: float = 60.0) -> inventory.Inventory:
     """The current inventory: every event of the topic, applied in order. Undecodable records are skipped."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None)
+    consumer = kafka_client.consumer(kafka, enable_auto_commit=False, group_id=None)
     await consumer.start()
     try:
         records = await read_to_end(consumer, TopicPartition(INVENTORY, 0), timeout)
@@ -41,11 +43,11 @@ async def read_inventory(bootstrap: str, timeout: float = 60.0) -> inventory.Inv
     return inventory.project(events)
 
 
-async def publish(bootstrap: str, events: Sequence[InventoryEvent]) -> None:
+async def publish(kafka: KafkaAccess, events: Sequence[InventoryEvent]) -> None:
     """Append events to the inventory topic, in order, acknowledged by the broker."""
     if not events:
         return
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
+    producer = kafka_client.producer(kafka, acks="all")
     await producer.start()
     try:
         for event in events:
@@ -55,10 +57,10 @@ async def publish(bootstrap: str, events: Sequence[InventoryEvent]) -> None:
         await producer.stop()
 
 
-async def seed(bootstrap: str, path: str | Path) -> list[InventoryEvent]:
+async def seed(kafka: KafkaAccess, path: str | Path) -> list[InventoryEvent]:
     """Publish what the seed file defines and the topic lacks (or has differently); returns what was published."""
-    existing = await read_inventory(bootstrap)
+    existing = await read_inventory(kafka)
     events = await asyncio.to_thread(inventory.seed_events, path, existing, time.time_ns())
-    await publish(bootstrap, events)
+    await publish(kafka, events)
     log.info("inventory seed %s: %d event(s) published", path, len(events))
     return events

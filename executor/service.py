@@ -23,9 +23,10 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.structs import ConsumerRecord
 
-from common import sealing
+from common import kafka_client, sealing
 from common.config import ActionsConfig
 from common.kafka_admin import ensure_topics
+from common.kafka_client import KafkaAccess
 from common.snmp_credentials import SnmpCredential
 from executor import actions, policy
 from executor import inventory as inv
@@ -52,9 +53,9 @@ class Executor:
     """State and edges of one executor; run() drives it."""
 
     def __init__(
-        self, settings: ActionsConfig, credentials: Mapping[str, SnmpCredential], bootstrap: str, key: bytes
+        self, settings: ActionsConfig, credentials: Mapping[str, SnmpCredential], kafka: KafkaAccess, key: bytes
     ) -> None:
-        self._bootstrap = bootstrap
+        self._kafka = kafka
         self._key = key
         self._group = settings.group_id
         self.policy = policy.from_config(settings)
@@ -69,15 +70,15 @@ class Executor:
         """Steps recorded by (tool, step): requested, approved, done, failed, denied, ... (the metrics read it)."""
 
     async def run(self, stop: asyncio.Event) -> None:
-        self._producer = AIOKafkaProducer(bootstrap_servers=self._bootstrap, acks="all")
+        self._producer = kafka_client.producer(self._kafka, acks="all")
         await self._producer.start()
         follower = None
         commands_consumer = None
         try:
             follower = await self._load()
-            commands_consumer = AIOKafkaConsumer(
+            commands_consumer = kafka_client.consumer(
+                self._kafka,
                 COMMANDS,
-                bootstrap_servers=self._bootstrap,
                 group_id=self._group,
                 enable_auto_commit=False,
                 auto_offset_reset="earliest",
@@ -111,7 +112,7 @@ class Executor:
 
     async def _load(self) -> asyncio.Task[None]:
         """Fold the steps topic and read the inventory to its end; then keep following the inventory."""
-        consumer = AIOKafkaConsumer(bootstrap_servers=self._bootstrap, enable_auto_commit=False, group_id=None)
+        consumer = kafka_client.consumer(self._kafka, enable_auto_commit=False, group_id=None)
         await consumer.start()
         try:
             for record in await read_to_end(consumer, TopicPartition(COMMAND_RESULTS, 0)):
@@ -119,9 +120,7 @@ class Executor:
                     self.book.record(commands.decode_step(record.value))
         finally:
             await consumer.stop()
-        inventory_consumer = AIOKafkaConsumer(
-            bootstrap_servers=self._bootstrap, enable_auto_commit=False, group_id=None
-        )
+        inventory_consumer = kafka_client.consumer(self._kafka, enable_auto_commit=False, group_id=None)
         await inventory_consumer.start()
         tp = TopicPartition(INVENTORY, 0)
         for record in await read_to_end(inventory_consumer, tp):
@@ -333,7 +332,7 @@ class Executor:
 async def serve(
     settings: ActionsConfig,
     credentials: Mapping[str, SnmpCredential],
-    bootstrap: str,
+    kafka: KafkaAccess,
     stop: asyncio.Event,
     *,
     key_path: Path,
@@ -343,9 +342,9 @@ async def serve(
 ) -> None:
     """Run the executor until stop (the `netobs executor` entry point); key_path holds the command key;
     on_start is handed the executor before it runs (its metrics read it)."""
-    await ensure_topics(bootstrap, partitions, replication_factor)
+    await ensure_topics(kafka, partitions, replication_factor)
     key = sealing.load_or_create_key(key_path)
-    executor = Executor(settings, credentials, bootstrap, key)
+    executor = Executor(settings, credentials, kafka, key)
     if on_start is not None:
         on_start(executor)
     await executor.run(stop)

@@ -19,7 +19,9 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.codec import has_lz4
 from aiokafka.errors import KafkaConnectionError, KafkaError, KafkaTimeoutError
 
+from common import kafka_client
 from common.kafka_admin import ensure_topics
+from common.kafka_client import KafkaAccess
 from ingest.counters import Counters
 from schemas.raw_syslog import RawBatch, encode
 
@@ -48,14 +50,14 @@ class BoundedProducer:
 
     def __init__(
         self,
-        bootstrap: str,
+        kafka: KafkaAccess,
         topic: str,
         counters: Counters,
         max_lines: int,
         compression: str = "auto",
         linger_ms: int = 5,
     ) -> None:
-        self.bootstrap = bootstrap
+        self.kafka = kafka
         self.topic = topic
         self.counters = counters
         self.max_lines = max_lines
@@ -101,7 +103,7 @@ class BoundedProducer:
                     await self._producer.stop()
                     self._producer = None
                 delay = RETRY_SECONDS[min(attempt, len(RETRY_SECONDS) - 1)]
-                log.warning("kafka %s not reachable (%s); retrying in %.1fs", self.bootstrap, exc, delay)
+                log.warning("kafka %s not reachable (%s); retrying in %.1fs", self.kafka.bootstrap, exc, delay)
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), delay)
                 continue
@@ -111,7 +113,7 @@ class BoundedProducer:
                 log.warning("topic %s has %d partitions, configured %d: using %d", self.topic, count, partitions, count)
             log.info(
                 "kafka producer to %s topic %s: %d partitions, compression %s, idempotent %s",
-                self.bootstrap,
+                self.kafka.bootstrap,
                 self.topic,
                 count,
                 self.compression or "none",
@@ -123,7 +125,7 @@ class BoundedProducer:
     async def _ensure_topic(self, partitions: int) -> None:
         """Create the topic (replication 1) if missing; a broker that does not answer is unreachable."""
         try:
-            await ensure_topics(self.bootstrap, partitions, replication_factor=1, timeout=TOPIC_SECONDS)
+            await ensure_topics(self.kafka, partitions, replication_factor=1, timeout=TOPIC_SECONDS)
         except RuntimeError as exc:
             raise KafkaConnectionError(str(exc)) from exc
 
@@ -135,14 +137,15 @@ class BoundedProducer:
         except KafkaConnectionError:
             raise
         except KafkaError as exc:
-            log.info("kafka %s refused an idempotent producer (%r): using acks=all without it", self.bootstrap, exc)
+            bootstrap = self.kafka.bootstrap
+            log.info("kafka %s refused an idempotent producer (%r): using acks=all without it", bootstrap, exc)
             return await self._started(idempotent=False)
         self.idempotent = True
         return producer
 
     async def _started(self, idempotent: bool) -> AIOKafkaProducer:
-        producer = AIOKafkaProducer(
-            bootstrap_servers=self.bootstrap,
+        producer = kafka_client.producer(
+            self.kafka,
             acks="all",
             enable_idempotence=idempotent,
             compression_type=self.compression,

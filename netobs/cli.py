@@ -12,10 +12,11 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+from common import kafka_client
 from common.clickhouse import StoreHeld
 from common.config import ConfigError
 from netobs import config as config_mod
-from netobs import logs, signals
+from netobs import data_dir, logs, signals
 from schemas.scopes import SCOPES
 
 log = logging.getLogger("netobs")
@@ -164,6 +165,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"netobs: configuration error: {exc}", file=sys.stderr)
         return 2
     logs.setup(config.log_level)
+    if args.command != "patterns":  # the one command that never touches the data directory
+        data_dir.prepare(config.data_dir)
     if args.command in SERVICES:
         logs.keep_errors(config.data_dir, "node" if args.command == "run" else args.command)
     try:
@@ -201,11 +204,12 @@ def _ingest(config: config_mod.Config, _: argparse.Namespace) -> int:
     counters = Counters()
     registry = metrics_endpoint.registry()
     registry.register(Source(lambda: syslog_families(counters, enabled)))
+    kafka = kafka_client.access(config.kafka)
     with metrics_endpoint.serving(config, registry, "ingest"):
         signals.run_until_signalled(
             lambda stop: serve(
                 config.syslog,
-                config.kafka.bootstrap,
+                kafka,
                 config.kafka.partitions,
                 stop,
                 counters=counters,
@@ -252,10 +256,11 @@ def _traps(config: config_mod.Config, _: argparse.Namespace) -> int:
 
     k = config.kafka
     counters = TrapCounters()
+    kafka = kafka_client.access(k)
     return _serve_edge(
         config,
         "traps",
-        lambda creds, stop: serve(config.snmp, creds, k.bootstrap, k.partitions, stop, counters=counters),
+        lambda creds, stop: serve(config.snmp, creds, kafka, k.partitions, stop, counters=counters),
         lambda: trap_families(counters),
     )
 
@@ -267,10 +272,11 @@ def _poller(config: config_mod.Config, _: argparse.Namespace) -> int:
 
     k = config.kafka
     counters = PollerCounters()
+    kafka = kafka_client.access(k)
     return _serve_edge(
         config,
         "poller",
-        lambda creds, stop: serve(config.poller, creds, k.bootstrap, k.partitions, stop, counters=counters),
+        lambda creds, stop: serve(config.poller, creds, kafka, k.partitions, stop, counters=counters),
         lambda: poller_families(counters),
     )
 
@@ -287,7 +293,7 @@ def _executor(config: config_mod.Config, _: argparse.Namespace) -> int:
         lambda creds, stop: serve(
             config.actions,
             creds,
-            k.bootstrap,
+            kafka_client.access(k),
             stop,
             key_path=config.command_key_path,
             partitions=k.partitions,
@@ -311,11 +317,24 @@ def _inventory(config: config_mod.Config, args: argparse.Namespace) -> int:
     if not path:
         print("netobs inventory seed: give a file or set NETOBS_INVENTORY_SEED_FILE", file=sys.stderr)
         return 2
-    if not config.kafka.bootstrap:
-        print("netobs inventory seed: set NETOBS_KAFKA (a running node's broker is 127.0.0.1:19092)", file=sys.stderr)
-        return 2
+    from netobs import broker, broker_auth
+
+    if config.kafka.bootstrap:
+        kafka = kafka_client.access(config.kafka)
+    else:
+        # A running single node on this data directory: publish as its executor, with that principal's password.
+        port = config.kafka.embedded_port
+        owned = (broker_auth.credentials_dir(config.data_dir) / broker_auth.principal("executor")).is_file()
+        if not (owned and broker.listening(port)):
+            print(
+                f"netobs inventory seed: no node of {config.data_dir} runs here (127.0.0.1:{port}): start it, "
+                "or set NETOBS_KAFKA and NETOBS_KAFKA_SASL_* for a cluster",
+                file=sys.stderr,
+            )
+            return 2
+        kafka = broker_auth.stage_access(config.data_dir, f"127.0.0.1:{port}", "executor")
     try:
-        events = asyncio.run(seed(config.kafka.bootstrap, path))
+        events = asyncio.run(seed(kafka, path))
     except ConfigError as exc:
         print(f"netobs inventory seed: {exc}", file=sys.stderr)
         return 2
@@ -326,16 +345,23 @@ def _inventory(config: config_mod.Config, args: argparse.Namespace) -> int:
 
 
 def _replay(config: config_mod.Config, _: argparse.Namespace) -> int:
-    from netobs import broker, children
+    from netobs import broker, broker_auth, children
     from processors.replay import ReplayRefused, replay
 
-    bootstrap, proc = config.kafka.bootstrap, None
+    proc = None
     try:
-        if not bootstrap:
+        if config.kafka.bootstrap:
+            kafka = kafka_client.access(config.kafka)
+        else:
             if broker.listening(config.kafka.embedded_port):
                 raise ReplayRefused(f"something listens on 127.0.0.1:{config.kafka.embedded_port}: stop the node first")
-            proc, bootstrap = broker.start(config.kafka, config.data_dir, log=lambda m: print(m, file=sys.stderr))
-        done = replay(bootstrap, config.worker.group_id, config.clickhouse_dsn, config.clickhouse.database)
+            groups = (config.worker.group_id, config.actions.group_id)
+            embedded = broker.start(
+                config.kafka, config.data_dir, log=lambda m: print(m, file=sys.stderr), groups=groups
+            )
+            proc = embedded.proc
+            kafka = broker_auth.stage_access(config.data_dir, embedded.bootstrap, "worker")
+        done = replay(kafka, config.worker.group_id, config.clickhouse_dsn, config.clickhouse.database)
     except (ReplayRefused, broker.BrokerError) as exc:
         print(f"netobs replay: {exc}", file=sys.stderr)
         return 1
@@ -356,11 +382,12 @@ def _worker(config: config_mod.Config, _: argparse.Namespace) -> int:
         print("netobs worker: set NETOBS_KAFKA to the broker's bootstrap servers", file=sys.stderr)
         return 2
     k = config.kafka
-    asyncio.run(ensure_topics(k.bootstrap, k.partitions, k.replication_factor))
+    kafka = kafka_client.access(k)
+    asyncio.run(ensure_topics(kafka, k.partitions, k.replication_factor))
     node.migrate(config)
     worker = WorkerThread(
         make_app(
-            k.bootstrap,
+            kafka,
             k.partitions,
             config.worker,
             config.clickhouse_dsn,
@@ -408,9 +435,8 @@ def _mcp(config: config_mod.Config, args: argparse.Namespace) -> int:
     store = mcp_service.open_store(config)
     token_note = "" if m.token else f"; admin token in {config.data_dir / 'mcp_token'}"
     print(f"MCP on {service.resource_url(m)}{token_note}", file=sys.stderr)
-    signals.run_until_signalled(
-        lambda stop: mcp_service.serve_mcp_and_clickhouse_http(config, store, config.kafka.bootstrap, stop)
-    )
+    kafka = kafka_client.access(config.kafka) if config.kafka.bootstrap else None
+    signals.run_until_signalled(lambda stop: mcp_service.serve_mcp_and_clickhouse_http(config, store, kafka, stop))
     return 0
 
 

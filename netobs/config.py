@@ -31,6 +31,7 @@ from common.config import (
     SyslogConfig,
     WorkerConfig,
 )
+from common.kafka_client import SASL_MECHANISMS
 from netobs.broker import SEGMENT_BYTES as KAFKA_SEGMENT_BYTES
 from schemas.commands import TOOLS as ACTION_TOOLS
 from schemas.scopes import SCOPES
@@ -166,6 +167,7 @@ def validate(config: Config) -> None:
         )
     if not re.fullmatch(r"[1-9][0-9]*[kKmMgG]", k.heap):
         raise ConfigError(f"NETOBS_KAFKA_HEAP: a Java heap size such as 512m or 2g, got {k.heap!r}")
+    _validate_kafka_auth(k)
     ch = config.clickhouse
     if ch.dsn and not ch.dsn.startswith(("chdb://", "http://", "https://")):
         raise ConfigError(f"NETOBS_CLICKHOUSE_DSN: chdb:///path or http(s)://host:port, got {ch.dsn!r}")
@@ -251,6 +253,26 @@ def _validate_clickhouse_http(ch: ClickHouseConfig, allow_plain_http: bool) -> N
             f"NETOBS_CLICKHOUSE_HTTP_BIND={ch.http_bind} is not loopback: configure "
             "NETOBS_CLICKHOUSE_HTTP_TLS_CERT/KEY, or set NETOBS_MCP_ALLOW_PLAIN_HTTP=true if a TLS proxy sits in front"
         )
+
+
+def _validate_kafka_auth(k: KafkaConfig) -> None:
+    if k.sasl_mechanism and k.sasl_mechanism not in SASL_MECHANISMS:
+        raise ConfigError(f"NETOBS_KAFKA_SASL_MECHANISM: one of {SASL_MECHANISMS} (or empty), got {k.sasl_mechanism!r}")
+    if k.sasl_mechanism and not (k.sasl_username and k.sasl_password_file):
+        raise ConfigError(
+            "NETOBS_KAFKA_SASL_USERNAME and NETOBS_KAFKA_SASL_PASSWORD_FILE are required "
+            "with NETOBS_KAFKA_SASL_MECHANISM"
+        )
+    if not k.sasl_mechanism and (k.sasl_username or k.sasl_password_file):
+        raise ConfigError("NETOBS_KAFKA_SASL_USERNAME/PASSWORD_FILE need NETOBS_KAFKA_SASL_MECHANISM")
+    if k.sasl_mechanism and not k.bootstrap:
+        raise ConfigError("NETOBS_KAFKA_SASL_MECHANISM is for an existing cluster: set NETOBS_KAFKA too")
+    for name in ("sasl_password_file", "tls_ca_file", "tls_cert_file", "tls_key_file"):
+        value = getattr(k, name)
+        if value and not Path(value).is_file():
+            raise ConfigError(f"NETOBS_KAFKA_{name.upper()}: no such file {value!r}")
+    if bool(k.tls_cert_file) != bool(k.tls_key_file):
+        raise ConfigError("NETOBS_KAFKA_TLS_CERT_FILE and NETOBS_KAFKA_TLS_KEY_FILE go together: set both or neither")
 
 
 def _validate_actions(a: ActionsConfig) -> None:

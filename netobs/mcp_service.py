@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
+from common.kafka_client import KafkaAccess, access
 from netobs.config import Config
 from query_mcp import service, stdio
 from query_mcp.clickhouse_http import server as clickhouse_http
@@ -21,12 +22,13 @@ def open_store(config: Config) -> Store:
 
 
 async def serve_mcp(
-    config: Config, store: Store, bootstrap: str, stop: asyncio.Event, metrics: Metrics | None = None
+    config: Config, store: Store, kafka: KafkaAccess | None, stop: asyncio.Event, metrics: Metrics | None = None
 ) -> None:
     """The MCP service over HTTP: its audit trail goes to the broker (or the store without one), its actions to
-    the command path; metrics, when given, is where it counts (a single node serves them with the others)."""
-    trail = service.audit_trail(bootstrap, config.clickhouse_dsn, config.clickhouse.database)
-    async with service.command_path(bootstrap, config.actions, config.command_key_path) as commands:
+    the command path. kafka is the MCP principal's access (None: no broker); metrics, when given, is where it
+    counts (a single node serves them with the others)."""
+    trail = service.audit_trail(kafka, config.clickhouse_dsn, config.clickhouse.database)
+    async with service.command_path(kafka, config.actions, config.command_key_path) as commands:
         await service.serve(config.mcp, store, config.data_dir, stop, trail, commands, metrics)
 
 
@@ -36,26 +38,28 @@ def serves_clickhouse_http(config: Config) -> bool:
     return config.clickhouse.http_port > 0 and config.clickhouse_dsn.startswith("chdb://")
 
 
-async def serve_clickhouse_http(config: Config, store: Store, bootstrap: str, stop: asyncio.Event) -> None:
+async def serve_clickhouse_http(config: Config, store: Store, kafka: KafkaAccess | None, stop: asyncio.Event) -> None:
     """The read-only ClickHouse HTTP endpoint over the store, audited like the MCP service."""
-    trail = service.audit_trail(bootstrap, config.clickhouse_dsn, config.clickhouse.database)
+    trail = service.audit_trail(kafka, config.clickhouse_dsn, config.clickhouse.database)
     try:
         await clickhouse_http.serve(config.clickhouse, config.mcp, store, config.data_dir, stop, trail)
     except Exception as exc:  # the node goes on without it; the log says why
         log.error("ClickHouse HTTP endpoint on port %d not served: %s", config.clickhouse.http_port, exc)
 
 
-async def serve_mcp_and_clickhouse_http(config: Config, store: Store, bootstrap: str, stop: asyncio.Event) -> None:
+async def serve_mcp_and_clickhouse_http(
+    config: Config, store: Store, kafka: KafkaAccess | None, stop: asyncio.Event
+) -> None:
     """`netobs mcp`: the MCP service, and the ClickHouse HTTP endpoint when this process holds the store."""
-    parts = [serve_mcp(config, store, bootstrap, stop)]
+    parts = [serve_mcp(config, store, kafka, stop)]
     if serves_clickhouse_http(config):
-        parts.append(serve_clickhouse_http(config, store, bootstrap, stop))
+        parts.append(serve_clickhouse_http(config, store, kafka, stop))
     await asyncio.gather(*parts)
 
 
 async def serve_mcp_stdio(config: Config, store: Store) -> None:
     """The MCP service on stdin/stdout, wired like serve_mcp."""
-    bootstrap = config.kafka.bootstrap
-    trail = service.audit_trail(bootstrap, config.clickhouse_dsn, config.clickhouse.database)
-    async with service.command_path(bootstrap, config.actions, config.command_key_path) as commands:
+    kafka = access(config.kafka) if config.kafka.bootstrap else None
+    trail = service.audit_trail(kafka, config.clickhouse_dsn, config.clickhouse.database)
+    async with service.command_path(kafka, config.actions, config.command_key_path) as commands:
         await stdio.serve(config.mcp, store, trail, commands)

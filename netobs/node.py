@@ -19,13 +19,14 @@ import tempfile
 import time
 from pathlib import Path
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import TopicPartition
 
-from common import migrations, progress
+from common import kafka_client, migrations, progress
 from common.kafka_admin import ensure_topics
+from common.kafka_client import KafkaAccess
 from common.sealing import load_or_create_key
 from executor import inventory_seed
-from netobs import broker, children, mcp_service, metrics_endpoint, signals
+from netobs import broker, broker_auth, children, mcp_service, metrics_endpoint, signals
 from netobs.config import Config
 from netobs.worker_thread import WorkerThread
 from processors.app import Worker, lag_by_partition, make_app
@@ -74,12 +75,20 @@ async def run(config: Config) -> int:
     endpoint = contextlib.ExitStack()
     try:
         bootstrap = config.kafka.bootstrap
-        if not bootstrap:
+        child_env: dict[str, dict[str, str]] = {}
+        if bootstrap:
+            admin = kafka_client.access(config.kafka)
+            stages = {name: admin for name in broker_auth.STAGES}  # an existing cluster: this process's principal
+        else:
             # Spawned from this (main) thread: a child's parent-death signal follows the thread that started it.
             started = time.monotonic()
-            broker_proc, bootstrap = broker.start(config.kafka, config.data_dir, log=log.info)
+            groups = (config.worker.group_id, config.actions.group_id)
+            embedded = broker.start(config.kafka, config.data_dir, log=log.info, groups=groups)
+            broker_proc, bootstrap, admin = embedded.proc, embedded.bootstrap, embedded.admin
             log.info("embedded Apache Kafka on %s, ready in %.1f s", bootstrap, time.monotonic() - started)
-        await ensure_topics(bootstrap, config.kafka.partitions, config.kafka.replication_factor)
+            stages = {name: broker_auth.stage_access(config.data_dir, bootstrap, name) for name in broker_auth.STAGES}
+            child_env = {name: broker_auth.stage_environment(config.data_dir, name) for name in broker_auth.STAGES}
+        await ensure_topics(admin, config.kafka.partitions, config.kafka.replication_factor)
         applied = await asyncio.to_thread(migrate, config)
         log.info(
             "ClickHouse at %s: %s",
@@ -87,7 +96,7 @@ async def run(config: Config) -> int:
             f"applied {applied}" if applied else "schema up to date",
         )
         if config.inventory.seed_file:
-            await inventory_seed.seed(bootstrap, config.inventory.seed_file)
+            await inventory_seed.seed(stages["executor"], config.inventory.seed_file)
         if config.actions.enabled:
             load_or_create_key(config.command_key_path)  # before the executor and the MCP service both want it
         env = dict(os.environ, NETOBS_KAFKA_BOOTSTRAP=bootstrap, NETOBS_DATA_DIR=str(config.data_dir))
@@ -99,11 +108,15 @@ async def run(config: Config) -> int:
         )
         for name, wanted in wanted_edges:
             if wanted:
-                child_env = dict(env, **{metrics_endpoint.SOCKET_ENV: str(sockets / f"{name}.sock")})
-                edges[name] = children.spawn([sys.executable, "-m", "netobs", name], env=child_env)
+                edge_env = {
+                    **env,
+                    **child_env.get(name, {}),
+                    metrics_endpoint.SOCKET_ENV: str(sockets / f"{name}.sock"),
+                }
+                edges[name] = children.spawn([sys.executable, "-m", "netobs", name], env=edge_env)
         thread = WorkerThread(
             make_app(
-                bootstrap,
+                stages["worker"],
                 config.kafka.partitions,
                 config.worker,
                 config.clickhouse_dsn,
@@ -137,10 +150,10 @@ async def run(config: Config) -> int:
             token = load_or_create_token(config.mcp.token, config.data_dir)
             store = mcp_service.open_store(config)
         if config.mcp.transport == "http":
-            tasks.append(asyncio.create_task(mcp_service.serve_mcp(config, store, bootstrap, stop, mcp_metrics)))
+            tasks.append(asyncio.create_task(mcp_service.serve_mcp(config, store, stages["mcp"], stop, mcp_metrics)))
             token_line = _token_line(config, token, fresh)
         if mcp_service.serves_clickhouse_http(config):
-            tasks.append(asyncio.create_task(mcp_service.serve_clickhouse_http(config, store, bootstrap, stop)))
+            tasks.append(asyncio.create_task(mcp_service.serve_clickhouse_http(config, store, stages["mcp"], stop)))
         _banner(config, bootstrap, token_line)
         await stop.wait()
         deadline.arm()
@@ -149,7 +162,7 @@ async def run(config: Config) -> int:
         deadline.step = "stopping the receivers, poller and executor"
         children.stop_all(list(edges.values()), EDGES_STOP_SECONDS)
         deadline.step = "waiting for the worker to store what was received"
-        await _drain(bootstrap, thread.worker)
+        await _drain(stages["worker"], thread.worker)
         deadline.step = "stopping the MCP service"
         await asyncio.gather(*tasks, return_exceptions=True)
         failed = [name for name, proc in edges.items() if proc.returncode not in (0, -signal.SIGTERM)]
@@ -216,10 +229,10 @@ async def _catch_up(worker: Worker, stop: asyncio.Event) -> None:
             return
 
 
-async def _drain(bootstrap: str, worker: Worker) -> None:
+async def _drain(kafka: KafkaAccess, worker: Worker) -> None:
     """Wait (bounded) until the worker has stored everything in the raw topic, so a stopped node has stored
     what it received; what is left stays in the topic and is stored on the next start."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap)
+    consumer = kafka_client.consumer(kafka)
     try:
         await consumer.start()
         parts = consumer.partitions_for_topic(SYSLOG_RAW) or set()

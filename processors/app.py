@@ -21,8 +21,9 @@ from typing import Any, TypeVar
 
 import faust
 
-from common import clickhouse
+from common import clickhouse, kafka_client
 from common.config import WorkerConfig
+from common.kafka_client import KafkaAccess
 from processors import clickhouse_writer
 from processors.monitoring import resource_monitor
 from processors.monitoring.projector import StateProjector
@@ -69,7 +70,7 @@ class Worker:
 
 
 def make_app(
-    bootstrap: str,
+    kafka: KafkaAccess,
     partitions: int,
     settings: WorkerConfig,
     dsn: str,
@@ -87,7 +88,7 @@ def make_app(
     app = faust.App(
         settings.group_id,
         datadir=str(Path(data_dir) / "faust") if data_dir else tempfile.mkdtemp(prefix="netobs-faust-"),
-        broker=f"kafka://{bootstrap}",
+        **kafka_client.faust_settings(kafka),
         store="memory://",
         web_enabled=False,
         topic_partitions=partitions,

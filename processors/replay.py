@@ -18,12 +18,12 @@ import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka import TopicPartition
 from aiokafka.errors import KafkaError, for_code
 from aiokafka.protocol.admin import DeleteGroupsRequest
 
-from common import clickhouse
+from common import clickhouse, kafka_client
+from common.kafka_client import KafkaAccess
 from processors import clickhouse_writer
 from schemas.tables import (
     CERTIFICATES,
@@ -76,7 +76,7 @@ class Replayed:
 
 
 def replay(
-    bootstrap: str, group_id: str, dsn: str, database: str, topics: Sequence[str] = tuple(PROJECTIONS)
+    kafka: KafkaAccess, group_id: str, dsn: str, database: str, topics: Sequence[str] = tuple(PROJECTIONS)
 ) -> Replayed:
     """Reset the group to the start of topics, then empty their projections and saved processor states.
 
@@ -91,7 +91,7 @@ def replay(
     tables = tuple(t for topic in topics for t in PROJECTIONS[topic])
     client = clickhouse.connect(dsn)  # first: a running single node holds its embedded ClickHouse, and this fails
     try:
-        offsets = asyncio.run(rewind_group(bootstrap, group_id, topics))
+        offsets = asyncio.run(rewind_group(kafka, group_id, topics))
         clickhouse_writer.truncate(client, database, tables)
         clickhouse_writer.forget_states(client, database, topics)
     finally:
@@ -99,7 +99,7 @@ def replay(
     return Replayed(offsets=offsets, tables=tables)
 
 
-async def rewind_group(bootstrap: str, group_id: str, topics: Sequence[str]) -> dict[tuple[str, int], int]:
+async def rewind_group(kafka: KafkaAccess, group_id: str, topics: Sequence[str]) -> dict[tuple[str, int], int]:
     """Move group_id to the earliest offset of every partition of topics; returns those offsets.
 
     The group is deleted and its offsets committed afresh: a broker may keep a stopped worker as a
@@ -107,14 +107,14 @@ async def rewind_group(bootstrap: str, group_id: str, topics: Sequence[str]) -> 
     deletion clears that. Apache Kafka refuses the deletion while a worker runs (non-empty group).
     Topics the group reads that are not replayed get their committed offsets back.
     """
-    every = await topic_partitions(bootstrap, ALL_TOPICS)
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group_id, enable_auto_commit=False)
+    every = await topic_partitions(kafka, ALL_TOPICS)
+    consumer = kafka_client.consumer(kafka, group_id=group_id, enable_auto_commit=False)
     await consumer.start()
     try:
         replayed = [tp for tp in every if tp.topic in topics]
         # Read back one by one: list_consumer_group_offsets is not reliable on every broker (Tansu).
         kept = {tp: c for tp in every if tp.topic not in topics and (c := await consumer.committed(tp)) is not None}
-        await _delete_group(bootstrap, group_id)
+        await _delete_group(kafka, group_id)
         target = {**kept, **await consumer.beginning_offsets(replayed)}
         if not target:
             return {}
@@ -131,9 +131,9 @@ async def rewind_group(bootstrap: str, group_id: str, topics: Sequence[str]) -> 
         await consumer.stop()
 
 
-async def topic_partitions(bootstrap: str, topics: Sequence[str]) -> list[TopicPartition]:
+async def topic_partitions(kafka: KafkaAccess, topics: Sequence[str]) -> list[TopicPartition]:
     """Every partition of the topics that exist (from the broker's metadata; a missing topic has none)."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=10_000)
+    admin = kafka_client.admin(kafka, request_timeout_ms=10_000)
     await admin.start()
     try:
         described = await admin.describe_topics(list(topics))
@@ -144,9 +144,9 @@ async def topic_partitions(bootstrap: str, topics: Sequence[str]) -> list[TopicP
     )
 
 
-async def _delete_group(bootstrap: str, group_id: str) -> None:
+async def _delete_group(kafka: KafkaAccess, group_id: str) -> None:
     """DeleteGroups (the admin client has no public call for it); a group that does not exist is fine."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=10_000)
+    admin = kafka_client.admin(kafka, request_timeout_ms=10_000)
     await admin.start()
     try:
         coordinator = await admin.find_coordinator(group_id)

@@ -15,6 +15,8 @@ import uuid
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
+from common import kafka_client
+from common.kafka_client import KafkaAccess
 from schemas import commands
 from schemas.commands import Command, Step
 from schemas.topics import COMMAND_RESULTS, COMMANDS
@@ -36,8 +38,8 @@ def new_id() -> str:
 class CommandClient:
     """One per MCP service process."""
 
-    def __init__(self, bootstrap: str, key: bytes, wait_seconds: float) -> None:
-        self._bootstrap = bootstrap
+    def __init__(self, kafka: KafkaAccess, key: bytes, wait_seconds: float) -> None:
+        self._kafka = kafka
         self.key = key
         self.wait_seconds = wait_seconds
         self._producer: AIOKafkaProducer | None = None
@@ -48,10 +50,10 @@ class CommandClient:
 
     async def start(self) -> None:
         """Connect and take position at the end of the steps topic (before any command is published)."""
-        self._producer = AIOKafkaProducer(bootstrap_servers=self._bootstrap, acks="all")
+        self._producer = kafka_client.producer(self._kafka, acks="all")
         await self._producer.start()
-        self._consumer = AIOKafkaConsumer(
-            bootstrap_servers=self._bootstrap, enable_auto_commit=False, group_id=None, fetch_max_wait_ms=FETCH_WAIT_MS
+        self._consumer = kafka_client.consumer(
+            self._kafka, enable_auto_commit=False, group_id=None, fetch_max_wait_ms=FETCH_WAIT_MS
         )
         await self._consumer.start()
         tp = TopicPartition(COMMAND_RESULTS, 0)

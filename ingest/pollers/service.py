@@ -21,7 +21,9 @@ from typing import Any, ClassVar
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.errors import KafkaError
 
+from common import kafka_client
 from common.config import PollerConfig
+from common.kafka_client import KafkaAccess
 from common.snmp_credentials import SnmpCredential
 from ingest.counters import Counters, TransportCounters
 from ingest.kafka_producer import BoundedProducer
@@ -57,7 +59,7 @@ class _Record(PollBatch, frozen=True):
 async def serve(
     poller: PollerConfig,
     credentials: Mapping[str, SnmpCredential],
-    bootstrap: str,
+    kafka: KafkaAccess,
     partitions: int,
     stop: asyncio.Event,
     ready: asyncio.Event | None = None,
@@ -78,7 +80,7 @@ async def serve(
     counters = counters if counters is not None else PollerCounters()
     producer_counters = Counters()
     producer_counters.by_transport[STREAM] = TransportCounters()
-    producer = BoundedProducer(bootstrap, POLL_RESULTS, producer_counters, max_lines=QUEUE_RESULTS)
+    producer = BoundedProducer(kafka, POLL_RESULTS, producer_counters, max_lines=QUEUE_RESULTS)
     count = await producer.start(partitions, stop)
     if count is None:
         return
@@ -95,7 +97,7 @@ async def serve(
     caught_up = asyncio.Event()
     workers = _Workers(poller.concurrency, probes, counters, outbox)
     follower = asyncio.create_task(
-        _follow_inventory(bootstrap, inventory_topic, schedule, counters, wake, caught_up, stop, outbox.remove)
+        _follow_inventory(kafka, inventory_topic, schedule, counters, wake, caught_up, stop, outbox.remove)
     )
     follower.add_done_callback(_log_failure)
     helpers = [
@@ -229,7 +231,7 @@ async def _flush_periodically(outbox: _Outbox, batch_ms: int) -> None:
 
 
 async def _follow_inventory(
-    bootstrap: str,
+    kafka: KafkaAccess,
     topic: str,
     schedule: Schedule,
     counters: PollerCounters,
@@ -246,7 +248,7 @@ async def _follow_inventory(
     is already gone changes nothing, so a removal sent again by a restarted poller is harmless.
     """
     partition = TopicPartition(topic, 0)
-    consumer = await _consumer(bootstrap, partition, stop)
+    consumer = await _consumer(kafka, partition, stop)
     if consumer is None:
         return
     last_warning = 0.0
@@ -311,11 +313,11 @@ def _event(record: ConsumerRecord[bytes, bytes]) -> inventory.InventoryEvent:
     )
 
 
-async def _consumer(bootstrap: str, partition: TopicPartition, stop: asyncio.Event) -> AIOKafkaConsumer | None:
+async def _consumer(kafka: KafkaAccess, partition: TopicPartition, stop: asyncio.Event) -> AIOKafkaConsumer | None:
     """A started consumer assigned the inventory partition, retried until it starts or stop is set."""
     attempt = 0
     while not stop.is_set():
-        consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+        consumer = kafka_client.consumer(kafka, enable_auto_commit=False)
         try:
             await consumer.start()
             consumer.assign([partition])
@@ -325,7 +327,7 @@ async def _consumer(bootstrap: str, partition: TopicPartition, stop: asyncio.Eve
             delay = RETRY_SECONDS[min(attempt, len(RETRY_SECONDS) - 1)]
             attempt += 1
             log.warning(
-                "poller: cannot read %s from %s (%s); retrying in %.1fs", partition.topic, bootstrap, exc, delay
+                "poller: cannot read %s from %s (%s); retrying in %.1fs", partition.topic, kafka.bootstrap, exc, delay
             )
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), delay)

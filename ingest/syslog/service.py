@@ -15,6 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from common.config import SyslogConfig
+from common.kafka_client import KafkaAccess
 from ingest import ledger
 from ingest.counters import Counters, log_periodically
 from ingest.kafka_producer import BoundedProducer
@@ -40,7 +41,7 @@ Outlet = tuple[Batcher, DeliveryAcks | None]
 
 async def serve(
     syslog: SyslogConfig,
-    bootstrap: str,
+    kafka: KafkaAccess,
     partitions: int,
     stop: asyncio.Event,
     ready: asyncio.Event | None = None,
@@ -61,7 +62,7 @@ async def serve(
     started = ledger.open_ledger(ledger_path) if ledger_path is not None else 0.0
     counters = counters if counters is not None else Counters()
     queue_lines = max(MIN_QUEUE_LINES, 20 * syslog.batch_lines)
-    producer = BoundedProducer(bootstrap, SYSLOG_RAW, counters, max_lines=queue_lines)
+    producer = BoundedProducer(kafka, SYSLOG_RAW, counters, max_lines=queue_lines)
     count = await producer.start(partitions, stop)
     if count is None:
         if ledger_path is not None:  # stopped before anything was received

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from typing import ClassVar
 
 from common.config import SnmpConfig
+from common.kafka_client import KafkaAccess
 from common.snmp_credentials import SnmpCredential
 from ingest.kafka_producer import BoundedProducer
 from ingest.traps.decode import AUTH, COMMUNITY, DISCOVERY, MALFORMED, UNSUPPORTED, V3, Rejected, decode, peek_version
@@ -229,7 +230,7 @@ class _Handler:
 async def serve(
     snmp: SnmpConfig,
     credentials: dict[str, SnmpCredential],
-    bootstrap: str,
+    kafka: KafkaAccess,
     partitions: int,
     stop: asyncio.Event,
     ready: asyncio.Event | None = None,
@@ -250,7 +251,7 @@ async def serve(
         return
     counters = counters if counters is not None else TrapCounters()
     queue_traps = max(MIN_QUEUE_TRAPS, 20 * snmp.trap_batch)
-    producer = BoundedProducer(bootstrap, SNMP_TRAPS, counters, max_lines=queue_traps)  # type: ignore[arg-type]
+    producer = BoundedProducer(kafka, SNMP_TRAPS, counters, max_lines=queue_traps)  # type: ignore[arg-type]
     count = await producer.start(partitions, stop)
     if count is None:
         return

@@ -23,6 +23,8 @@ from typing import Any
 
 from aiokafka import AIOKafkaProducer
 
+from common import kafka_client
+from common.kafka_client import KafkaAccess
 from schemas import commands, mcp_audit
 from schemas.commands import Step
 from schemas.mcp_audit import AuditRecord
@@ -141,14 +143,14 @@ def refused_action(record: AuditRecord) -> Step | None:
     )
 
 
-def kafka_sender(bootstrap: str) -> Callable[[list[AuditRecord]], Any]:
+def kafka_sender(kafka: KafkaAccess) -> Callable[[list[AuditRecord]], Any]:
     """Publishes to the audit topic (and refused actions to the command steps topic); connects lazily so a
     late broker only delays the trail."""
     producer: list[AIOKafkaProducer] = []
 
     async def send(records: list[AuditRecord]) -> None:
         if not producer:
-            p = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", request_timeout_ms=10_000)
+            p = kafka_client.producer(kafka, acks="all", request_timeout_ms=10_000)
             await p.start()
             producer.append(p)
         key = SERVICE.encode()

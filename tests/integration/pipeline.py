@@ -19,21 +19,24 @@ from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared._httpx_utils import create_mcp_http_client
 
-from common import migrations
+from common import kafka_client, migrations
 from common.kafka_admin import ensure_topics
 from netobs import mcp_service
 from netobs.config import Config
 from netobs.worker_thread import WorkerThread
 from processors.app import make_app
 from query_mcp.store import Store
+from tests.brokers import Cluster
 
 TOKEN = "integration-token-0123456789"
 
 
-def node_env(bootstrap: str, data_dir: Path, **extra: str) -> dict[str, str]:
-    """Environment for a netobs child process of a test: its own ports and data directory."""
-    env = dict(os.environ)
-    env.update(NETOBS_KAFKA=bootstrap, NETOBS_DATA_DIR=str(data_dir), NETOBS_LOG_LEVEL="INFO")
+def node_env(broker: Cluster | None, data_dir: Path, stage: str | None = None, **extra: str) -> dict[str, str]:
+    """Environment for a netobs child process of a test: its own ports and data directory, and the broker's
+    address and credentials: a stage's principal, or (stage None: a whole `netobs run`, whose parts then share
+    one principal) the super user. broker None: the child starts its own embedded broker."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NETOBS_KAFKA")}
+    env.update(broker.env(stage) if broker else {}, NETOBS_DATA_DIR=str(data_dir), NETOBS_LOG_LEVEL="INFO")
     # A test that wants traps gives a free port; one that wants polls turns the poller on, after making sure
     # the shared broker's inventory names only loopback addresses (tests never send beyond 127.0.0.0/8).
     env.update(NETOBS_SNMP_TRAP_PORT="0", NETOBS_POLLER_ENABLED="false", NETOBS_SYSLOG_RELP_PORT="0")
@@ -70,13 +73,14 @@ class Node:
 def worker_and_mcp(config: Config) -> Iterator[Node]:
     """The worker on its own loop and the MCP HTTP service on another, sharing one chdb path."""
     k = config.kafka
-    asyncio.run(ensure_topics(k.bootstrap, k.partitions, k.replication_factor))
+    kafka = kafka_client.access(k)
+    asyncio.run(ensure_topics(kafka, k.partitions, k.replication_factor))
     from common.clickhouse import connect
 
     client = connect(config.clickhouse_dsn)
     migrations.apply(client, config.clickhouse.database, config.clickhouse.retention_days)
     worker = WorkerThread(
-        make_app(k.bootstrap, k.partitions, config.worker, config.clickhouse_dsn, config.clickhouse.database)
+        make_app(kafka, k.partitions, config.worker, config.clickhouse_dsn, config.clickhouse.database)
     )
     worker.start()
     worker.started.wait(60)
@@ -88,7 +92,7 @@ def worker_and_mcp(config: Config) -> Iterator[Node]:
 
     def serve() -> None:
         asyncio.set_event_loop(loop)
-        loop.run_until_complete(mcp_service.serve_mcp(config, store, k.bootstrap, stop))
+        loop.run_until_complete(mcp_service.serve_mcp(config, store, kafka, stop))
 
     web = threading.Thread(target=serve, daemon=True)
     web.start()

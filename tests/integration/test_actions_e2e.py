@@ -53,7 +53,7 @@ def _credentials_toml(path: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def lab(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> Any:
+def lab(broker: brokers.Cluster, tmp_path_factory: pytest.TempPathFactory) -> Any:
     data = tmp_path_factory.mktemp("actions-node")
     agent = Snmpd(
         data / "snmpd-dir",
@@ -77,7 +77,7 @@ def lab(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> Any:
     }
     port = brokers.free_port()
     env = node_env(
-        kafka_bootstrap,
+        broker,
         data,
         NETOBS_SYSLOG_UDP_PORT="0",
         NETOBS_SYSLOG_TCP_PORT="0",

@@ -1,4 +1,4 @@
-"""The Kafka stack the pipeline is built on works on both brokers: Tansu and Apache Kafka.
+"""The Kafka stack the pipeline is built on works on Apache Kafka with authentication on (as netobs's super user).
 
 What the rest of netobs relies on: topics with several partitions, keyed produce, consumer groups
 whose committed offsets a restarted consumer resumes from, and a Faust agent reading with take().
@@ -15,16 +15,17 @@ import uuid
 from pathlib import Path
 
 import pytest
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import NewTopic
 
+from common import kafka_client
+from common.kafka_client import KafkaAccess
 from tests import brokers
 
 pytestmark = pytest.mark.integration
 
 PARTITIONS = 4
-# Tansu 0.6.0 holds a join for half the session timeout and lets a left member's session expire
-# before the next join completes, so shorter sessions (Kafka's minimum is 6 s) keep these quick.
+# Shorter sessions (Kafka's minimum is 6 s) keep these quick.
 GROUP_TIMEOUTS = {"session_timeout_ms": 6000, "heartbeat_interval_ms": 2000}
 
 
@@ -32,8 +33,8 @@ def _name(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:10]}"
 
 
-async def _create_topic(bootstrap: str, topic: str) -> None:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+async def _create_topic(kafka: KafkaAccess, topic: str) -> None:
+    admin = kafka_client.admin(kafka)
     await admin.start()
     try:
         await admin.create_topics([NewTopic(topic, num_partitions=PARTITIONS, replication_factor=1)])
@@ -49,8 +50,8 @@ async def _create_topic(bootstrap: str, topic: str) -> None:
         await admin.close()
 
 
-async def _produce(bootstrap: str, topic: str, values: range) -> None:
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=5)
+async def _produce(kafka: KafkaAccess, topic: str, values: range) -> None:
+    producer = kafka_client.producer(kafka, linger_ms=5)
     await producer.start()
     try:
         sends = [await producer.send(topic, str(i).encode(), key=f"k{i % 16}".encode()) for i in values]
@@ -68,16 +69,16 @@ async def _consume(consumer: AIOKafkaConsumer, count: int) -> dict[int, tuple[in
     return got
 
 
-async def test_partitions_produce_and_group_commit(broker: str) -> None:
+async def test_partitions_produce_and_group_commit(broker: brokers.Cluster) -> None:
     topic, group = _name("t"), _name("g")
     partitions = [TopicPartition(topic, p) for p in range(PARTITIONS)]
     async with asyncio.timeout(90):
-        await _create_topic(broker, topic)
-        await _produce(broker, topic, range(200))
+        await _create_topic(broker.admin, topic)
+        await _produce(broker.admin, topic, range(200))
 
-        first = AIOKafkaConsumer(
+        first = kafka_client.consumer(
+            broker.admin,
             topic,
-            bootstrap_servers=broker,
             group_id=group,
             auto_offset_reset="earliest",
             enable_auto_commit=False,
@@ -94,10 +95,10 @@ async def test_partitions_produce_and_group_commit(broker: str) -> None:
         finally:
             await first.stop()
 
-        await _produce(broker, topic, range(200, 210))
-        second = AIOKafkaConsumer(
+        await _produce(broker.admin, topic, range(200, 210))
+        second = kafka_client.consumer(
+            broker.admin,
             topic,
-            bootstrap_servers=broker,
             group_id=group,
             auto_offset_reset="earliest",
             enable_auto_commit=False,
@@ -111,24 +112,19 @@ async def test_partitions_produce_and_group_commit(broker: str) -> None:
             await second.stop()
 
 
-async def test_end_offsets_count_records(broker: str, request: pytest.FixtureRequest) -> None:
-    """Lag and Faust's table recovery read the log end from ListOffsets; it must count records.
-
-    Tansu 0.6.0 answers with the last batch's base offset + 1, so a batch of 50 ends at 1, not 50.
-    """
-    if request.node.callspec.params["broker"] == "tansu":
-        request.applymarker(pytest.mark.xfail(reason="Tansu 0.6.0: ListOffsets(latest) counts batches", strict=True))
+async def test_end_offsets_count_records(broker: brokers.Cluster) -> None:
+    """Lag and Faust's table recovery read the log end from ListOffsets; it must count records."""
     topic = _name("end")
     tp = TopicPartition(topic, 0)
     async with asyncio.timeout(60):
-        await _create_topic(broker, topic)
-        producer = AIOKafkaProducer(bootstrap_servers=broker, linger_ms=50)
+        await _create_topic(broker.admin, topic)
+        producer = kafka_client.producer(broker.admin, linger_ms=50)
         await producer.start()
         try:  # one batch of 50 records
             await asyncio.gather(*[await producer.send(topic, b"x", partition=0) for _ in range(50)])
         finally:
             await producer.stop()
-        consumer = AIOKafkaConsumer(bootstrap_servers=broker)
+        consumer = kafka_client.consumer(broker.admin)
         await consumer.start()
         try:
             assert (await consumer.end_offsets([tp]))[tp] == 50
@@ -142,9 +138,12 @@ import os
 
 import faust
 
+from common import kafka_client
+from netobs import config
+
 app = faust.App(
     os.environ["PROBE_ID"],
-    broker="kafka://" + os.environ["PROBE_BROKER"],
+    **kafka_client.faust_settings(kafka_client.access(config.load().kafka)),
     store="memory://",
     topic_partitions=4,
     topic_replication_factor=1,
@@ -181,17 +180,18 @@ def _read_progress(path: Path) -> dict[str, int]:
         return {}
 
 
-async def test_faust_agent_takes_batches(broker: str, tmp_path: Path) -> None:
+async def test_faust_agent_takes_batches(broker: brokers.Cluster, tmp_path: Path) -> None:
     count, topic = 3000, _name("faust")
     async with asyncio.timeout(30):
-        await _create_topic(broker, topic)
-        await _produce(broker, topic, range(count))
+        await _create_topic(broker.admin, topic)
+        await _produce(broker.admin, topic, range(count))
     (tmp_path / "probe_app.py").write_text(FAUST_APP)
     out, log = tmp_path / "progress.json", tmp_path / "worker.log"
     env = {
         **os.environ,
         "PROBE_ID": _name("probe"),
-        "PROBE_BROKER": broker,
+        **broker.env(),
+        "PYTHONPATH": str(Path(__file__).resolve().parents[2]),
         "PROBE_TOPIC": topic,
         "PROBE_OUT": str(out),
     }

@@ -20,11 +20,12 @@ import uuid
 from pathlib import Path
 
 import pytest
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import TopicPartition
 
-from common import audit_chain, clickhouse, migrations
+from common import audit_chain, clickhouse, kafka_client, migrations
 from common.audit_chain import chain_hash
 from common.kafka_admin import ensure_topics
+from common.kafka_client import KafkaAccess
 from executor.command_audit_verify import verify, walk
 from processors import clickhouse_writer
 from processors.tables import command_audit_rows
@@ -277,10 +278,13 @@ from netobs.worker_thread import WorkerThread
 from processors.app import make_app
 from common.clickhouse import connect
 from common import migrations
-bootstrap, group, dsn = sys.argv[1:4]
+group, dsn = sys.argv[1:3]
+from common.kafka_client import access
+from netobs.config import load
+kafka = access(load().kafka)  # the worker's principal, from NETOBS_KAFKA_*
 logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
 migrations.apply(connect(dsn), "netobs", 30)
-worker = WorkerThread(make_app(bootstrap, 4, WorkerConfig(group_id=group, batch_records=5, batch_seconds=0.2), dsn,
+worker = WorkerThread(make_app(kafka, 4, WorkerConfig(group_id=group, batch_records=5, batch_seconds=0.2), dsn,
                                "netobs", resource_seconds=60.0))
 stop = threading.Event()
 signal.signal(signal.SIGTERM, lambda *_: stop.set())
@@ -303,12 +307,15 @@ print(json.dumps(rows))
 REPLAY = """
 import sys
 from processors.replay import replay
-print(replay(sys.argv[1], sys.argv[2], sys.argv[3], "netobs").tables)
+from common.kafka_client import access
+from netobs.config import load
+kafka = access(load().kafka)  # the worker's principal, from NETOBS_KAFKA_*
+print(replay(kafka, sys.argv[1], sys.argv[2], "netobs").tables)
 """
 
 
-async def publish(bootstrap: str, values: list[bytes]) -> None:
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
+async def publish(kafka: KafkaAccess, values: list[bytes]) -> None:
+    producer = kafka_client.producer(kafka, acks="all")
     await producer.start()
     try:
         for value in values:
@@ -317,25 +324,24 @@ async def publish(bootstrap: str, values: list[bytes]) -> None:
         await producer.stop()
 
 
-async def caught_up(bootstrap: str, group: str) -> bool:
+async def caught_up(kafka: KafkaAccess, group: str) -> bool:
     tp = TopicPartition(COMMAND_RESULTS, 0)
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False)
+    consumer = kafka_client.consumer(kafka, group_id=group, enable_auto_commit=False)
     await consumer.start()
     try:
         end = (await consumer.end_offsets([tp]))[tp]
-        # Tansu may report an end below the last record's when records share a batch: >= is caught up.
         return (await consumer.committed(tp) or 0) >= end
     finally:
         await consumer.stop()
 
 
-def run_worker(bootstrap: str, group: str, dsn: str, log_path: Path) -> None:
+def run_worker(broker: brokers.Cluster, group: str, dsn: str, log_path: Path) -> None:
     worker = brokers.spawn(
-        [sys.executable, "-c", WORKER, bootstrap, group, dsn], log_path, env=node_env(bootstrap, log_path.parent)
+        [sys.executable, "-c", WORKER, group, dsn], log_path, env=node_env(broker, log_path.parent, "worker")
     )
     try:
         deadline = time.monotonic() + 90
-        while not asyncio.run(caught_up(bootstrap, group)):
+        while not asyncio.run(caught_up(broker.admin, group)):
             assert worker.poll() is None, log_path.read_text()[-3000:]
             assert time.monotonic() < deadline, f"worker did not catch up: {log_path.read_text()[-3000:]}"
             time.sleep(0.5)
@@ -351,12 +357,12 @@ def dump(dsn: str) -> list[list]:
 
 
 def test_worker_chains_the_topic_across_restart_and_replay(broker, tmp_path):
-    marker, group = f"w{uuid.uuid4().hex[:8]}", f"audit-{uuid.uuid4().hex[:8]}"
+    marker, group = f"w{uuid.uuid4().hex[:8]}", f"netobs-worker-audit-{uuid.uuid4().hex[:8]}"
     dsn = f"chdb://{(tmp_path / 'clickhouse').resolve()}"
-    asyncio.run(ensure_topics(broker, 4, 1))
+    asyncio.run(ensure_topics(broker.admin, 4, 1))
     first = lifecycle(marker, 3)
     values = [commands.encode(s) for s in first]
-    asyncio.run(publish(broker, [*values[:4], b"garbage", *values[4:]]))
+    asyncio.run(publish(broker.admin, [*values[:4], b"garbage", *values[4:]]))
     run_worker(broker, group, dsn, tmp_path / "worker1.log")
     before = dump(dsn)
     # The topic is shared by the session's tests: the chain holds all of its steps, ours in publish order.
@@ -367,8 +373,9 @@ def test_worker_chains_the_topic_across_restart_and_replay(broker, tmp_path):
 
     # More steps, then a replay (which must leave command_audit alone) and a restarted worker.
     second = lifecycle(f"{marker}-2", 2)
-    asyncio.run(publish(broker, [commands.encode(s) for s in second]))
-    out = subprocess.run([sys.executable, "-c", REPLAY, broker, group, dsn], capture_output=True, text=True)
+    asyncio.run(publish(broker.admin, [commands.encode(s) for s in second]))
+    replay_env = node_env(broker, tmp_path, "worker")
+    out = subprocess.run([sys.executable, "-c", REPLAY, group, dsn], capture_output=True, text=True, env=replay_env)
     assert out.returncode == 0 and COMMAND_AUDIT not in out.stdout, out.stderr[-3000:]
     run_worker(broker, group, dsn, tmp_path / "worker2.log")
     after = dump(dsn)

@@ -20,9 +20,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import TopicPartition
 
+from common import kafka_client
 from common.kafka_admin import ensure_topics
+from common.kafka_client import KafkaAccess
 from executor import inventory, inventory_seed
 from schemas import commands
 from schemas.commands import Command, Step
@@ -49,8 +51,8 @@ def _rx_queue(port: int) -> int:
     return 0
 
 
-async def _steps(bootstrap: str, command_id: str) -> list[Step]:
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None)
+async def _steps(kafka: KafkaAccess, command_id: str) -> list[Step]:
+    consumer = kafka_client.consumer(kafka, enable_auto_commit=False, group_id=None)
     await consumer.start()
     try:
         tp = TopicPartition(COMMAND_RESULTS, 0)
@@ -70,12 +72,12 @@ async def _steps(bootstrap: str, command_id: str) -> list[Step]:
         await consumer.stop()
 
 
-def steps(bootstrap: str, command_id: str) -> list[str]:
-    return [s.step for s in asyncio.run(_steps(bootstrap, command_id))]
+def steps(kafka: KafkaAccess, command_id: str) -> list[str]:
+    return [s.step for s in asyncio.run(_steps(kafka, command_id))]
 
 
-async def _publish(bootstrap: str, *items: Command) -> None:
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
+async def _publish(kafka: KafkaAccess, *items: Command) -> None:
+    producer = kafka_client.producer(kafka, acks="all")
     await producer.start()
     try:
         for command in items:
@@ -84,8 +86,8 @@ async def _publish(bootstrap: str, *items: Command) -> None:
         await producer.stop()
 
 
-def publish(bootstrap: str, *items: Command) -> None:
-    asyncio.run(_publish(bootstrap, *items))
+def publish(kafka: KafkaAccess, *items: Command) -> None:
+    asyncio.run(_publish(kafka, *items))
 
 
 def command(tool: str, actor: str = "recovery-test", **args: Any) -> Command:
@@ -104,27 +106,30 @@ def decision(kind: str, actor: str, target: str) -> Command:
 
 
 class Lab:
-    def __init__(self, bootstrap: str, directory: Path, **settings: str) -> None:
-        self.bootstrap = bootstrap
+    def __init__(self, broker: brokers.Cluster, directory: Path, **settings: str) -> None:
+        self.kafka = broker.admin  # scaffolding: commands published and steps read back as the super user
         self.directory = directory
         self.agent = Snmpd(directory / "snmpd")
         self.agent.directory.mkdir(parents=True)
         self.agent.start()
         self.node = f"rec-{uuid.uuid4().hex[:8]}"
         node = Node(id=inventory.node_id(self.node), name=self.node, ip="127.0.0.1", snmp_credential="v2c-rw")
-        asyncio.run(ensure_topics(bootstrap, 2, 1))
-        asyncio.run(inventory_seed.publish(bootstrap, inventory.node_events(node, "test", time.time_ns())))
+        asyncio.run(ensure_topics(broker.admin, 2, 1))
+        asyncio.run(
+            inventory_seed.publish(broker.stage("executor"), inventory.node_events(node, "test", time.time_ns()))
+        )
         rw = CREDENTIALS["v2c-rw"]
         credentials = directory / "credentials.toml"
         credentials.write_text(f'[v2c-rw]\nmode = "v2c"\ncommunity = "{rw.community}"\n')
         self.env = node_env(
-            bootstrap,
+            broker,
             directory / "data",
+            "executor",
             NETOBS_SNMP_CREDENTIALS_FILE=str(credentials),
             NETOBS_ACTIONS_SNMP_PORT=str(self.agent.port),
             NETOBS_ACTIONS_SNMP_TIMEOUT_S="30",
             NETOBS_ACTIONS_SNMP_RETRIES="0",
-            NETOBS_ACTIONS_GROUP_ID=f"rec-{uuid.uuid4().hex[:8]}",
+            NETOBS_ACTIONS_GROUP_ID=f"netobs-executor-rec-{uuid.uuid4().hex[:8]}",
             **settings,
         )
         self.runs = 0
@@ -148,8 +153,8 @@ class Lab:
         """Publish a set of sysContact with the agent frozen; kill the executor once the set waits at the agent."""
         os.kill(self.agent.proc.pid, signal.SIGSTOP)  # type: ignore[union-attr]
         set_contact = command("snmpset", target=self.node, mib_object_name="sysContact.0", type="string", value=value)
-        publish(self.bootstrap, set_contact)
-        wait_for(lambda: "executing" in steps(self.bootstrap, set_contact.id), 60, "the executing step")
+        publish(self.kafka, set_contact)
+        wait_for(lambda: "executing" in steps(self.kafka, set_contact.id), 60, "the executing step")
         wait_for(lambda: _rx_queue(self.agent.port) > 0, 30, "the set queued at the frozen agent")
         self.proc.kill()
         self.proc.wait(10)
@@ -163,7 +168,7 @@ class Lab:
 
 
 @pytest.fixture
-def lab(broker: str, tmp_path: Path) -> Any:
+def lab(broker: brokers.Cluster, tmp_path: Path) -> Any:
     made = Lab(broker, tmp_path)
     yield made
     made.close()
@@ -178,17 +183,17 @@ def test_set_taken_by_the_agent_before_the_restart_is_not_sent_again(lab: Lab) -
     assert lab.sets() == before + 1
 
     lab.proc = lab.start()
-    wait_for(lambda: "executed" in steps(lab.bootstrap, set_contact.id), 60, "the recovered command")
-    found = asyncio.run(_steps(lab.bootstrap, set_contact.id))
+    wait_for(lambda: "executed" in steps(lab.kafka, set_contact.id), 60, "the recovered command")
+    found = asyncio.run(_steps(lab.kafka, set_contact.id))
     assert [s.step for s in found] == ["requested", "executing", "executed"]
     assert json.loads(found[-1].result)["recovered"] is True
     assert lab.sets() == before + 1
 
-    publish(lab.bootstrap, set_contact)  # delivered twice
+    publish(lab.kafka, set_contact)  # delivered twice
     marker = command("add_event_log", event="after the duplicate")
-    publish(lab.bootstrap, marker)
-    wait_for(lambda: "executed" in steps(lab.bootstrap, marker.id), 60, "the marker command")
-    assert steps(lab.bootstrap, set_contact.id) == ["requested", "executing", "executed"]
+    publish(lab.kafka, marker)
+    wait_for(lambda: "executed" in steps(lab.kafka, marker.id), 60, "the marker command")
+    assert steps(lab.kafka, set_contact.id) == ["requested", "executing", "executed"]
     assert lab.sets() == before + 1
 
 
@@ -204,53 +209,53 @@ def test_set_lost_with_the_agent_is_sent_once_after_the_restart(lab: Lab) -> Non
     assert lab.contact() == old and lab.sets() == 0
 
     lab.proc = lab.start()
-    wait_for(lambda: "executed" in steps(lab.bootstrap, set_contact.id), 60, "the recovered command")
-    found = asyncio.run(_steps(lab.bootstrap, set_contact.id))
+    wait_for(lambda: "executed" in steps(lab.kafka, set_contact.id), 60, "the recovered command")
+    found = asyncio.run(_steps(lab.kafka, set_contact.id))
     assert [s.step for s in found] == ["requested", "executing", "executed"]
     assert "recovered" not in json.loads(found[-1].result)
     assert lab.contact() == f'"{value}"'
     assert lab.sets() == 1
 
 
-def test_approvals_survive_a_restart_and_need_a_second_principal(broker: str, tmp_path: Path) -> None:
+def test_approvals_survive_a_restart_and_need_a_second_principal(broker: brokers.Cluster, tmp_path: Path) -> None:
     lab = Lab(broker, tmp_path, NETOBS_ACTIONS_APPROVAL_TOOLS="snmpset", NETOBS_ACTIONS_APPROVAL_TIMEOUT_S="600")
     try:
         before = lab.sets()
         value = f"approved-{uuid.uuid4().hex[:8]}"
         asked = command("snmpset", "alice", target=lab.node, mib_object_name="sysContact.0", type="string", value=value)
-        publish(lab.bootstrap, asked)
-        wait_for(lambda: steps(lab.bootstrap, asked.id) == ["requested", "pending_approval"], 60, "pending approval")
+        publish(lab.kafka, asked)
+        wait_for(lambda: steps(lab.kafka, asked.id) == ["requested", "pending_approval"], 60, "pending approval")
         own = decision("approve", "alice", asked.id)
-        publish(lab.bootstrap, own)
-        wait_for(lambda: steps(lab.bootstrap, own.id) == ["requested", "denied"], 60, "self-approval denied")
-        assert "second principal" in asyncio.run(_steps(lab.bootstrap, own.id))[-1].reason
+        publish(lab.kafka, own)
+        wait_for(lambda: steps(lab.kafka, own.id) == ["requested", "denied"], 60, "self-approval denied")
+        assert "second principal" in asyncio.run(_steps(lab.kafka, own.id))[-1].reason
 
         lab.proc.kill()  # the pending command must be found again
         lab.proc.wait(10)
         lab.proc = lab.start()
         approval = decision("approve", "bob", asked.id)
-        publish(lab.bootstrap, approval)
-        wait_for(lambda: "executed" in steps(lab.bootstrap, asked.id), 90, "the approved set")
-        found = asyncio.run(_steps(lab.bootstrap, asked.id))
+        publish(lab.kafka, approval)
+        wait_for(lambda: "executed" in steps(lab.kafka, asked.id), 90, "the approved set")
+        found = asyncio.run(_steps(lab.kafka, asked.id))
         assert [s.step for s in found] == ["requested", "pending_approval", "approved", "executing", "executed"]
         assert found[2].actor == "bob"
-        assert steps(lab.bootstrap, approval.id) == ["requested", "executed"]
+        assert steps(lab.kafka, approval.id) == ["requested", "executed"]
         assert lab.contact() == f'"{value}"' and lab.sets() == before + 1
     finally:
         lab.close()
 
 
-def test_unapproved_commands_expire_and_late_approvals_are_refused(kafka_bootstrap: str, tmp_path: Path) -> None:
-    lab = Lab(kafka_bootstrap, tmp_path, NETOBS_ACTIONS_APPROVAL_TOOLS="snmpset", NETOBS_ACTIONS_APPROVAL_TIMEOUT_S="3")
+def test_unapproved_commands_expire_and_late_approvals_are_refused(broker: brokers.Cluster, tmp_path: Path) -> None:
+    lab = Lab(broker, tmp_path, NETOBS_ACTIONS_APPROVAL_TOOLS="snmpset", NETOBS_ACTIONS_APPROVAL_TIMEOUT_S="3")
     try:
         before, contact = lab.sets(), lab.contact()
         late = command("snmpset", "alice", target=lab.node, mib_object_name="sysContact.0", type="string", value="late")
-        publish(lab.bootstrap, late)
-        wait_for(lambda: "timed_out" in steps(lab.bootstrap, late.id), 60, "the unapproved command to expire")
+        publish(lab.kafka, late)
+        wait_for(lambda: "timed_out" in steps(lab.kafka, late.id), 60, "the unapproved command to expire")
         too_late = decision("approve", "bob", late.id)
-        publish(lab.bootstrap, too_late)
-        wait_for(lambda: "denied" in steps(lab.bootstrap, too_late.id), 60, "an approval after the expiry refused")
-        assert steps(lab.bootstrap, late.id) == ["requested", "pending_approval", "timed_out"]
+        publish(lab.kafka, too_late)
+        wait_for(lambda: "denied" in steps(lab.kafka, too_late.id), 60, "an approval after the expiry refused")
+        assert steps(lab.kafka, late.id) == ["requested", "pending_approval", "timed_out"]
         assert lab.contact() == contact and lab.sets() == before
     finally:
         lab.close()

@@ -2,7 +2,6 @@
 
 Each test runs serve(), sends, stops it (which drains to Kafka), then reads the raw topic from the
 offsets it had before, and checks every line: bytes, source, transport, flags and partition.
-Runs once on Tansu and once on Apache Kafka.
 """
 
 from __future__ import annotations
@@ -20,11 +19,12 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka import TopicPartition
 
+from common import kafka_client
 from common.config import SyslogConfig
 from common.kafka_admin import ensure_topics
+from common.kafka_client import KafkaAccess
 from ingest.counters import Counters
 from ingest.kafka_producer import BoundedProducer
 from ingest.syslog.service import serve
@@ -47,21 +47,21 @@ Mark = tuple[dict[int, int], int]
 """End offsets of the raw topic's partitions, and the time they were read."""
 
 
-async def _mark(bootstrap: str) -> Mark:
+async def _mark(broker: brokers.Cluster) -> Mark:
     """Where the raw topic ends now: a test reads what was written after this."""
-    await ensure_topics(bootstrap, PARTITIONS, 1)
-    return await _end_offsets(bootstrap), time.time_ns()
+    await ensure_topics(broker.admin, PARTITIONS, 1)
+    return await _end_offsets(broker.admin), time.time_ns()
 
 
-async def _end_offsets(bootstrap: str) -> dict[int, int]:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+async def _end_offsets(kafka: KafkaAccess) -> dict[int, int]:
+    admin = kafka_client.admin(kafka)
     await admin.start()
     try:
         (described,) = await admin.describe_topics([SYSLOG_RAW])
     finally:
         await admin.close()
     tps = [TopicPartition(SYSLOG_RAW, p["partition"]) for p in described["partitions"]]
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    consumer = kafka_client.consumer(kafka, enable_auto_commit=False)
     await consumer.start()
     try:
         return {tp.partition: offset for tp, offset in (await consumer.end_offsets(tps)).items()}
@@ -69,15 +69,14 @@ async def _end_offsets(bootstrap: str) -> dict[int, int]:
         await consumer.stop()
 
 
-async def _records_since(bootstrap: str, mark: Mark, lines: int) -> list[tuple[int, RawBatch]]:
+async def _records_since(kafka: KafkaAccess, mark: Mark, lines: int) -> list[tuple[int, RawBatch]]:
     """The records this test wrote, as (partition, batch): read until `lines` lines, then a bit longer.
 
-    Tansu reports a partition's end offset as the last record batch's base offset + 1, so the start
-    offsets may be a few records early: records received before since_ns belong to earlier tests.
-    Reading on after the expected count catches any duplicate.
+    Records received before since_ns belong to earlier tests. Reading on after the expected count
+    catches any duplicate.
     """
     start, since_ns = mark
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    consumer = kafka_client.consumer(kafka, enable_auto_commit=False)
     await consumer.start()
     out: list[tuple[int, int, RawBatch]] = []
     try:
@@ -112,14 +111,14 @@ def _lines(records: list[tuple[int, RawBatch]], partitions: int = PARTITIONS) ->
 
 
 @contextlib.asynccontextmanager
-async def running(bootstrap: str, **settings: object) -> AsyncIterator[tuple[Counters, SyslogConfig]]:
+async def running(broker: brokers.Cluster, **settings: object) -> AsyncIterator[tuple[Counters, SyslogConfig]]:
     """serve() with the given settings on fresh ports; on exit stops it, so everything is in Kafka."""
     port = brokers.free_port()
     defaults: dict[str, object] = {"udp_port": port, "tcp_port": port, "tls_port": 0, "relp_port": 0, "batch_ms": 50}
     config = SyslogConfig(**{**defaults, **settings})  # type: ignore[arg-type]
     counters = Counters()
     stop, ready = asyncio.Event(), asyncio.Event()
-    task = asyncio.create_task(serve(config, bootstrap, PARTITIONS, stop, ready, counters=counters))
+    task = asyncio.create_task(serve(config, broker.stage("ingest"), PARTITIONS, stop, ready, counters=counters))
     waiting = asyncio.create_task(ready.wait())
     await asyncio.wait([task, waiting], timeout=60, return_when=asyncio.FIRST_COMPLETED)
     if not ready.is_set():
@@ -177,7 +176,7 @@ async def test_logger_lines_arrive_exactly_once_with_source_and_transport(broker
             subprocess.run([*args, f"{marker} variant {i}"], check=True, timeout=10)
         await _until(lambda: counters["udp"].received + counters["tcp"].received == len(variants), "lines")
     after = time.time_ns()
-    records = await _records_since(broker, mark, len(variants))
+    records = await _records_since(broker.admin, mark, len(variants))
     lines = _lines(records)
     assert len(lines) == len(variants), counters.snapshot()
     for i, (transport, fmt, _) in enumerate(variants):
@@ -238,7 +237,7 @@ async def test_malformed_input_is_kept_flagged_and_receivers_keep_running(broker
             lambda: (counters["udp"].received, counters["tcp"].received) == (len(want_udp), len(first + second)),
             "every line",
         )
-    lines = _lines(await _records_since(broker, mark, len(want_udp + first + second)))
+    lines = _lines(await _records_since(broker.admin, mark, len(want_udp + first + second)))
     assert [(line, flags) for transport, _, line, flags in lines if transport == "udp"] == want_udp
     assert [(line, flags) for transport, _, line, flags in lines if transport == "tcp"] == first + second
     assert {source for _, source, _, _ in lines} == {"127.0.0.1"}
@@ -270,7 +269,7 @@ async def test_connections_above_the_limit_are_closed_and_counted(broker):
         await _until(lambda: counters["tcp"].connections == 0, "connections to close")
         await _tcp(port, b"<13>after\n")
         await _until(lambda: counters["tcp"].received == 5, "all lines")
-    lines = sorted(line for _, _, line, _ in _lines(await _records_since(broker, mark, 5)))
+    lines = sorted(line for _, _, line, _ in _lines(await _records_since(broker.admin, mark, 5)))
     assert lines == [b"<13>after", b"<13>held 0", b"<13>held 0 again", b"<13>held 1", b"<13>held 1 again"]
     assert counters.snapshot()["tcp"]["rejected"] == 1
 
@@ -388,7 +387,7 @@ async def test_tls_receiver_rfc5425(broker, tmp_path):
         with pytest.raises((ssl.SSLError, ConnectionError)):
             await _tcp(port, b"<13>tls 1.1\n", legacy)
         await _until(lambda: counters["tls"].received == len(frames) + 1, "tls lines")
-    lines = _lines(await _records_since(broker, mark, len(frames) + 1))
+    lines = _lines(await _records_since(broker.admin, mark, len(frames) + 1))
     assert lines == [("tls", "127.0.0.1", f, 0) for f in frames] + [("tls", "127.0.0.1", b"<13>newline framed", 0)]
 
 
@@ -404,7 +403,7 @@ async def test_stop_drains_pending_lines_from_many_sources(broker):
         await _until(lambda: counters["udp"].received == total, f"{total} datagrams")
         assert counters["udp"].batches == 0, "batch_ms and batch_lines should hold everything until stop"
     assert time.monotonic() - started < 10, "the drain, not the batch timer, should have sent the lines"
-    lines = _lines(await _records_since(broker, mark, total))
+    lines = _lines(await _records_since(broker.admin, mark, total))
     by_source: dict[str, list[bytes]] = {}
     for transport, source, line, flags in lines:
         assert transport == "udp" and flags == 0
@@ -419,7 +418,7 @@ async def test_stop_before_kafka_is_reachable_returns():
     port = brokers.free_port()
     config = SyslogConfig(udp_port=brokers.free_port(), tcp_port=0, tls_port=0, relp_port=0)
     stop, ready = asyncio.Event(), asyncio.Event()
-    task = asyncio.create_task(serve(config, f"127.0.0.1:{port}", PARTITIONS, stop, ready))
+    task = asyncio.create_task(serve(config, KafkaAccess(f"127.0.0.1:{port}"), PARTITIONS, stop, ready))
     await asyncio.sleep(1)
     assert not task.done() and not ready.is_set()
     stop.set()
@@ -428,7 +427,7 @@ async def test_stop_before_kafka_is_reachable_returns():
 
 async def test_full_queue_drops_and_counts_instead_of_waiting():
     counters = Counters()
-    producer = BoundedProducer("127.0.0.1:1", SYSLOG_RAW, counters, max_lines=3)
+    producer = BoundedProducer(KafkaAccess("127.0.0.1:1"), SYSLOG_RAW, counters, max_lines=3)
     batch = RawBatch(1, "udp", [1, 2], ["127.0.0.1"] * 2, [b"a", b"b"], [0, 0])
     assert producer.offer(0, batch)
     assert not producer.offer(0, batch)

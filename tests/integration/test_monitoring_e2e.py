@@ -2,9 +2,7 @@
 
 The state machine is driven by real peers: snmpd stopped and restarted (normal -> high -> repair -> normal)
 and a listening TCP port closed and reopened (normal -> low -> repair -> normal); a real snmptrap reaches
-search_snmp_trap_log. Every answer is read through the mcp SDK client, as an agent would. On Apache Kafka
-only (the single node's broker): the broker-independent paths are covered on both brokers by the projection
-and ingest tests.
+search_snmp_trap_log. Every answer is read through the mcp SDK client, as an agent would.
 """
 
 from __future__ import annotations
@@ -74,7 +72,7 @@ params = {{ port = "{tcp_port}" }}
 
 
 @pytest.fixture(scope="module")
-def lab(kafka_bootstrap, tmp_path_factory):
+def lab(broker, tmp_path_factory):
     """snmpd, a listening port and `netobs run` seeded with a node polling both."""
     data = tmp_path_factory.mktemp("monitoring-node")
     agent = Snmpd(data / "snmpd-dir")
@@ -85,7 +83,7 @@ def lab(kafka_bootstrap, tmp_path_factory):
     credentials, seed = _files(data, agent.port, tcp_port)
     ports = {"mcp": brokers.free_port(), "traps": free_udp_port()}
     env = node_env(
-        kafka_bootstrap,
+        broker,
         data,
         NETOBS_SYSLOG_UDP_PORT="0",
         NETOBS_SYSLOG_TCP_PORT="0",

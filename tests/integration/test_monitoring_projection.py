@@ -19,10 +19,10 @@ from pathlib import Path
 
 import msgspec
 import pytest
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
-from common import clickhouse, migrations
+from common import clickhouse, kafka_client, migrations
 from common.kafka_admin import ensure_topics
+from common.kafka_client import KafkaAccess
 from processors.monitoring.projector import StateProjector
 from processors.replay import topic_partitions
 from processors.tables.projector import EVENT_LOG_ROWS, INVENTORY_TABLES, TRAPS, TableProjector
@@ -265,11 +265,14 @@ from netobs.worker_thread import WorkerThread
 from processors.app import make_app
 from common.clickhouse import connect
 from common import migrations
-bootstrap, group, dsn, partitions = sys.argv[1:5]
+group, dsn, partitions = sys.argv[1:4]
+from common.kafka_client import access
+from netobs.config import load
+kafka = access(load().kafka)  # the worker's principal, from NETOBS_KAFKA_*
 logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
 migrations.apply(connect(dsn), "netobs", 30)
 config = WorkerConfig(group_id=group, batch_records=20, batch_seconds=0.2)
-worker = WorkerThread(make_app(bootstrap, int(partitions), config, dsn, "netobs", resource_seconds=1.0))
+worker = WorkerThread(make_app(kafka, int(partitions), config, dsn, "netobs", resource_seconds=1.0))
 stop = threading.Event()
 signal.signal(signal.SIGTERM, lambda *_: stop.set())
 worker.start()
@@ -291,7 +294,10 @@ print(json.dumps({name: client.query(q).result_rows for name, q in queries.items
 REPLAY = """
 import sys
 from processors.replay import replay
-done = replay(sys.argv[1], sys.argv[2], sys.argv[3], "netobs")
+from common.kafka_client import access
+from netobs.config import load
+kafka = access(load().kafka)  # the worker's principal, from NETOBS_KAFKA_*
+done = replay(kafka, sys.argv[1], sys.argv[2], "netobs")
 print(len(done.offsets), len(done.tables))
 """
 
@@ -310,9 +316,9 @@ def _marked(results: list[list[PollResult]], marker: str) -> list[list[PollResul
     return [[mark(r) for r in batch] for batch in results]
 
 
-async def _publish(bootstrap: str, marker: str, t0: int) -> None:
+async def _publish(kafka: KafkaAccess, marker: str, t0: int) -> None:
     """Inventory, poll batches (partitioned by node id) and trap batches, as the ingest stages send them."""
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
+    producer = kafka_client.producer(kafka, acks="all")
     await producer.start()
     try:
         for name in ("a", "b", "c"):
@@ -350,16 +356,15 @@ async def _publish(bootstrap: str, marker: str, t0: int) -> None:
         await producer.stop()
 
 
-async def _caught_up(bootstrap: str, group: str) -> bool:
+async def _caught_up(kafka: KafkaAccess, group: str) -> bool:
     """Whether the group has committed every record of the watched topics (the worker's own events too)."""
-    tps = await topic_partitions(bootstrap, WATCHED)
+    tps = await topic_partitions(kafka, WATCHED)
     assert len(tps) == 3 * PARTITIONS + 1
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False)
+    consumer = kafka_client.consumer(kafka, group_id=group, enable_auto_commit=False)
     await consumer.start()
     try:
         ends = await consumer.end_offsets(tps)
         for tp in tps:
-            # Tansu may report an end below the last record's when records share a batch: >= is caught up.
             if ends[tp] > 0 and (await consumer.committed(tp) or 0) < ends[tp]:
                 return False
         return True
@@ -367,15 +372,15 @@ async def _caught_up(bootstrap: str, group: str) -> bool:
         await consumer.stop()
 
 
-def _run_worker(bootstrap: str, group: str, dsn: str, log_path: Path) -> None:
+def _run_worker(broker: brokers.Cluster, group: str, dsn: str, log_path: Path) -> None:
     worker = brokers.spawn(
-        [sys.executable, "-c", WORKER, bootstrap, group, dsn, str(PARTITIONS)],
+        [sys.executable, "-c", WORKER, group, dsn, str(PARTITIONS)],
         log_path,
-        env=node_env(bootstrap, log_path.parent),
+        env=node_env(broker, log_path.parent, "worker"),
     )
     try:
         deadline = time.monotonic() + 90
-        while not asyncio.run(_caught_up(bootstrap, group)):
+        while not asyncio.run(_caught_up(broker.admin, group)):
             assert worker.poll() is None, log_path.read_text()[-3000:]
             assert time.monotonic() < deadline, f"worker did not catch up: {log_path.read_text()[-3000:]}"
             time.sleep(0.5)
@@ -385,9 +390,9 @@ def _run_worker(bootstrap: str, group: str, dsn: str, log_path: Path) -> None:
     assert worker.returncode == 0, log_path.read_text()[-3000:]
 
 
-def _child(script: str, *args: str) -> str:
+def _child(script: str, *args: str, env: dict[str, str] | None = None) -> str:
     out = subprocess.run(
-        [sys.executable, "-c", script, *args], check=False, capture_output=True, text=True, timeout=120
+        [sys.executable, "-c", script, *args], check=False, capture_output=True, text=True, timeout=120, env=env
     )
     assert out.returncode == 0, out.stderr[-3000:]
     return out.stdout.strip().splitlines()[-1]
@@ -413,14 +418,13 @@ def _tables(dsn: str, marker: str) -> dict[str, list]:
 
 
 def test_worker_projects_every_topic_and_replay_rebuilds_identical_tables(broker, tmp_path):
-    bootstrap = broker
-    marker, group = f"m{uuid.uuid4().hex[:8]}", f"mon-{uuid.uuid4().hex[:8]}"
+    marker, group = f"m{uuid.uuid4().hex[:8]}", f"netobs-worker-mon-{uuid.uuid4().hex[:8]}"
     dsn = f"chdb://{(tmp_path / 'clickhouse').resolve()}"
     t0 = time.time_ns() - 600 * S
-    asyncio.run(ensure_topics(bootstrap, PARTITIONS, 1))
-    asyncio.run(_publish(bootstrap, marker, t0))
+    asyncio.run(ensure_topics(broker.admin, PARTITIONS, 1))
+    asyncio.run(_publish(broker.admin, marker, t0))
 
-    _run_worker(bootstrap, group, dsn, tmp_path / "worker1.log")
+    _run_worker(broker, group, dsn, tmp_path / "worker1.log")
     before = _tables(dsn, marker)
 
     a, b = f"{marker}-a", f"{marker}-b"
@@ -491,8 +495,8 @@ def test_worker_projects_every_topic_and_replay_rebuilds_identical_tables(broker
     assert rows >= 1 and int(rss) > 0
 
     # Drop the projections, replay the topics, get identical tables.
-    assert _child(REPLAY, bootstrap, group, dsn)
-    _run_worker(bootstrap, group, dsn, tmp_path / "worker2.log")
+    assert _child(REPLAY, group, dsn, env=node_env(broker, tmp_path, "worker"))
+    _run_worker(broker, group, dsn, tmp_path / "worker2.log")
     after = _tables(dsn, marker)
     for name in ALL_TABLES:
         assert after[name] == before[name], name

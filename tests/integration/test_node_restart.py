@@ -16,8 +16,10 @@ import uuid
 from pathlib import Path
 
 import pytest
-from aiokafka import AIOKafkaConsumer
 
+from common import kafka_client
+from common.kafka_client import KafkaAccess
+from netobs import broker_auth
 from schemas import raw_syslog
 from schemas.topics import SYSLOG_RAW
 from tests import brokers
@@ -30,7 +32,7 @@ NODE_START_SECONDS = 120  # the embedded broker starts first: a few seconds alon
 
 def _env(data: Path, ports: dict[str, int]) -> dict[str, str]:
     env = node_env(
-        "",
+        None,
         data,
         NETOBS_KAFKA_EMBEDDED_PORT=str(ports["kafka"]),
         NETOBS_SYSLOG_UDP_PORT=str(ports["syslog"]),
@@ -116,9 +118,9 @@ def _tree(pid: int) -> list[int]:
     return found
 
 
-async def _lines_in_raw_topic(bootstrap: str, marker: str) -> int:
+async def _lines_in_raw_topic(kafka: KafkaAccess, marker: str) -> int:
     """Lines carrying marker in the raw topic, read from its start."""
-    consumer = AIOKafkaConsumer(SYSLOG_RAW, bootstrap_servers=bootstrap, auto_offset_reset="earliest")
+    consumer = kafka_client.consumer(kafka, SYSLOG_RAW, auto_offset_reset="earliest")
     await consumer.start()
     try:
         batches = await consumer.getmany(timeout_ms=2000)
@@ -137,8 +139,8 @@ def test_a_node_killed_outright_stores_what_its_broker_took_once(tmp_path: Path)
     proc = _start(tmp_path, ports)
     try:
         _send(ports["syslog"], marker, 50)
-        bootstrap = f"127.0.0.1:{ports['kafka']}"
-        wait_for(lambda: asyncio.run(_lines_in_raw_topic(bootstrap, marker)) == 50, 60, "the lines in the raw topic")
+        kafka = broker_auth.stage_access(tmp_path, f"127.0.0.1:{ports['kafka']}", "worker")
+        wait_for(lambda: asyncio.run(_lines_in_raw_topic(kafka, marker)) == 50, 60, "the lines in the raw topic")
     finally:
         for pid in _tree(proc.pid):  # all at once: a parent-death signal would let the children stop cleanly
             os.kill(pid, signal.SIGKILL)

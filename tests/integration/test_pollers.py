@@ -28,19 +28,23 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka import TopicPartition
+from aiokafka.admin import NewTopic
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from common import kafka_client
 from common.config import PollerConfig
 from common.kafka_admin import ensure_topics
+from common.kafka_client import KafkaAccess
 from ingest.pollers import schedule
 from ingest.pollers.counters import PollerCounters
 from ingest.pollers.runner import Probes
 from ingest.pollers.service import serve
+from netobs import broker_auth
+from netobs.broker_auth import DESCRIBE, READ, TOPIC
 from schemas import inventory, polls
 from schemas.inventory import InventoryEvent, Node, Polling
 from schemas.topics import POLL_RESULTS, partition_for
@@ -464,8 +468,8 @@ async def test_dns_failures(probes: Probes, dnsmasq: int):
 # --- the service end to end -----------------------------------------------------------------------------
 
 
-async def _new_topic(bootstrap: str, name: str) -> None:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+async def _new_topic(kafka: KafkaAccess, name: str) -> None:
+    admin = kafka_client.admin(kafka)
     await admin.start()
     try:
         await admin.create_topics([NewTopic(name, 1, 1, topic_configs={"cleanup.policy": "compact"})])
@@ -473,8 +477,8 @@ async def _new_topic(bootstrap: str, name: str) -> None:
         await admin.close()
 
 
-async def _publish(bootstrap: str, topic: str, *bodies: Node | Polling, delete: bool = False) -> None:
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
+async def _publish(kafka: KafkaAccess, topic: str, *bodies: Node | Polling, delete: bool = False) -> None:
+    producer = kafka_client.producer(kafka, acks="all")
     await producer.start()
     try:
         for body in bodies:
@@ -495,8 +499,8 @@ async def _publish(bootstrap: str, topic: str, *bodies: Node | Polling, delete: 
 class _Results:
     """Reads POLL_RESULTS from the offsets it had when opened; keeps the results of the given nodes."""
 
-    def __init__(self, bootstrap: str, node_ids: set[str]) -> None:
-        self.consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    def __init__(self, kafka: KafkaAccess, node_ids: set[str]) -> None:
+        self.consumer = kafka_client.consumer(kafka, enable_auto_commit=False)
         self.node_ids = node_ids
         self.results: list[tuple[int, polls.PollResult]] = []
         self.removals: list[tuple[int, polls.Removal]] = []
@@ -524,15 +528,17 @@ class _Results:
         return [r for _, r in self.results if r.polling_id == polling_id]
 
 
-async def test_service_end_to_end(broker: str, snmpd_shared: Snmpd, listener: int, tmp_path: Path):
+async def test_service_end_to_end(broker: brokers.Cluster, snmpd_shared: Snmpd, listener: int, tmp_path: Path):
     """Inventory in, batches out: every kind of outcome, partitioned by node, following inventory changes.
 
     The poller gets an inventory topic of its own: other tests put nodes on the shared broker's inventory
     that are not on this machine, and a poller must never send them anything.
     """
-    await ensure_topics(broker, PARTITIONS, replication_factor=1)
+    await ensure_topics(broker.admin, PARTITIONS, replication_factor=1)
     topic = f"test.inventory.{uuid.uuid4().hex[:8]}"
-    await _new_topic(broker, topic)
+    await _new_topic(broker.admin, topic)
+    poller = broker_auth.principal("poller")  # may read its private inventory topic, as it may read netobs's
+    await broker_auth.create_acls(broker.admin, [broker_auth.Acl(poller, TOPIC, topic, op) for op in (READ, DESCRIBE)])
     marker = uuid.uuid4().hex[:8]
     local = a_node("127.0.0.1", credential="v2c", node_id=f"{marker}-local")
     other = a_node("127.0.0.2", node_id=f"{marker}-other")
@@ -555,8 +561,8 @@ async def test_service_end_to_end(broker: str, snmpd_shared: Snmpd, listener: in
         "orphan": a_polling("ping", node_id=f"{marker}-missing", interval_s=1),
         "bad": a_polling("tcp", {"port": "none"}, node_id=other.id, interval_s=1),
     }
-    await _publish(broker, topic, local, other, *pollings.values())
-    results = _Results(broker, {local.id, other.id})
+    await _publish(broker.admin, topic, local, other, *pollings.values())
+    results = _Results(broker.admin, {local.id, other.id})
     await results.open()
     counters = PollerCounters()
     stop, ready = asyncio.Event(), asyncio.Event()
@@ -565,7 +571,7 @@ async def test_service_end_to_end(broker: str, snmpd_shared: Snmpd, listener: in
         serve(
             config,
             snmpd_shared.credentials,
-            broker,
+            broker.stage("poller"),
             PARTITIONS,
             stop,
             ready,
@@ -597,8 +603,8 @@ async def test_service_end_to_end(broker: str, snmpd_shared: Snmpd, listener: in
         # inventory changes while running: a node moves, a polling goes, another comes
         moved = Node(id=other.id, name="renamed", ip="127.0.0.3")
         added = a_polling("ping", {"count": "1"}, node_id=other.id, interval_s=1)
-        await _publish(broker, topic, moved, added)
-        await _publish(broker, topic, pollings["closed"], delete=True)
+        await _publish(broker.admin, topic, moved, added)
+        await _publish(broker.admin, topic, pollings["closed"], delete=True)
         await results.until(lambda: len(results.of(added.id)) >= 2)
         assert {r.outcome for r in results.of(added.id)} == {"ok"} and results.of(added.id)[0].node_name == "renamed"
         deleted_at = len(results.of(pollings["closed"].id))

@@ -1,7 +1,4 @@
-"""logger -> receivers -> broker -> worker -> chdb -> MCP (mcp SDK client, Streamable HTTP and stdio).
-
-Runs once on Tansu and once on Apache Kafka.
-"""
+"""logger -> receivers -> broker -> worker -> chdb -> MCP (mcp SDK client, Streamable HTTP and stdio)."""
 
 from __future__ import annotations
 

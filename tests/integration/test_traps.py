@@ -2,8 +2,7 @@
 
 Each test runs ingest.traps.service.serve() on a free port, sends with snmptrap (v1, v2c, v3 authNoPriv
 and authPriv, informs that must be answered) or raw sockets for the bad cases, stops it (which drains
-to Kafka), then reads the trap topic back and checks decoded fields and names. Runs once on Tansu
-and once on Apache Kafka.
+to Kafka), then reads the trap topic back and checks decoded fields and names.
 """
 
 from __future__ import annotations
@@ -21,11 +20,12 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka import TopicPartition
 
+from common import kafka_client
 from common.config import SnmpConfig
 from common.kafka_admin import ensure_topics
+from common.kafka_client import KafkaAccess
 from common.snmp_credentials import SnmpCredential
 from ingest.traps.service import TrapCounters, serve
 from schemas.topics import SNMP_TRAPS, partition_for
@@ -68,16 +68,17 @@ def snmp_env(tmp_path: Path) -> dict[str, str]:
     return {**os.environ, "SNMP_PERSISTENT_DIR": str(tmp_path), "SNMPCONFPATH": str(tmp_path)}
 
 
-async def _mark(bootstrap: str) -> Mark:
-    await ensure_topics(bootstrap, PARTITIONS, 1)
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+async def _mark(broker: brokers.Cluster) -> Mark:
+    kafka = broker.admin
+    await ensure_topics(kafka, PARTITIONS, 1)
+    admin = kafka_client.admin(kafka)
     await admin.start()
     try:
         (described,) = await admin.describe_topics([SNMP_TRAPS])
     finally:
         await admin.close()
     tps = [TopicPartition(SNMP_TRAPS, p["partition"]) for p in described["partitions"]]
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    consumer = kafka_client.consumer(kafka, enable_auto_commit=False)
     await consumer.start()
     try:
         ends = {tp.partition: offset for tp, offset in (await consumer.end_offsets(tps)).items()}
@@ -86,13 +87,13 @@ async def _mark(bootstrap: str) -> Mark:
     return ends, time.time_ns()
 
 
-async def _traps_since(bootstrap: str, mark: Mark, marker: str, expected: int) -> list[tuple[int, Trap]]:
+async def _traps_since(kafka: KafkaAccess, mark: Mark, marker: str, expected: int) -> list[tuple[int, Trap]]:
     """(partition, trap) of every trap received after the mark that carries the marker in a varbind value.
 
     Reads until `expected` are found, then a little longer so a duplicate would show.
     """
     start, since_ns = mark
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    consumer = kafka_client.consumer(kafka, enable_auto_commit=False)
     await consumer.start()
     found: list[tuple[int, Trap]] = []
     try:
@@ -116,13 +117,14 @@ async def _traps_since(bootstrap: str, mark: Mark, marker: str, expected: int) -
 
 
 @contextlib.asynccontextmanager
-async def running(bootstrap: str, **settings: object) -> AsyncIterator[tuple[TrapCounters, int]]:
+async def running(broker: brokers.Cluster, **settings: object) -> AsyncIterator[tuple[TrapCounters, int]]:
     """serve() on a fresh port; on exit stops it, so everything it accepted is in Kafka."""
     port = brokers.free_port()
     config = SnmpConfig(**{"trap_port": port, "trap_batch_ms": 20, **settings})  # type: ignore[arg-type]
     counters = TrapCounters()
     stop, ready = asyncio.Event(), asyncio.Event()
-    task = asyncio.create_task(serve(config, CREDENTIALS, bootstrap, PARTITIONS, stop, ready, counters=counters))
+    kafka = broker.stage("traps")
+    task = asyncio.create_task(serve(config, CREDENTIALS, kafka, PARTITIONS, stop, ready, counters=counters))
     waiting = asyncio.create_task(ready.wait())
     await asyncio.wait([task, waiting], timeout=60, return_when=asyncio.FIRST_COMPLETED)
     if not ready.is_set():
@@ -177,7 +179,7 @@ async def test_snmptrap_v1_v2c_v3_and_informs_arrive_decoded_and_named(broker, s
             done = await _snmptrap(snmp_env, port, options, pdu)
             assert done.returncode == 0, (label, done.stderr)
         await _until(lambda: counters.accepted == len(sent), "all traps accepted")
-    traps = await _traps_since(broker, mark, marker, len(sent))
+    traps = await _traps_since(broker.admin, mark, marker, len(sent))
     assert len(traps) == len(sent), traps
     by_label = {trap.varbinds[-1].value.split(" ", 1)[1]: (partition, trap) for partition, trap in traps}
     assert sorted(by_label) == sorted(label for label, _, _ in sent)
@@ -236,7 +238,7 @@ async def test_wrong_community_and_v3_credentials_are_rejected_counted_and_not_p
         good = await _snmptrap(snmp_env, port, ["-v2c", "-c", "public"], _v2_pdu(marker, "good"))
         assert good.returncode == 0, good.stderr
         await _until(lambda: counters.accepted == 1, "the good trap")
-    traps = await _traps_since(broker, mark, marker, 1)
+    traps = await _traps_since(broker.admin, mark, marker, 1)
     assert [t.varbinds[-1].value for _, t in traps] == [f"{marker} good"]
     assert counters.rejected_community == 3  # the two traps and the inform
     assert counters.rejected_auth == 5
@@ -267,7 +269,7 @@ async def test_malformed_burst_leaves_the_receiver_running(broker, snmp_env):
         done = await _snmptrap(snmp_env, port, ["-v2c", "-c", "public"], _v2_pdu(marker, "after"))
         assert done.returncode == 0, done.stderr
         await _until(lambda: counters.accepted == 1, "the good trap after the burst")
-    traps = await _traps_since(broker, mark, marker, 1)
+    traps = await _traps_since(broker.admin, mark, marker, 1)
     assert [t.varbinds[-1].value for _, t in traps] == [f"{marker} after"]
     rejected = counters.malformed + counters.unsupported + counters.rejected_community + counters.rejected_auth
     assert rejected == len(burst)

@@ -12,9 +12,11 @@ import uuid
 from subprocess import Popen
 
 import pytest
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import TopicPartition
 
+from common import kafka_client
 from common.kafka_admin import ensure_topics
+from common.kafka_client import KafkaAccess
 from schemas import raw_syslog
 from schemas.topics import SYSLOG_RAW
 from tests import brokers
@@ -27,9 +29,9 @@ LINES_PER_RECORD = 100
 PARTITIONS = 4
 
 
-async def _produce(bootstrap: str, marker: str) -> dict[int, int]:
+async def _produce(kafka: KafkaAccess, marker: str) -> dict[int, int]:
     """Write RECORDS records round-robin over the partitions; returns the end offset of each partition."""
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
+    producer = kafka_client.producer(kafka, acks="all")
     await producer.start()
     ends: dict[int, int] = {}
     try:
@@ -56,9 +58,9 @@ async def _produce(bootstrap: str, marker: str) -> dict[int, int]:
     return ends
 
 
-async def _committed(bootstrap: str, group: str) -> dict[int, int]:
+async def _committed(kafka: KafkaAccess, group: str) -> dict[int, int]:
     """Offsets the group has committed (OffsetFetch through a consumer that joins nothing)."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False)
+    consumer = kafka_client.consumer(kafka, group_id=group, enable_auto_commit=False)
     await consumer.start()
     try:
         found = {}
@@ -76,36 +78,37 @@ def _start_worker(env: dict[str, str], log_path) -> Popen[bytes]:
 
 
 def test_killed_worker_stores_each_line_once(broker, tmp_path):
-    group = f"eo-{uuid.uuid4().hex[:8]}"
+    group = f"netobs-worker-eo-{uuid.uuid4().hex[:8]}"  # the worker principal's groups
     marker = f"eo{uuid.uuid4().hex[:10]}"
     env = node_env(
         broker,
         tmp_path,
+        "worker",
         NETOBS_WORKER_GROUP_ID=group,
         NETOBS_WORKER_BATCH_RECORDS="8",
         NETOBS_KAFKA_PARTITIONS=str(PARTITIONS),
         NETOBS_WORKER_SNAPSHOT_SECONDS="1",
     )
-    asyncio.run(ensure_topics(broker, PARTITIONS, 1))
-    asyncio.run(_produce(broker, marker))
+    asyncio.run(ensure_topics(broker.admin, PARTITIONS, 1))
+    asyncio.run(_produce(broker.admin, marker))
     log_path = tmp_path / "worker.log"
 
     # Start at the end of what other tests left in the shared topic: this group begins where it finds it.
     worker = _start_worker(env, log_path)
     deadline = time.monotonic() + 90
-    while time.monotonic() < deadline and not asyncio.run(_committed(broker, group)):
+    while time.monotonic() < deadline and not asyncio.run(_committed(broker.admin, group)):
         assert worker.poll() is None, log_path.read_text()[-3000:]
         time.sleep(0.05)
     worker.send_signal(signal.SIGKILL)
     worker.wait(10)
-    at_kill = asyncio.run(_committed(broker, group))
+    at_kill = asyncio.run(_committed(broker.admin, group))
     assert at_kill, "the worker never committed an offset"
 
     worker = _start_worker(env, log_path)
     try:
 
         async def end_offsets() -> dict[int, int]:
-            consumer = AIOKafkaConsumer(bootstrap_servers=broker)
+            consumer = kafka_client.consumer(broker.admin)
             await consumer.start()
             try:
                 ends = await consumer.end_offsets([TopicPartition(SYSLOG_RAW, p) for p in range(PARTITIONS)])
@@ -118,11 +121,13 @@ def test_killed_worker_stores_each_line_once(broker, tmp_path):
         deadline = time.monotonic() + 180
         while time.monotonic() < deadline:
             assert worker.poll() is None, log_path.read_text()[-3000:]
-            if asyncio.run(_committed(broker, group)) == ends:
+            if asyncio.run(_committed(broker.admin, group)) == ends:
                 break
             time.sleep(0.5)
         else:
-            pytest.fail(f"worker did not catch up: committed {asyncio.run(_committed(broker, group))}, end {ends}")
+            pytest.fail(
+                f"worker did not catch up: committed {asyncio.run(_committed(broker.admin, group))}, end {ends}"
+            )
     finally:
         brokers.stop(worker)
 

@@ -72,3 +72,47 @@ def test_unknown_keys_in_file_are_refused(tmp_path: Path):
 def test_missing_file_is_named(tmp_path: Path):
     with pytest.raises(ConfigError, match="does not exist"):
         load(tmp_path / "nope.toml", {})
+
+
+def test_kafka_sasl_and_tls_for_an_existing_cluster(tmp_path: Path):
+    secret = tmp_path / "password"
+    secret.write_text("s3cret\n")
+    ca = tmp_path / "ca.pem"
+    ca.write_text("")
+    env = {
+        "NETOBS_KAFKA": "k1:9093",
+        "NETOBS_KAFKA_SASL_MECHANISM": "SCRAM-SHA-512",
+        "NETOBS_KAFKA_SASL_USERNAME": "netobs-ingest",
+        "NETOBS_KAFKA_SASL_PASSWORD_FILE": str(secret),
+        "NETOBS_KAFKA_TLS_CA_FILE": str(ca),
+    }
+    config = load(environ=env)
+    from common.kafka_client import access
+
+    kafka = access(config.kafka)
+    assert (kafka.username, kafka.password, kafka.tls_ca_file) == ("netobs-ingest", "s3cret", str(ca))
+    assert "s3cret" not in repr(kafka), "the password stays out of reprs (and so out of logs)"
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"NETOBS_KAFKA": "k:9092", "NETOBS_KAFKA_SASL_MECHANISM": "GSSAPI"}, "NETOBS_KAFKA_SASL_MECHANISM"),
+        ({"NETOBS_KAFKA": "k:9092", "NETOBS_KAFKA_SASL_MECHANISM": "PLAIN"}, "NETOBS_KAFKA_SASL_USERNAME"),
+        ({"NETOBS_KAFKA": "k:9092", "NETOBS_KAFKA_SASL_USERNAME": "u"}, "NETOBS_KAFKA_SASL_MECHANISM"),
+        (
+            {
+                "NETOBS_KAFKA": "k:9092",
+                "NETOBS_KAFKA_SASL_MECHANISM": "PLAIN",
+                "NETOBS_KAFKA_SASL_USERNAME": "u",
+                "NETOBS_KAFKA_SASL_PASSWORD_FILE": "/nonexistent/password",
+            },
+            "NETOBS_KAFKA_SASL_PASSWORD_FILE",
+        ),
+        ({"NETOBS_KAFKA": "k:9092", "NETOBS_KAFKA_TLS_CA_FILE": "/nonexistent/ca.pem"}, "NETOBS_KAFKA_TLS_CA_FILE"),
+        ({"NETOBS_KAFKA": "k:9092", "NETOBS_KAFKA_TLS_CERT_FILE": __file__}, "NETOBS_KAFKA_TLS_KEY_FILE"),
+    ],
+)
+def test_bad_kafka_auth_settings_are_named(env, message):
+    with pytest.raises(ConfigError, match=message):
+        load(environ=env)
