@@ -30,6 +30,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from netobs import broker_auth
 from tests import brokers
 from tests.integration.pipeline import TOKEN, call, node_env, wait_for, wait_port
 from tests.rsyslog import numbered, raw_line_numbers
@@ -113,7 +114,8 @@ def run(work: Path, count: int, rate: int, after: float, crash: bool) -> dict[st
         brokers.stop(node)
     node = _start(data, ports)
     try:
-        in_broker, _ = asyncio.run(raw_line_numbers(f"127.0.0.1:{ports['kafka']}", marker))
+        reader = broker_auth.stage_access(data, f"127.0.0.1:{ports['kafka']}", "worker")
+        in_broker, _ = asyncio.run(raw_line_numbers(reader, marker))
         url = f"http://127.0.0.1:{ports['mcp']}/mcp"
         wait_for(lambda: _stored(url, marker)[1] >= len(in_broker), 300, "the restarted worker to store the raw topic")
         time.sleep(3)  # records stored twice would show up by now

@@ -29,11 +29,12 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from tests import brokers
+from tests.brokers import Cluster
 from tests.rsyslog import DEFAULT_ROOT, SETUP, find_root, relp_kill_run
 
 
-def _run(name: str, bootstrap: str, work: Path, count: int, rate: int, kills: int) -> dict[str, float | int]:
-    found, seconds = relp_kill_run(bootstrap, work / name, count, per_second=rate, kills=kills)
+def _run(name: str, broker: Cluster, work: Path, count: int, rate: int, kills: int) -> dict[str, float | int]:
+    found, seconds = relp_kill_run(broker, work / name, count, per_second=rate, kills=kills)
     figures: dict[str, float | int] = {
         "lost": count - len(set(found) & set(range(count))),
         "duplicates": sum(found.values()) - len(found),
@@ -55,13 +56,12 @@ def main() -> int:
     work = Path(tempfile.mkdtemp(prefix="netobs-bench-relp-"))
     port = brokers.free_port()
     kafka = brokers.start_apache_kafka(port, work / "kafka")
-    bootstrap = f"127.0.0.1:{port}"
     try:
-        unpaced = _run("unpaced", bootstrap, work, args.count, 0, kills=0)
-        paced = _run("paced", bootstrap, work, args.count, args.rate, kills=0)
-        killed = _run("killed", bootstrap, work, args.count, args.rate, kills=2)
+        unpaced = _run("unpaced", kafka, work, args.count, 0, kills=0)
+        paced = _run("paced", kafka, work, args.count, args.rate, kills=0)
+        killed = _run("killed", kafka, work, args.count, args.rate, kills=2)
     finally:
-        brokers.stop(kafka)
+        brokers.stop(kafka.proc)
     result = {
         "count": args.count,
         "rate": args.rate,

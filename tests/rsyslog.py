@@ -22,11 +22,13 @@ import uuid
 from pathlib import Path
 
 import pytest
-from aiokafka import AIOKafkaConsumer
 
+from common import kafka_client
+from common.kafka_client import KafkaAccess
 from schemas import raw_syslog
 from schemas.topics import SYSLOG_RAW
 from tests import brokers
+from tests.brokers import Cluster
 from tests.integration.pipeline import node_env, wait_port
 
 ROOT_ENV = "NETOBS_RSYSLOG_ROOT"
@@ -129,7 +131,7 @@ def numbered(marker: str, count: int) -> list[bytes]:
 
 
 async def raw_line_numbers(
-    bootstrap: str, marker: str, until: int = 0, timeout: float = 300.0, quiet: float = 3.0
+    kafka: KafkaAccess, marker: str, until: int = 0, timeout: float = 300.0, quiet: float = 3.0
 ) -> tuple[collections.Counter[int], float]:
     """How often each numbered line carrying marker is in the raw topic, read from its start with one consumer
     until `until` distinct lines were read (or timeout) and then nothing new came for `quiet` seconds; also
@@ -139,7 +141,7 @@ async def raw_line_numbers(
     deadline = time.monotonic() + timeout
     complete_at: float | None = None
     last_read = time.monotonic()
-    consumer = AIOKafkaConsumer(SYSLOG_RAW, bootstrap_servers=bootstrap, auto_offset_reset="earliest")
+    consumer = kafka_client.consumer(kafka, SYSLOG_RAW, auto_offset_reset="earliest")
     await consumer.start()
     try:
         while time.monotonic() < deadline:
@@ -162,11 +164,12 @@ async def raw_line_numbers(
     return found, complete_at or time.monotonic()
 
 
-def start_ingest(bootstrap: str, data: Path, relp_port: int, log_path: Path) -> subprocess.Popen[bytes]:
-    """`netobs ingest` with only its RELP receiver, on relp_port."""
+def start_ingest(broker: Cluster, data: Path, relp_port: int, log_path: Path) -> subprocess.Popen[bytes]:
+    """`netobs ingest` with only its RELP receiver, on relp_port, as the ingest principal."""
     env = node_env(
-        bootstrap,
+        broker,
         data,
+        "ingest",
         NETOBS_SYSLOG_UDP_PORT="0",
         NETOBS_SYSLOG_TCP_PORT="0",
         NETOBS_SYSLOG_TLS_PORT="0",
@@ -179,7 +182,7 @@ def start_ingest(bootstrap: str, data: Path, relp_port: int, log_path: Path) -> 
 
 
 def relp_kill_run(
-    bootstrap: str, work: Path, count: int, per_second: int, kills: int
+    broker: Cluster, work: Path, count: int, per_second: int, kills: int
 ) -> tuple[collections.Counter[int], float]:
     """rsyslog sends count numbered lines at per_second (0: as fast as it takes them) through omrelp to
     `netobs ingest`, which is SIGKILLed kills times, evenly spread over the sending time, and started again
@@ -188,7 +191,7 @@ def relp_kill_run(
     relp_port = brokers.free_port()
     marker = f"relp-{uuid.uuid4().hex[:8]}"
     log_path = work / "ingest.log"
-    ingest = start_ingest(bootstrap, work / "data", relp_port, log_path)
+    ingest = start_ingest(broker, work / "data", relp_port, log_path)
     sender = Rsyslog(work / "rsyslog", relp_port)
     started = time.monotonic()
     try:
@@ -200,10 +203,10 @@ def relp_kill_run(
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(ingest.pid, signal.SIGKILL)
             ingest.wait(10)
-            ingest = start_ingest(bootstrap, work / "data", relp_port, log_path)
+            ingest = start_ingest(broker, work / "data", relp_port, log_path)
         feeding.join()
         # Frames still being resent after the last line arrived would show up in the quiet time.
-        found, complete_at = asyncio.run(raw_line_numbers(bootstrap, marker, until=count))
+        found, complete_at = asyncio.run(raw_line_numbers(broker.admin, marker, until=count))
         return found, complete_at - started
     finally:
         sender.stop()

@@ -302,7 +302,7 @@ async def test_slowloris_from_one_source_leaves_room_for_other_senders(broker):
         for writer in attack:
             writer.close()
         await _until(lambda: counters["tcp"].connections == 0, "the attack's connections to end")
-    lines = _lines(await _records_since(broker, mark, 1 + config.max_tcp_connections_per_source))
+    lines = _lines(await _records_since(broker.admin, mark, 1 + config.max_tcp_connections_per_source))
     assert [(source, line) for _, source, line, _ in lines if source == "127.0.0.1"] == [
         ("127.0.0.1", b"<13>legitimate sender")
     ]
@@ -334,7 +334,7 @@ async def test_stalled_connections_give_their_slots_and_time_out(broker):
         assert counters["tcp"].connections == 0
         for writer in attack:
             writer.close()
-    lines = _lines(await _records_since(broker, mark, 7))
+    lines = _lines(await _records_since(broker.admin, mark, 7))
     assert sorted(line for _, source, line, _ in lines if source == "127.0.0.1") == [b"<13>newcomer"]
     partial = sorted(line for _, source, line, _ in lines if source == "127.0.0.2")
     assert partial == sorted(b"<13>partial %d" % i for i in range(6))

@@ -23,6 +23,7 @@ from ingest.counters import Counters
 from ingest.syslog import relp
 from ingest.syslog.service import serve
 from tests import brokers
+from tests.brokers import Cluster
 from tests.integration.pipeline import TOKEN, call, node_env, wait_for, wait_port
 from tests.rsyslog import Rsyslog, numbered, raw_line_numbers, relp_kill_run
 
@@ -43,11 +44,11 @@ async def _frames(reader: asyncio.StreamReader, count: int) -> list[relp.Frame]:
     return got
 
 
-async def test_the_receiver_answers_after_the_broker_and_refuses_bad_frames(kafka_bootstrap: str) -> None:
+async def test_the_receiver_answers_after_the_broker_and_refuses_bad_frames(broker: Cluster) -> None:
     port = brokers.free_port()
     config = SyslogConfig(udp_port=0, tcp_port=0, tls_port=0, relp_port=port, batch_ms=50, max_line_bytes=1024)
     counters, stop, ready = Counters(), asyncio.Event(), asyncio.Event()
-    task = asyncio.create_task(serve(config, kafka_bootstrap, 3, stop, ready, counters=counters))
+    task = asyncio.create_task(serve(config, broker.stage("ingest"), 3, stop, ready, counters=counters))
     await asyncio.wait_for(ready.wait(), 60)
     marker = f"relp-edge-{uuid.uuid4().hex[:8]}"
     try:
@@ -68,7 +69,7 @@ async def test_the_receiver_answers_after_the_broker_and_refuses_bad_frames(kafk
         assert await reader.read() == b"", "the session ends after close"
         writer.close()
         # The five lines answered 200 are in the broker already: answered means acknowledged.
-        found, _ = await raw_line_numbers(kafka_bootstrap, marker, until=5, timeout=20, quiet=1)
+        found, _ = await raw_line_numbers(broker.admin, marker, until=5, timeout=20, quiet=1)
         assert sorted(found.elements()) == list(range(5))
 
         for garbage in (b"1 open 3x abc\n", b"1 syslog 2000 " + b"a" * 100, b"nonsense\n" * 10):
@@ -89,11 +90,11 @@ async def test_the_receiver_answers_after_the_broker_and_refuses_bad_frames(kafk
     assert counters["relp"].received == counters["relp"].delivered == 6
 
 
-def test_rsyslog_lines_through_relp_are_stored_exactly_once(kafka_bootstrap: str, tmp_path: Path) -> None:
+def test_rsyslog_lines_through_relp_are_stored_exactly_once(broker: Cluster, tmp_path: Path) -> None:
     count = 5000
     ports = {name: brokers.free_port() for name in ("relp", "mcp")}
     env = node_env(
-        kafka_bootstrap,
+        broker,
         tmp_path / "node",
         NETOBS_SYSLOG_UDP_PORT="0",
         NETOBS_SYSLOG_TCP_PORT="0",
@@ -136,9 +137,9 @@ def test_rsyslog_lines_through_relp_are_stored_exactly_once(kafka_bootstrap: str
         brokers.stop(node)
 
 
-def test_rsyslog_loses_nothing_while_the_receiver_is_killed_twice(kafka_bootstrap: str, tmp_path: Path) -> None:
+def test_rsyslog_loses_nothing_while_the_receiver_is_killed_twice(broker: Cluster, tmp_path: Path) -> None:
     count = 20_000
-    found, seconds = relp_kill_run(kafka_bootstrap, tmp_path, count, per_second=4000, kills=2)
+    found, seconds = relp_kill_run(broker, tmp_path, count, per_second=4000, kills=2)
     lost = count - len(found)
     duplicates = sum(found.values()) - len(found)
     print(f"relp kill test: {count} lines, {lost} lost, {duplicates} duplicates, {seconds:.1f} s")
