@@ -56,8 +56,11 @@ class BoundedProducer:
         max_lines: int,
         compression: str = "auto",
         linger_ms: int = 5,
+        request_timeout_ms: int = 40_000,
     ) -> None:
         self.kafka = kafka
+        self.request_timeout_ms = request_timeout_ms
+        """How long the broker may take to answer before a send counts as failed (and is retried)."""
         self.topic = topic
         self.counters = counters
         self.max_lines = max_lines
@@ -151,6 +154,7 @@ class BoundedProducer:
             compression_type=self.compression,
             linger_ms=self.linger_ms,
             max_batch_size=MAX_BATCH_BYTES,
+            request_timeout_ms=self.request_timeout_ms,
         )
         try:
             await producer.start()
