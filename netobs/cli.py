@@ -210,15 +210,25 @@ def _poller(config: config_mod.Config, _: argparse.Namespace) -> int:
     from ingest.pollers.service import serve
 
     k = config.kafka
+    key = config.signing_key("inventory")
     return _serve_edge(
-        config, "poller", lambda creds, stop: serve(config.poller, creds, k.bootstrap, k.partitions, stop)
+        config,
+        "poller",
+        lambda creds, stop: serve(config.poller, creds, k.bootstrap, k.partitions, stop, inventory_key=key),
     )
 
 
 def _executor(config: config_mod.Config, _: argparse.Namespace) -> int:
-    from executor.service import serve
+    from common.sealing import load_or_create_key
+    from executor.service import Keys, serve
 
     k = config.kafka
+    keys = Keys(
+        command=load_or_create_key(config.command_key_path),
+        commands=config.signing_key("commands"),
+        steps=config.signing_key("steps"),
+        inventory=config.signing_key("inventory"),
+    )
     return _serve_edge(
         config,
         "executor",
@@ -227,7 +237,7 @@ def _executor(config: config_mod.Config, _: argparse.Namespace) -> int:
             creds,
             k.bootstrap,
             stop,
-            key_path=config.command_key_path,
+            keys=keys,
             partitions=k.partitions,
             replication_factor=k.replication_factor,
         ),
@@ -237,7 +247,12 @@ def _executor(config: config_mod.Config, _: argparse.Namespace) -> int:
 def _audit(config: config_mod.Config, _: argparse.Namespace) -> int:
     from executor.command_audit_verify import run
 
-    return run(config.clickhouse_dsn, config.clickhouse.database, sys.stdout)
+    try:
+        steps_key, mcp_key = config.signing_key("steps", create=False), config.signing_key("mcp_audit", create=False)
+    except (OSError, ValueError) as exc:
+        print(f"netobs audit verify: {exc}", file=sys.stderr)
+        return 2
+    return run(config.clickhouse_dsn, config.clickhouse.database, sys.stdout, steps_key, mcp_key)
 
 
 def _inventory(config: config_mod.Config, args: argparse.Namespace) -> int:
@@ -251,7 +266,7 @@ def _inventory(config: config_mod.Config, args: argparse.Namespace) -> int:
         print("netobs inventory seed: set NETOBS_KAFKA (a running node's broker is 127.0.0.1:19092)", file=sys.stderr)
         return 2
     try:
-        events = asyncio.run(seed(config.kafka.bootstrap, path))
+        events = asyncio.run(seed(config.kafka.bootstrap, path, config.signing_key("inventory")))
     except ConfigError as exc:
         print(f"netobs inventory seed: {exc}", file=sys.stderr)
         return 2
@@ -301,6 +316,7 @@ def _worker(config: config_mod.Config, _: argparse.Namespace) -> int:
             config.worker,
             config.clickhouse_dsn,
             config.clickhouse.database,
+            keys=node.worker_keys(config),
             data_dir=str(config.data_dir),
         )
     )

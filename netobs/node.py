@@ -25,6 +25,7 @@ from netobs import broker, children, mcp_service, signals
 from netobs.config import Config
 from netobs.worker_thread import WorkerThread
 from processors.app import Worker, make_app
+from processors.tables.projector import Keys as WorkerKeys
 from query_mcp import service as mcp_http
 from query_mcp.auth.credentials import load_or_create_token
 from schemas.topics import SYSLOG_RAW
@@ -34,6 +35,15 @@ log = logging.getLogger(__name__)
 DRAIN_SECONDS = 20.0
 BROKER_STOP_SECONDS = 30.0
 """A controlled shutdown flushes and closes the logs; a broker killed instead recovers them on the next start."""
+
+
+def worker_keys(config: Config) -> WorkerKeys:
+    """The signing keys the worker checks records with (created on first start)."""
+    return WorkerKeys(
+        steps=config.signing_key("steps"),
+        inventory=config.signing_key("inventory"),
+        mcp_audit=config.signing_key("mcp_audit"),
+    )
 
 
 def migrate(config: Config) -> list[str]:
@@ -69,10 +79,13 @@ async def run(config: Config) -> int:
             config.clickhouse_dsn,
             f"applied {applied}" if applied else "schema up to date",
         )
+        # Every key before the stages that share them start, so none races another to create one.
+        keys = worker_keys(config)
         if config.inventory.seed_file:
-            await inventory_seed.seed(bootstrap, config.inventory.seed_file)
+            await inventory_seed.seed(bootstrap, config.inventory.seed_file, keys.inventory)
         if config.actions.enabled:
-            load_or_create_key(config.command_key_path)  # before the executor and the MCP service both want it
+            load_or_create_key(config.command_key_path)
+            config.signing_key("commands")
         env = dict(os.environ, NETOBS_KAFKA_BOOTSTRAP=bootstrap, NETOBS_DATA_DIR=str(config.data_dir))
         wanted_edges = (
             ("ingest", True),
@@ -90,6 +103,7 @@ async def run(config: Config) -> int:
                 config.worker,
                 config.clickhouse_dsn,
                 config.clickhouse.database,
+                keys=keys,
                 data_dir=str(config.data_dir),
             )
         )

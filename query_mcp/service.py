@@ -215,10 +215,11 @@ async def serve_http(
         await audit_task
 
 
-def audit_trail(bootstrap: str, dsn: str, database: str) -> mcp_audit.AuditTrail:
-    """Audit to the topic when there is a broker; else straight into mcp_audit (a lone embedded store)."""
+def audit_trail(bootstrap: str, dsn: str, database: str, key: Callable[[], bytes]) -> mcp_audit.AuditTrail:
+    """Audit to the topic, signed with key() (the MCP audit key), when there is a broker; else straight into
+    mcp_audit (a lone embedded store: no topic to forge on, so no key is needed)."""
     if bootstrap:
-        return mcp_audit.AuditTrail(mcp_audit.kafka_sender(bootstrap))
+        return mcp_audit.AuditTrail(mcp_audit.kafka_sender(bootstrap, key()))
     return mcp_audit.AuditTrail(mcp_audit.table_sender(connect(dsn), database))
 
 
@@ -238,13 +239,15 @@ async def serve(
 
 
 @contextlib.asynccontextmanager
-async def command_path(bootstrap: str, actions: ActionsConfig, key_path: Path) -> AsyncIterator[CommandClient | None]:
+async def command_path(
+    bootstrap: str, actions: ActionsConfig, key_path: Path, signing_key: Callable[[], bytes]
+) -> AsyncIterator[CommandClient | None]:
     """The command path of this service, started and stopped around the block; None when actions are off or
-    there is no broker."""
+    there is no broker. key_path holds the key sealing secrets; signing_key() gives the commands key."""
     if not (bootstrap and actions.enabled):
         yield None
         return
-    client = CommandClient(bootstrap, load_or_create_key(key_path), actions.wait_seconds)
+    client = CommandClient(bootstrap, load_or_create_key(key_path), signing_key(), actions.wait_seconds)
     await client.start()
     try:
         yield client
