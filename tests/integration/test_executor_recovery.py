@@ -23,6 +23,7 @@ import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from common.kafka_admin import ensure_topics
+from common.signing import sign
 from executor import inventory, inventory_seed
 from schemas import commands
 from schemas.commands import Command, Step
@@ -30,6 +31,7 @@ from schemas.inventory import Node
 from schemas.topics import COMMAND_RESULTS, COMMANDS
 from tests import brokers
 from tests.integration.pipeline import node_env, wait_for
+from tests.signing_keys import KEYS
 from tests.snmpd import CREDENTIALS, Snmpd
 
 pytestmark = pytest.mark.integration
@@ -79,7 +81,8 @@ async def _publish(bootstrap: str, *items: Command) -> None:
     await producer.start()
     try:
         for command in items:
-            await producer.send_and_wait(COMMANDS, commands.encode(command), key=command.id.encode(), partition=0)
+            signed = sign(KEYS["commands"], command)
+            await producer.send_and_wait(COMMANDS, commands.encode(signed), key=command.id.encode(), partition=0)
     finally:
         await producer.stop()
 
@@ -113,7 +116,9 @@ class Lab:
         self.node = f"rec-{uuid.uuid4().hex[:8]}"
         node = Node(id=inventory.node_id(self.node), name=self.node, ip="127.0.0.1", snmp_credential="v2c-rw")
         asyncio.run(ensure_topics(bootstrap, 2, 1))
-        asyncio.run(inventory_seed.publish(bootstrap, inventory.node_events(node, "test", time.time_ns())))
+        asyncio.run(
+            inventory_seed.publish(bootstrap, KEYS["inventory"], inventory.node_events(node, "test", time.time_ns()))
+        )
         rw = CREDENTIALS["v2c-rw"]
         credentials = directory / "credentials.toml"
         credentials.write_text(f'[v2c-rw]\nmode = "v2c"\ncommunity = "{rw.community}"\n')
