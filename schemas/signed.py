@@ -13,6 +13,7 @@ The signature is HMAC-SHA256 of these bytes, as lowercase hex (common.signing co
 
 from __future__ import annotations
 
+import functools
 import json
 from typing import Any
 
@@ -34,9 +35,11 @@ PURPOSES: dict[type, str] = {
 
 def canonical(record: Signed) -> bytes:
     """The bytes a record's signature covers: its purpose line, then its fields but the signature, canonical JSON."""
-    fields = {f.name: plain(getattr(record, f.name)) for f in msgspec.structs.fields(record) if f.name != "signature"}
-    if not isinstance(record, AuditBatch):  # array_like: every field is always there
-        fields = {name: value for name, value in fields.items() if not _default(record, name)}
+    fields = plain(record)
+    if isinstance(record, AuditBatch):  # array_like: every field is always there, the signature last
+        fields = {"version": fields[0], "records": fields[1]}
+    else:
+        fields.pop("signature", None)
     body = json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return PURPOSES[type(record)].encode() + b"\n" + body.encode()
 
@@ -46,10 +49,15 @@ def plain(value: Any) -> Any:
     value, so a record read back from a table gives the bytes it was signed with), an array_like struct as an
     array of all its fields."""
     if isinstance(value, msgspec.Struct):
-        fields = msgspec.structs.fields(value)
-        if value.__struct_config__.array_like:
-            return [plain(getattr(value, f.name)) for f in fields]
-        return {f.name: plain(getattr(value, f.name)) for f in fields if not _default(value, f.name)}
+        array_like, defaults = _shape(type(value))
+        if array_like:
+            return [plain(getattr(value, name)) for name, _ in defaults]
+        shown = {}
+        for name, default in defaults:
+            item = getattr(value, name)
+            if default is _NONE or item != default:
+                shown[name] = plain(item)
+        return shown
     if isinstance(value, list | tuple):
         return [plain(v) for v in value]
     if isinstance(value, dict):
@@ -57,11 +65,18 @@ def plain(value: Any) -> Any:
     return value
 
 
-def _default(struct: msgspec.Struct, name: str) -> bool:
-    """Does the field hold its default (by value)?"""
-    field = next(f for f in msgspec.structs.fields(struct) if f.name == name)
-    if field.default is not msgspec.NODEFAULT:
-        return bool(getattr(struct, name) == field.default)
-    if field.default_factory is not msgspec.NODEFAULT:
-        return bool(getattr(struct, name) == field.default_factory())
-    return False
+_NONE: Any = object()
+
+
+@functools.cache
+def _shape(cls: type[msgspec.Struct]) -> tuple[bool, tuple[tuple[str, Any], ...]]:
+    """(array_like, (field name, default or _NONE) in order) of a struct type, looked up once."""
+    fields = []
+    for f in msgspec.structs.fields(cls):
+        if f.default is not msgspec.NODEFAULT:
+            fields.append((f.name, f.default))
+        elif f.default_factory is not msgspec.NODEFAULT:
+            fields.append((f.name, f.default_factory()))
+        else:
+            fields.append((f.name, _NONE))
+    return bool(cls.__struct_config__.array_like), tuple(fields)
