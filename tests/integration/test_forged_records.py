@@ -132,7 +132,7 @@ def _produce(bootstrap: str, topic: str, value: bytes, key: bytes) -> None:
 
 
 def _snmpset(value: str) -> Command:
-    args = {"target": "forge-agent", "oid": SYS_LOCATION, "type": "string", "value": value}
+    args = {"target": "forge-agent", "mib_object_name": "sysLocation.0", "type": "string", "value": value}
     return Command(id=uuid.uuid4().hex, time_ns=time.time_ns(), actor="admin", tool="snmpset", args=args)
 
 
@@ -147,15 +147,23 @@ def test_forged_commands_never_act_and_are_audited_as_refused(lab: Any) -> None:
     for forged in (unsigned, genuine_looking, altered):
         _produce(lab["bootstrap"], COMMANDS, commands.encode(forged), forged.id.encode())
     ids = "', '".join(c.id for c in (unsigned, genuine_looking, altered))
-    refused = wait_for(
+    final = "('refused', 'executed', 'denied', 'failed', 'timed_out')"
+    wait_for(
         lambda: (
-            (rows := _sql(lab["url"], f"SELECT * FROM netobs.command_audit WHERE command_id IN ('{ids}')"))
-            and len(rows) >= 3
-            and rows
+            len(
+                _sql(
+                    lab["url"],
+                    f"SELECT DISTINCT command_id FROM netobs.command_audit WHERE command_id IN "
+                    f"('{ids}') AND step IN {final}",
+                )
+            )
+            == 3
         ),
         60,
-        "the refusals in command_audit",
+        "an outcome of each forged command in command_audit",
     )
+    assert lab["agent"].get(SYS_LOCATION) == before
+    refused = _sql(lab["url"], f"SELECT * FROM netobs.command_audit WHERE command_id IN ('{ids}')")
     assert {r["step"] for r in refused} == {"refused"}, refused
     assert all(r["actor"] == "admin" and r["tool"] == "snmpset" and r["signer"] == "executor" for r in refused)
     by_id = {r["command_id"]: r["reason"] for r in refused}
@@ -165,6 +173,7 @@ def test_forged_commands_never_act_and_are_audited_as_refused(lab: Any) -> None:
     value = f"genuine-{uuid.uuid4().hex[:6]}"
     set_args = {"target": "forge-agent", "mib_object_name": "sysContact.0", "type": "string", "value": value}
     _ok(lab["url"], "snmpset", set_args, lab["operator"])
+    assert lab["agent"].get("1.3.6.1.2.1.1.4.0") == f'"{value}"'
     assert lab["agent"].get(SYS_LOCATION) == before
 
 
