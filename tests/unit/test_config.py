@@ -62,3 +62,14 @@ def test_unknown_keys_in_file_are_refused(tmp_path: Path):
 def test_missing_file_is_named(tmp_path: Path):
     with pytest.raises(ConfigError, match="does not exist"):
         load(tmp_path / "nope.toml", {})
+
+
+def test_signing_keys_default_under_the_data_dir_and_are_configurable(tmp_path: Path):
+    config = load(None, {"NETOBS_DATA_DIR": str(tmp_path), "NETOBS_KEYS_STEPS": str(tmp_path / "elsewhere.key")})
+    steps = config.signing_key("steps")
+    assert (tmp_path / "elsewhere.key").read_text().strip() == steps.hex()
+    assert config.signing_key("inventory") != steps and (tmp_path / "keys" / "inventory.key").exists()
+    with pytest.raises(FileNotFoundError):
+        config.signing_key("commands", create=False)
+    with pytest.raises(ConfigError, match="NETOBS_KEYS_MCP_AUDIT"):
+        load(None, {"NETOBS_KEYS_MCP_AUDIT": str(tmp_path)})
