@@ -566,7 +566,14 @@ def in_process_worker(config: Any) -> Any:
     asyncio.run(ensure_topics(access, k.partitions, k.replication_factor))
     node.migrate(config)
     worker = WorkerThread(
-        make_app(access, k.partitions, config.worker, config.clickhouse_dsn, config.clickhouse.database)
+        make_app(
+            access,
+            k.partitions,
+            config.worker,
+            config.clickhouse_dsn,
+            config.clickhouse.database,
+            keys=node.worker_keys(config),
+        )
     )
     worker.start()
     worker.started.wait(120)

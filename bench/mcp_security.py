@@ -107,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
     secured_port, bare_port = free_port(), free_port()
     mcp = McpConfig(port=secured_port, token=TOKEN, rate_per_client=1e6, rate_per_tool=1e6)
     metrics = Metrics()
-    trail = service.audit_trail("", dsn, DB)
+    trail = service.audit_trail("", dsn, DB, bytes)
     stop = asyncio.Event()
     server = service.build_server(store, service.guard_for(mcp, trail, metrics))
     secured = service.build_http_app(server, mcp, Authenticator(mcp, Path(data)), trail, metrics)

@@ -54,9 +54,18 @@ def first_broken(records: Iterable[tuple[int, Mapping[str, Any], str]]) -> Broke
     return None
 
 
+UNSIGNED = ("signer", "signature")
+"""Columns a record from before signing lacks: left out of its fields when both are empty, so its hash holds."""
+
+
 def chained_fields(values: Sequence[Any]) -> dict[str, Any]:
-    """What a record's hash covers, from its COMMAND_AUDIT_CHAINED values in order: time as int ns, the rest str."""
-    return {
+    """What a record's hash covers, from its COMMAND_AUDIT_CHAINED values in order: time as int ns, the rest str;
+    signer and signature only when either is set."""
+    fields = {
         column: int(value) if column == "time" else str(value)
         for column, value in zip(COMMAND_AUDIT_CHAINED, values, strict=True)
     }
+    if not any(fields[column] for column in UNSIGNED):
+        for column in UNSIGNED:
+            del fields[column]
+    return fields

@@ -155,6 +155,19 @@ class ActionsConfig:
 
 
 @dataclass(frozen=True)
+class KeysConfig:
+    """Files of the signing keys (common.signing), each created on first start when missing; empty: the file
+    DATA_DIR/keys/<name>.key. For scale-out, give each service only the files of the keys it holds: commands
+    (MCP service, executor), steps (executor, worker, audit verify), inventory (executor, seed, poller,
+    worker), mcp_audit (MCP service, worker, audit verify)."""
+
+    commands: str = ""
+    steps: str = ""
+    inventory: str = ""
+    mcp_audit: str = ""
+
+
+@dataclass(frozen=True)
 class WorkerConfig:
     """The Faust worker: how many Kafka records one ClickHouse insert gathers, and how long it waits."""
 

@@ -16,7 +16,8 @@ KEY_BYTES = 32
 
 
 def load_or_create_key(path: Path) -> bytes:
-    """The command key (256 bits, hex in a 0600 file), created on first use by the MCP service or executor."""
+    """A key (256 bits, hex in a 0600 file), created on first use: the command key (by the MCP service or the
+    executor), and the signing keys (common.signing)."""
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         staged = path.with_name(f".{path.name}.{os.getpid()}")
@@ -35,7 +36,7 @@ def load_or_create_key(path: Path) -> bytes:
     except ValueError:
         key = b""
     if len(key) != KEY_BYTES:
-        raise ValueError(f"command key {path}: expected {KEY_BYTES * 2} hex digits")
+        raise ValueError(f"key {path}: expected {KEY_BYTES * 2} hex digits")
     return key
 
 

@@ -5,6 +5,12 @@ hash is recomputed from what ClickHouse returns (audit_chain.first_broken, over 
 hashed: audit_chain.chained_fields), so an edited, removed or reordered row is found, and the records
 before it are vouched for. The prev_hash column is checked too: the hash does not depend on it, but analysts
 read it, so it must name the hash of the record before.
+
+Each record's signature is checked too (common.signing.step_refusal, with the steps and MCP audit keys): a
+step that did not come from the executor (nor is a denial the MCP service signed) is named, however intact
+its hash, and so is a row the worker stored as "refused". Rows from before signing (no signer, no signature,
+not refused) are vouched for by the chain alone, and only while no signed row came before them: once the
+chain holds a signed step, every later one must be signed.
 """
 
 from __future__ import annotations
@@ -18,7 +24,9 @@ from clickhouse_connect.driver.exceptions import ClickHouseError
 
 from common import clickhouse
 from common.audit_chain import GENESIS, Broken, chained_fields, first_broken
+from common.signing import step_refusal
 from common.timefmt import rfc3339_ns
+from schemas.commands import Step
 from schemas.tables import COMMAND_AUDIT, COMMAND_AUDIT_CHAINED
 
 BLOCK_ROWS = 10_000
@@ -45,21 +53,52 @@ def stored_records(client: Any, database: str, block_rows: int = BLOCK_ROWS) -> 
                 yield Stored(int(seq), chained_fields(chained), str(prev_hash), str(stored))
 
 
-def walk(client: Any, database: str, block_rows: int = BLOCK_ROWS) -> tuple[int, Broken | None, Stored | None]:
+def not_genuine(fields: dict[str, Any], steps_key: bytes, mcp_key: bytes, signed_before: bool) -> str | None:
+    """Why a stored step is not one its signer wrote, or None; a row from before signing passes only while no
+    signed row came before it."""
+    if not fields.get("signer") and not fields.get("signature") and fields["step"] != "refused":
+        return "unsigned, after signed records: not a step of the executor" if signed_before else None
+    step = Step(
+        command_id=fields["command_id"],
+        step=fields["step"],
+        time_ns=fields["time"],
+        actor=fields["actor"],
+        client=fields["client"],
+        tool=fields["tool"],
+        args=fields["args"],
+        reason=fields["reason"],
+        result=fields["result"],
+        signer=fields.get("signer", ""),
+        signature=fields.get("signature", ""),
+    )
+    why = step_refusal(steps_key, mcp_key, step)
+    if fields["step"] == "refused" and why is not None:
+        return f"a record the worker refused ({fields['reason'][:300]})"
+    return why
+
+
+def walk(
+    client: Any, database: str, steps_key: bytes, mcp_key: bytes, block_rows: int = BLOCK_ROWS
+) -> tuple[int, Broken | None, Stored | None]:
     """(records vouched for, the first break or None, the broken record or else the last one)."""
     records = stored_records(client, database, block_rows)
     count, last, mislinked = 0, None, None
 
     def chain() -> Iterator[tuple[int, dict[str, Any], str]]:
         nonlocal count, last, mislinked
-        previous = GENESIS
+        previous, signed = GENESIS, False
         for position, record in enumerate(records):
             last = record
             yield record.seq, record.fields, record.hash
-            # Resumed: first_broken found the record's hash right; now its prev_hash column.
+            # Resumed: first_broken found the record's hash right; now its prev_hash column and its signature.
             if record.prev_hash != previous:
                 mislinked = Broken(position, record.seq, "its prev_hash column is not the hash of the record before")
                 return
+            why = not_genuine(record.fields, steps_key, mcp_key, signed)
+            if why is not None:
+                mislinked = Broken(position, record.seq, f"not from the executor: {why}")
+                return
+            signed = signed or bool(record.fields.get("signature"))
             previous, count = record.hash, count + 1
 
     try:
@@ -69,14 +108,15 @@ def walk(client: Any, database: str, block_rows: int = BLOCK_ROWS) -> tuple[int,
     return (broken.position if broken else count), broken, last
 
 
-def verify(client: Any, database: str) -> tuple[int, Broken | None]:
+def verify(client: Any, database: str, steps_key: bytes, mcp_key: bytes) -> tuple[int, Broken | None]:
     """(records checked and intact, the first break or None); an empty table is intact."""
-    checked, broken, _ = walk(client, database)
+    checked, broken, _ = walk(client, database, steps_key, mcp_key)
     return checked, broken
 
 
-def run(dsn: str, database: str, out: TextIO) -> int:
-    """Verify and say so on out: 0 intact, 1 broken (naming the first broken record), 2 ClickHouse failed."""
+def run(dsn: str, database: str, out: TextIO, steps_key: bytes, mcp_key: bytes) -> int:
+    """Verify and say so on out: 0 intact, 1 broken (naming the first broken or unsigned record), 2 ClickHouse
+    failed. steps_key and mcp_key check the signatures."""
     embedded = dsn.startswith("chdb://")
     where = f"the embedded ClickHouse at {dsn.removeprefix('chdb://')}" if embedded else "ClickHouse"
     try:
@@ -86,7 +126,7 @@ def run(dsn: str, database: str, out: TextIO) -> int:
         print(f"netobs audit verify: cannot open {where}{held}: {exc}", file=sys.stderr)
         return 2
     try:
-        checked, broken, record = walk(client, database)
+        checked, broken, record = walk(client, database, steps_key, mcp_key)
     except ClickHouseError as exc:
         print(f"netobs audit verify: cannot read {database}.{COMMAND_AUDIT} from {where}: {exc}", file=sys.stderr)
         return 2

@@ -28,12 +28,17 @@ class Book:
     """Actor -> request times of its accepted commands, the last minute's worth kept."""
     decided_by: dict[str, str] = field(default_factory=dict)
     """Command id -> the id of the approve/reject command that decided it."""
+    refused: set[str] = field(default_factory=set)
+    """Ids of refused records (steps "refused"): they say nothing of the command whose id they may carry."""
     _pending: dict[str, int] = field(default_factory=dict)
     _counted: set[str] = field(default_factory=set)
 
     def record(self, step: Step) -> None:
         """Take one step in, in topic order."""
         cid = step.command_id
+        if step.step == "refused":
+            self.refused.add(cid)
+            return
         self.last[cid] = step.step
         if step.step == "pending_approval":
             self._pending[cid] = self.requested_ns.get(cid, step.time_ns)

@@ -6,6 +6,11 @@ broker before the executor goes on, and the step "executing" is written before a
 machine, so a command redelivered after a crash is recognised: finished ones are skipped, and one caught
 mid-action is recovered without a second effect (executor.actions). The committed offset never passes
 a command that waits for approval, so a restart finds it again.
+
+Every record it trusts is signed (common.signing): a command, approval or rejection that is unsigned or
+altered is never acted on and gets a step "refused" naming why; steps and inventory events that do not
+verify are left out of its memory and inventory, and an inventory event refused is recorded as a step
+"refused" too (command id "inventory@<offset>", once). Its own steps and inventory events it signs.
 """
 
 from __future__ import annotations
@@ -17,13 +22,13 @@ import json
 import logging
 import time
 from collections.abc import Callable, Mapping
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.structs import ConsumerRecord
 
-from common import kafka_client, sealing
+from common import kafka_client, sealing, signing
 from common.config import ActionsConfig
 from common.kafka_admin import ensure_topics
 from common.kafka_client import KafkaAccess
@@ -49,14 +54,25 @@ a fetch for its whole wait even when a record arrives)."""
 DECIDED = frozenset({"approved", "executing", *FINAL_STEPS})
 
 
+@dataclass(frozen=True)
+class Keys:
+    """The executor's keys: sealing (secrets from the MCP service) and the signing keys it checks and signs with."""
+
+    command: bytes
+    """Seals secrets (common.sealing)."""
+    commands: bytes
+    steps: bytes
+    inventory: bytes
+
+
 class Executor:
     """State and edges of one executor; run() drives it."""
 
     def __init__(
-        self, settings: ActionsConfig, credentials: Mapping[str, SnmpCredential], kafka: KafkaAccess, key: bytes
+        self, settings: ActionsConfig, credentials: Mapping[str, SnmpCredential], kafka: KafkaAccess, keys: Keys
     ) -> None:
         self._kafka = kafka
-        self._key = key
+        self._keys = keys
         self._group = settings.group_id
         self.policy = policy.from_config(settings)
         self.book = Book()
@@ -65,7 +81,7 @@ class Executor:
         """Commands pending approval -> (command, its offset in the commands topic)."""
         self.ctx = actions.Context(self.inventory, credentials, settings, self._publish_inventory, self._publish_event)
         self._producer: AIOKafkaProducer | None = None
-        self.counts = {"commands": 0, "undecodable": 0, "steps": 0}
+        self.counts = {"commands": 0, "undecodable": 0, "refused": 0, "steps": 0}
         self.steps: collections.Counter[tuple[str, str]] = collections.Counter()
         """Steps recorded by (tool, step): requested, approved, done, failed, denied, ... (the metrics read it)."""
 
@@ -117,29 +133,52 @@ class Executor:
         try:
             for record in await read_to_end(consumer, TopicPartition(COMMAND_RESULTS, 0)):
                 with contextlib.suppress(ValueError):
-                    self.book.record(commands.decode_step(record.value))
+                    step = commands.decode_step(record.value)
+                    # Only its own steps: the MCP service's denials are of no command it knows, and a forged
+                    # "approved" or "executed" must not decide a command.
+                    if step.signer == EXECUTOR and signing.refusal(self._keys.steps, step) is None:
+                        self.book.record(step)
+                    else:
+                        log.warning("steps offset %d: a step not signed by the executor, ignored", record.offset)
         finally:
             await consumer.stop()
         inventory_consumer = kafka_client.consumer(self._kafka, enable_auto_commit=False, group_id=None)
         await inventory_consumer.start()
         tp = TopicPartition(INVENTORY, 0)
         for record in await read_to_end(inventory_consumer, tp):
-            self._apply_inventory(record)
+            await self._apply_inventory(record)
         return asyncio.create_task(self._follow_inventory(inventory_consumer, tp))
 
     async def _follow_inventory(self, consumer: AIOKafkaConsumer, tp: TopicPartition) -> None:
         try:
             while True:
                 for record in (await consumer.getmany(tp, timeout_ms=1000)).get(tp, []):
-                    self._apply_inventory(record)
+                    await self._apply_inventory(record)
         finally:
             await consumer.stop()
 
-    def _apply_inventory(self, record: ConsumerRecord[bytes, bytes]) -> None:
+    async def _apply_inventory(self, record: ConsumerRecord[bytes, bytes]) -> None:
         try:
-            inv.apply(self.inventory, inventory_wire.decode(record.value))
+            event = inventory_wire.decode(record.value)
         except ValueError:
             log.warning("inventory offset %d: undecodable event skipped", record.offset)
+            return
+        why = signing.refusal(self._keys.inventory, event)
+        if why is None:
+            inv.apply(self.inventory, event)
+            return
+        refusal_id = f"inventory@{record.offset}"
+        log.warning("inventory offset %d: event refused (%s), not applied", record.offset, why)
+        if refusal_id not in self.book.refused:
+            self.counts["refused"] += 1
+            await self._step(
+                refusal_id,
+                "refused",
+                actor=event.actor,
+                tool=f"inventory_{event.op}",
+                args=json.dumps({"kind": event.kind, "id": event.id}, sort_keys=True, separators=(",", ":")),
+                reason=f"inventory event refused: {why}; not applied",
+            )
 
     async def _commit(self, consumer: AIOKafkaConsumer, tp: TopicPartition, next_offset: int) -> None:
         """Commit up to the oldest command still waiting for approval, else past the one just handled."""
@@ -153,6 +192,25 @@ class Executor:
         except ValueError as exc:
             self.counts["undecodable"] += 1
             log.warning("commands offset %d: not a command, skipped (%s)", record.offset, exc)
+            return
+        why = signing.refusal(self._keys.commands, command)
+        if why is not None:
+            self.counts["refused"] += 1
+            log.warning("commands offset %d: %s %s refused (%s)", record.offset, command.kind, command.id, why)
+            shown = (
+                commands.audit_args(command)
+                if command.kind == "request"
+                else json.dumps({"command_id": command.target})
+            )
+            await self._step(
+                command.id,
+                "refused",
+                actor=command.actor,
+                client=command.client,
+                tool=command.tool if command.kind == "request" else f"{command.kind}_command",
+                args=shown,
+                reason=f"{command.kind} refused: {why}; not acted on",
+            )
             return
         if command.kind == "request":
             await self._request(command, record.offset)
@@ -196,7 +254,7 @@ class Executor:
         """Checked arguments and opened secrets, or None after recording why the command is denied."""
         try:
             args = command_args.check(command.tool, command.args)
-            secrets = sealing.unseal(self._key, command.id, command.sealed)
+            secrets = sealing.unseal(self._keys.command, command.id, command.sealed)
         except (command_args.ArgError, sealing.SealError) as exc:
             await self._step(command.id, "denied", reason=str(exc))
             return None
@@ -296,6 +354,7 @@ class Executor:
     ) -> None:
         """Record a step: acknowledged by the broker, then known to the book."""
         record = Step(
+            signer=EXECUTOR,
             command_id=command_id,
             step=step,
             time_ns=time_ns or time.time_ns(),
@@ -306,6 +365,7 @@ class Executor:
             reason=reason,
             result=result,
         )
+        record = signing.sign(self._keys.steps, record)
         assert self._producer is not None
         await self._producer.send_and_wait(
             COMMAND_RESULTS, commands.encode(record), key=command_id.encode(), partition=0
@@ -317,7 +377,8 @@ class Executor:
 
     async def _publish_inventory(self, events: list[InventoryEvent]) -> None:
         assert self._producer is not None
-        for event in events:
+        for unsigned in events:
+            event = signing.sign(self._keys.inventory, unsigned)
             await self._producer.send_and_wait(INVENTORY, inventory_wire.encode(event), key=event.key, partition=0)
             inv.apply(self.inventory, event)
 
@@ -335,16 +396,15 @@ async def serve(
     kafka: KafkaAccess,
     stop: asyncio.Event,
     *,
-    key_path: Path,
+    keys: Keys,
     partitions: int,
     replication_factor: int = 1,
     on_start: Callable[[Executor], None] | None = None,
 ) -> None:
-    """Run the executor until stop (the `netobs executor` entry point); key_path holds the command key;
-    on_start is handed the executor before it runs (its metrics read it)."""
+    """Run the executor until stop (the `netobs executor` entry point); on_start is handed the executor before
+    it runs (its metrics read it)."""
     await ensure_topics(kafka, partitions, replication_factor)
-    key = sealing.load_or_create_key(key_path)
-    executor = Executor(settings, credentials, kafka, key)
+    executor = Executor(settings, credentials, kafka, keys)
     if on_start is not None:
         on_start(executor)
     await executor.run(stop)

@@ -273,20 +273,30 @@ def _poller(config: config_mod.Config, _: argparse.Namespace) -> int:
     k = config.kafka
     counters = PollerCounters()
     kafka = kafka_client.access(k)
+    key = config.signing_key("inventory")
     return _serve_edge(
         config,
         "poller",
-        lambda creds, stop: serve(config.poller, creds, kafka, k.partitions, stop, counters=counters),
+        lambda creds, stop: serve(
+            config.poller, creds, kafka, k.partitions, stop, counters=counters, inventory_key=key
+        ),
         lambda: poller_families(counters),
     )
 
 
 def _executor(config: config_mod.Config, _: argparse.Namespace) -> int:
+    from common.sealing import load_or_create_key
     from executor.metrics import executor_families
-    from executor.service import Executor, serve
+    from executor.service import Executor, Keys, serve
 
     k = config.kafka
     running: list[Executor] = []
+    keys = Keys(
+        command=load_or_create_key(config.command_key_path),
+        commands=config.signing_key("commands"),
+        steps=config.signing_key("steps"),
+        inventory=config.signing_key("inventory"),
+    )
     return _serve_edge(
         config,
         "executor",
@@ -295,7 +305,7 @@ def _executor(config: config_mod.Config, _: argparse.Namespace) -> int:
             creds,
             kafka_client.access(k),
             stop,
-            key_path=config.command_key_path,
+            keys=keys,
             partitions=k.partitions,
             replication_factor=k.replication_factor,
             on_start=running.append,
@@ -307,7 +317,12 @@ def _executor(config: config_mod.Config, _: argparse.Namespace) -> int:
 def _audit(config: config_mod.Config, _: argparse.Namespace) -> int:
     from executor.command_audit_verify import run
 
-    return run(config.clickhouse_dsn, config.clickhouse.database, sys.stdout)
+    try:
+        steps_key, mcp_key = config.signing_key("steps", create=False), config.signing_key("mcp_audit", create=False)
+    except (OSError, ValueError) as exc:
+        print(f"netobs audit verify: {exc}", file=sys.stderr)
+        return 2
+    return run(config.clickhouse_dsn, config.clickhouse.database, sys.stdout, steps_key, mcp_key)
 
 
 def _inventory(config: config_mod.Config, args: argparse.Namespace) -> int:
@@ -334,7 +349,7 @@ def _inventory(config: config_mod.Config, args: argparse.Namespace) -> int:
             return 2
         kafka = broker_auth.stage_access(config.data_dir, f"127.0.0.1:{port}", "executor")
     try:
-        events = asyncio.run(seed(kafka, path))
+        events = asyncio.run(seed(kafka, path, config.signing_key("inventory")))
     except ConfigError as exc:
         print(f"netobs inventory seed: {exc}", file=sys.stderr)
         return 2
@@ -392,6 +407,7 @@ def _worker(config: config_mod.Config, _: argparse.Namespace) -> int:
             config.worker,
             config.clickhouse_dsn,
             config.clickhouse.database,
+            keys=node.worker_keys(config),
             data_dir=str(config.data_dir),
         )
     )

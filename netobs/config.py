@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from common import signing
 from common.config import (
     SQL_SESSIONS,
     ActionsConfig,
@@ -24,6 +25,7 @@ from common.config import (
     ConfigError,
     InventoryConfig,
     KafkaConfig,
+    KeysConfig,
     McpConfig,
     MetricsConfig,
     PollerConfig,
@@ -53,6 +55,7 @@ class Config:
     mcp: McpConfig = field(default_factory=McpConfig)
     actions: ActionsConfig = field(default_factory=ActionsConfig)
     metrics: MetricsConfig = field(default_factory=MetricsConfig)
+    keys: KeysConfig = field(default_factory=KeysConfig)
 
     @property
     def clickhouse_dsn(self) -> str:
@@ -63,6 +66,11 @@ class Config:
     def command_key_path(self) -> Path:
         """The key sealing secrets between the MCP service and the executor."""
         return Path(self.actions.key_file) if self.actions.key_file else self.data_dir / "command.key"
+
+    def signing_key(self, purpose: str, create: bool = True) -> bytes:
+        """The signing key of a purpose (commands, steps, inventory, mcp_audit) from its file: created (0600) by
+        whichever stage starts first, unless create is off (`netobs audit verify` only reads)."""
+        return signing.load_key(signing.key_path(self.data_dir, purpose, getattr(self.keys, purpose)), create)
 
 
 ALIASES = {"NETOBS_KAFKA": "NETOBS_KAFKA_BOOTSTRAP", "NETOBS_CLICKHOUSE": "NETOBS_CLICKHOUSE_DSN"}
@@ -230,6 +238,10 @@ def validate(config: Config) -> None:
         raise ConfigError("NETOBS_WORKER_BATCH_RECORDS is 1-100000 and NETOBS_WORKER_BATCH_SECONDS 0.01-60")
     _validate_mcp(config.mcp)
     _validate_actions(config.actions)
+    for purpose in signing.PURPOSES:
+        value = getattr(config.keys, purpose)
+        if value and Path(value).is_dir():
+            raise ConfigError(f"NETOBS_KEYS_{purpose.upper()}: {value!r} is a directory")
 
 
 def _validate_clickhouse_http(ch: ClickHouseConfig, allow_plain_http: bool) -> None:

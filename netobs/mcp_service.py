@@ -4,6 +4,7 @@ talks to (broker, store, command key) is wired here, once for `netobs mcp` and t
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 
 from common.kafka_client import KafkaAccess, access
@@ -27,8 +28,10 @@ async def serve_mcp(
     """The MCP service over HTTP: its audit trail goes to the broker (or the store without one), its actions to
     the command path. kafka is the MCP principal's access (None: no broker); metrics, when given, is where it
     counts (a single node serves them with the others)."""
-    trail = service.audit_trail(kafka, config.clickhouse_dsn, config.clickhouse.database)
-    async with service.command_path(kafka, config.actions, config.command_key_path) as commands:
+    trail = service.audit_trail(kafka, config.clickhouse_dsn, config.clickhouse.database, _key(config, "mcp_audit"))
+    async with service.command_path(
+        kafka, config.actions, config.command_key_path, _key(config, "commands")
+    ) as commands:
         await service.serve(config.mcp, store, config.data_dir, stop, trail, commands, metrics)
 
 
@@ -40,7 +43,7 @@ def serves_clickhouse_http(config: Config) -> bool:
 
 async def serve_clickhouse_http(config: Config, store: Store, kafka: KafkaAccess | None, stop: asyncio.Event) -> None:
     """The read-only ClickHouse HTTP endpoint over the store, audited like the MCP service."""
-    trail = service.audit_trail(kafka, config.clickhouse_dsn, config.clickhouse.database)
+    trail = service.audit_trail(kafka, config.clickhouse_dsn, config.clickhouse.database, _key(config, "mcp_audit"))
     try:
         await clickhouse_http.serve(config.clickhouse, config.mcp, store, config.data_dir, stop, trail)
     except Exception as exc:  # the node goes on without it; the log says why
@@ -60,6 +63,13 @@ async def serve_mcp_and_clickhouse_http(
 async def serve_mcp_stdio(config: Config, store: Store) -> None:
     """The MCP service on stdin/stdout, wired like serve_mcp."""
     kafka = access(config.kafka) if config.kafka.bootstrap else None
-    trail = service.audit_trail(kafka, config.clickhouse_dsn, config.clickhouse.database)
-    async with service.command_path(kafka, config.actions, config.command_key_path) as commands:
+    trail = service.audit_trail(kafka, config.clickhouse_dsn, config.clickhouse.database, _key(config, "mcp_audit"))
+    async with service.command_path(
+        kafka, config.actions, config.command_key_path, _key(config, "commands")
+    ) as commands:
         await stdio.serve(config.mcp, store, trail, commands)
+
+
+def _key(config: Config, purpose: str) -> functools.partial[bytes]:
+    """The MCP service's signing key of a purpose, read (or created) only when the service needs it."""
+    return functools.partial(config.signing_key, purpose)

@@ -30,6 +30,7 @@ from netobs import broker, broker_auth, children, mcp_service, metrics_endpoint,
 from netobs.config import Config
 from netobs.worker_thread import WorkerThread
 from processors.app import Worker, lag_by_partition, make_app
+from processors.tables.projector import Keys as WorkerKeys
 from query_mcp import service as mcp_http
 from query_mcp.auth.credentials import TOKEN_FILE, load_or_create_token
 from query_mcp.clickhouse_http import server as clickhouse_http
@@ -48,6 +49,15 @@ BROKER_STOP_SECONDS = 20.0
 """A controlled shutdown flushes and closes the logs; a broker killed instead recovers them on the next start."""
 STOP_SECONDS = 75.0
 """The documented bound of a stop: the steps' bounds (the MCP service's 5 s included), plus a margin."""
+
+
+def worker_keys(config: Config) -> WorkerKeys:
+    """The signing keys the worker checks records with (created on first start)."""
+    return WorkerKeys(
+        steps=config.signing_key("steps"),
+        inventory=config.signing_key("inventory"),
+        mcp_audit=config.signing_key("mcp_audit"),
+    )
 
 
 def migrate(config: Config) -> list[str]:
@@ -95,10 +105,13 @@ async def run(config: Config) -> int:
             config.clickhouse_dsn,
             f"applied {applied}" if applied else "schema up to date",
         )
+        # Every key before the stages that share them start, so none races another to create one.
+        keys = worker_keys(config)
         if config.inventory.seed_file:
-            await inventory_seed.seed(stages["executor"], config.inventory.seed_file)
+            await inventory_seed.seed(stages["executor"], config.inventory.seed_file, keys.inventory)
         if config.actions.enabled:
-            load_or_create_key(config.command_key_path)  # before the executor and the MCP service both want it
+            load_or_create_key(config.command_key_path)
+            config.signing_key("commands")
         env = dict(os.environ, NETOBS_KAFKA_BOOTSTRAP=bootstrap, NETOBS_DATA_DIR=str(config.data_dir))
         wanted_edges = (
             ("ingest", True),
@@ -121,6 +134,7 @@ async def run(config: Config) -> int:
                 config.worker,
                 config.clickhouse_dsn,
                 config.clickhouse.database,
+                keys=keys,
                 data_dir=str(config.data_dir),
             )
         )

@@ -29,14 +29,7 @@ from processors.monitoring import resource_monitor
 from processors.monitoring.projector import StateProjector
 from processors.projector import Projector, Record
 from processors.syslog.projector import SyslogProjector
-from processors.tables.projector import (
-    COMMAND_AUDIT_ROWS,
-    EVENT_LOG_ROWS,
-    INVENTORY_TABLES,
-    MCP_AUDIT_ROWS,
-    TRAPS,
-    TableProjector,
-)
+from processors.tables.projector import Keys, TableProjector, projections
 from schemas import events as events_wire
 from schemas.events import Event
 from schemas.tables import RESOURCE_MONITOR
@@ -76,10 +69,12 @@ def make_app(
     dsn: str,
     database: str,
     *,
+    keys: Keys,
     resource_seconds: float = 60.0,
     data_dir: str | None = None,
 ) -> Worker:
-    """A Faust app wired to every topic and the ClickHouse writer; settings.group_id names its group.
+    """A Faust app wired to every topic and the ClickHouse writer; settings.group_id names its group; keys are
+    the signing keys the signed topics' records are checked with.
 
     resource_seconds is how often the worker writes its resource_monitor row; data_dir is the directory
     whose disk use it reports (default: the embedded ClickHouse path, else the working directory) and that
@@ -112,10 +107,7 @@ def make_app(
         for spec in TOPICS
     }
     projector = SyslogProjector(clickhouse.connect(dsn), database, SYSLOG_RAW, settings.snapshot_seconds)
-    tables = {
-        p.topic: TableProjector(clickhouse.connect(dsn), database, p)
-        for p in (TRAPS, INVENTORY_TABLES, EVENT_LOG_ROWS, MCP_AUDIT_ROWS, COMMAND_AUDIT_ROWS)
-    }
+    tables = {p.topic: TableProjector(clickhouse.connect(dsn), database, p) for p in projections(keys)}
     states = StateProjector(clickhouse.connect(dsn), database)
     worker = Worker(app, {SYSLOG_RAW: projector, POLL_RESULTS: states, **tables})
     batches = functools.partial(record_batches, worker=settings)
@@ -149,12 +141,14 @@ def make_app(
     async def report() -> None:
         log.info(
             "worker: %d syslog lines, %d trap/inventory/event rows, %d poll results (%d state rows) stored; "
-            "%d undecodable records skipped, %d poll results rejected, %d redelivered records skipped",
+            "%d undecodable records skipped, %d records refused for their signature, %d poll results rejected, "
+            "%d redelivered records skipped",
             projector.rows_stored,
             sum(t.rows_stored for t in tables.values()),
             states.results_applied,
             states.rows_stored,
             sum(t.records_undecodable for t in tables.values()) + states.records_undecodable,
+            sum(t.records_refused for t in tables.values()),
             states.results_rejected,
             projector.records_skipped + states.records_skipped + sum(t.records_skipped for t in tables.values()),
         )

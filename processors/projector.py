@@ -17,6 +17,11 @@ Row = dict[str, Any]
 """One table row, values by column name: the insert orders them (schemas.tables.COLUMNS)."""
 
 
+class Refused(Exception):
+    """A record whose signature is missing or does not verify: a builder raises it, and the projector counts and
+    logs it instead of storing it (common.signing)."""
+
+
 class Projector(Protocol):
     """Projects one topic into ClickHouse and owns what it knows of the partitions this worker holds."""
 

@@ -3,6 +3,8 @@
 The service never acts itself. It publishes to the commands topic and follows the steps topic from the
 moment it starts, so an outcome is seen however soon it comes; the latest steps of recent commands are
 kept in memory for get_command_status until the worker has projected them into command_audit.
+
+Every command it publishes is signed with the commands key (common.signing): the executor acts on nothing else.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import uuid
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
-from common import kafka_client
+from common import kafka_client, signing
 from common.kafka_client import KafkaAccess
 from schemas import commands
 from schemas.commands import Command, Step
@@ -38,9 +40,11 @@ def new_id() -> str:
 class CommandClient:
     """One per MCP service process."""
 
-    def __init__(self, kafka: KafkaAccess, key: bytes, wait_seconds: float) -> None:
+    def __init__(self, kafka: KafkaAccess, key: bytes, signing_key: bytes, wait_seconds: float) -> None:
         self._kafka = kafka
         self.key = key
+        """Seals secrets (common.sealing)."""
+        self._signing_key = signing_key
         self.wait_seconds = wait_seconds
         self._producer: AIOKafkaProducer | None = None
         self._consumer: AIOKafkaConsumer | None = None
@@ -101,7 +105,8 @@ class CommandClient:
 
     async def publish(self, command: Command) -> None:
         assert self._producer is not None
-        await self._producer.send_and_wait(COMMANDS, commands.encode(command), key=command.id.encode(), partition=0)
+        signed = signing.sign(self._signing_key, command)
+        await self._producer.send_and_wait(COMMANDS, commands.encode(signed), key=command.id.encode(), partition=0)
 
     async def wait(self, command_id: str, future: asyncio.Future[Step], seconds: float) -> Step | None:
         """The answering step, or None if it did not come within seconds (the command goes on regardless)."""

@@ -255,10 +255,11 @@ async def _listening(web: uvicorn.Server, task: asyncio.Task[None], mcp: McpConf
     return endpoint.local_url(mcp.bind, port, bool(mcp.tls_cert))
 
 
-def audit_trail(kafka: KafkaAccess | None, dsn: str, database: str) -> mcp_audit.AuditTrail:
-    """Audit to the topic when there is a broker; else straight into mcp_audit (a lone embedded store)."""
+def audit_trail(kafka: KafkaAccess | None, dsn: str, database: str, key: Callable[[], bytes]) -> mcp_audit.AuditTrail:
+    """Audit to the topic, signed with key() (the MCP audit key), when there is a broker; else straight into
+    mcp_audit (a lone embedded store: no topic to forge on, so no key is needed)."""
     if kafka is not None:
-        return mcp_audit.AuditTrail(mcp_audit.kafka_sender(kafka))
+        return mcp_audit.AuditTrail(mcp_audit.kafka_sender(kafka, key()))
     return mcp_audit.AuditTrail(mcp_audit.table_sender(connect(dsn), database))
 
 
@@ -282,14 +283,14 @@ async def serve(
 
 @contextlib.asynccontextmanager
 async def command_path(
-    kafka: KafkaAccess | None, actions: ActionsConfig, key_path: Path
+    kafka: KafkaAccess | None, actions: ActionsConfig, key_path: Path, signing_key: Callable[[], bytes]
 ) -> AsyncIterator[CommandClient | None]:
     """The command path of this service, started and stopped around the block; None when actions are off or
-    there is no broker."""
+    there is no broker. key_path holds the key sealing secrets; signing_key() gives the commands key."""
     if kafka is None or not actions.enabled:
         yield None
         return
-    client = CommandClient(kafka, load_or_create_key(key_path), actions.wait_seconds)
+    client = CommandClient(kafka, load_or_create_key(key_path), signing_key(), actions.wait_seconds)
     await client.start()
     try:
         yield client

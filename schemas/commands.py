@@ -9,6 +9,11 @@ MCP service waits on the steps topic for the outcome of its own command.
 Secrets (an SNMP community, a v3 password) never travel in args: the MCP service seals them with
 AES-256-GCM under the command key shared with the executor (common.sealing), bound to the command id,
 and names the sealed keys in secret_keys; the audit shows the names, never the values.
+
+Both carry an HMAC-SHA256 signature over their canonical bytes (schemas.signed): a command under the
+commands key (the MCP service signs, the executor checks), a step under the steps key (the executor signs;
+the worker and `netobs audit verify` check), or, for the denials the MCP service records itself
+(signer "mcp"), under the MCP audit key.
 """
 
 from __future__ import annotations
@@ -36,11 +41,16 @@ STEPS = (
     "executed",
     "failed",
     "timed_out",
+    "refused",
 )
+"""refused: a record that failed its signature check (a command the executor refused, or a step the worker
+refused); it says nothing about the command whose id it carries, so the executor's memory skips it."""
 FINAL_STEPS = frozenset({"rejected", "denied", "executed", "failed", "timed_out"})
 """Steps after which nothing more happens to a command."""
 EXECUTOR = "executor"
 """The actor of steps the executor takes on its own (executing, executed, failed, timed_out, denied)."""
+SIGNERS = ("executor", "mcp")
+"""Who signed a step: the executor (steps key), or the MCP service for a call it denied itself (MCP audit key)."""
 
 
 class Command(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
@@ -66,6 +76,8 @@ class Command(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     """Why, in the caller's words (optional); for approve/reject, the decider's note."""
     target: str = ""
     """approve/reject: the id of the pending command."""
+    signature: str = ""
+    """HMAC-SHA256 (hex) of schemas.signed.canonical(command) under the commands key."""
 
 
 class Step(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
@@ -85,6 +97,9 @@ class Step(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     """Why denied, rejected, failed or timed out; the requester's reason on requested."""
     result: str = ""
     """executed: the tool's result as JSON."""
+    signer: str = "executor"
+    signature: str = ""
+    """HMAC-SHA256 (hex) of schemas.signed.canonical(step) under the signer's key (see SIGNERS)."""
 
     @property
     def final(self) -> bool:

@@ -6,6 +6,10 @@ nodes, pollings and networks tables and the poller's schedule are projections of
 
 SNMP credentials are held by reference: a node names a credential defined in the credentials file
 (schemas.credentials); the secret itself is never on a topic, in a table or in a tool result.
+
+Every event carries an HMAC-SHA256 signature over its canonical bytes (schemas.signed) under the inventory
+key, which only its writers (the executor, the seed) and readers (executor, poller, worker) hold; a reader
+ignores an event whose signature is missing or does not verify.
 """
 
 from __future__ import annotations
@@ -104,6 +108,8 @@ class InventoryEvent(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=Tr
     node: Node | None = None
     polling: Polling | None = None
     network: Network | None = None
+    signature: str = ""
+    """HMAC-SHA256 (hex) of schemas.signed.canonical(event) under the inventory key."""
 
     @property
     def key(self) -> bytes:

@@ -1,6 +1,10 @@
 """Wire format of the MCP audit topic: one record per MCP request, authenticated or not, many per Kafka
 record. The MCP service publishes them (it never writes ClickHouse); the worker projects them into
 mcp_audit. Arguments are kept only as a digest: they may hold secrets (an SNMP community, say).
+
+A batch carries an HMAC-SHA256 signature over its canonical bytes (schemas.signed) under the MCP audit key;
+the worker projects a batch whose signature is missing or does not verify as one row of outcome "refused"
+(REFUSED), never as the records it claims.
 """
 
 from __future__ import annotations
@@ -39,6 +43,13 @@ class AuditRecord(msgspec.Struct, array_like=True, frozen=True):
 class AuditBatch(msgspec.Struct, array_like=True, frozen=True):
     version: int
     records: list[AuditRecord]
+    signature: str = ""
+    """HMAC-SHA256 (hex) of schemas.signed.canonical(batch) under the MCP audit key; "" on batches from before
+    signing."""
+
+
+REFUSED = "refused"
+"""The outcome of the row that stands for a batch the worker refused (its signature is missing or wrong)."""
 
 
 LAST_DATETIME64_US = 10_413_791_999_999_999

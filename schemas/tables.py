@@ -36,10 +36,13 @@ COMMAND_AUDIT_COLUMNS = (
     "hash",
     "kafka_partition",
     "kafka_offset",
+    "signer",
+    "signature",
 )
-COMMAND_AUDIT_CHAINED = COMMAND_AUDIT_COLUMNS[1:10]
+COMMAND_AUDIT_CHAINED = (*COMMAND_AUDIT_COLUMNS[1:10], "signer", "signature")
 """The columns each record's hash covers (with the hash before it): everything but seq, the hashes and the
-topic position. seq is covered by the order: a removed or moved record breaks the chain."""
+topic position. seq is covered by the order: a removed or moved record breaks the chain. signer and signature
+are covered when set (rows from before signing have neither, and keep their hashes)."""
 MCP_AUDIT_COLUMNS = (
     "time",
     "service",

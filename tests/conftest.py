@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from tests import brokers
+from tests import brokers, signing_keys
 
 SKIPS_FAIL = os.environ.get("CI") == "true"
 _STATUS = pytest.StashKey[dict[str, str]]()
@@ -93,3 +93,20 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: p
 def chdb_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The one embedded ClickHouse path this test process opens (chdb: one path per process, for life)."""
     return tmp_path_factory.mktemp("chdb-session") / "clickhouse"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def session_signing_keys(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Every netobs process of the session signs and checks with the same keys (tests.signing_keys): the
+    brokers are shared, so a node started by one test reads records another test's parts signed."""
+    settings = signing_keys.write(tmp_path_factory.mktemp("signing-keys"))
+    saved = {name: os.environ.get(name) for name in settings}
+    os.environ.update(settings)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value

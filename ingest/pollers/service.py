@@ -6,6 +6,11 @@ runs an outdated definition. Due runs queue for up to `concurrency` workers; eac
 polling's timeout, so a slow or dead target holds one worker, never the schedule. Results are cut into
 one PollBatch per partition (by node id) every batch_ms and handed to the same bounded Kafka producer as
 syslog ingest uses.
+
+Only inventory events signed with the inventory key (common.signing) reach the schedule: one that is
+unsigned or altered is counted as an inventory error and logged, so nobody who can merely write the topic
+can make the poller send a stored credential to an address of their choosing. A Kafka tombstone cannot be
+signed, so it deletes nothing.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ from typing import Any, ClassVar
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.errors import KafkaError
 
-from common import kafka_client
+from common import kafka_client, signing
 from common.config import PollerConfig
 from common.kafka_client import KafkaAccess
 from common.snmp_credentials import SnmpCredential
@@ -68,8 +73,9 @@ async def serve(
     drain_seconds: float = DRAIN_SECONDS,
     log_seconds: float = LOG_SECONDS,
     inventory_topic: str = INVENTORY,
+    inventory_key: bytes,
 ) -> None:
-    """Poll the inventory's pollings on their schedules until stop is set.
+    """Poll the inventory's pollings on their schedules until stop is set; inventory_key checks the events.
 
     Kafka is connected first (retried until stop), then the inventory is read to its end, then ready is
     set and polling starts. On stop, runs in progress are abandoned, pending results are sent, waiting at
@@ -97,7 +103,9 @@ async def serve(
     caught_up = asyncio.Event()
     workers = _Workers(poller.concurrency, probes, counters, outbox)
     follower = asyncio.create_task(
-        _follow_inventory(kafka, inventory_topic, schedule, counters, wake, caught_up, stop, outbox.remove)
+        _follow_inventory(
+            kafka, inventory_topic, inventory_key, schedule, counters, wake, caught_up, stop, outbox.remove
+        )
     )
     follower.add_done_callback(_log_failure)
     helpers = [
@@ -233,6 +241,7 @@ async def _flush_periodically(outbox: _Outbox, batch_ms: int) -> None:
 async def _follow_inventory(
     kafka: KafkaAccess,
     topic: str,
+    key: bytes,
     schedule: Schedule,
     counters: PollerCounters,
     wake: asyncio.Event,
@@ -265,7 +274,7 @@ async def _follow_inventory(
             batches = await consumer.getmany(partition, timeout_ms=500)
             for record in batches.get(partition, []):
                 try:
-                    event = _event(record)
+                    event = _event(record, key)
                     removal = _removal(event, schedule)
                     schedule.apply(event, time.time())
                     counters.inventory_events += 1
@@ -297,20 +306,15 @@ def _removal(event: inventory.InventoryEvent, schedule: Schedule) -> Removal | N
     return Removal(kind="polling", id=event.id, node_id=polling.node_id, time_ns=event.time_ns)
 
 
-def _event(record: ConsumerRecord[bytes, bytes]) -> inventory.InventoryEvent:
-    """The event of a record; a tombstone (no value) deletes the entity its key names."""
-    if record.value is not None:
-        return inventory.decode(record.value)
-    kind, _, entity = (record.key or b"").decode(errors="replace").partition(":")
-    if kind not in ("node", "polling", "network") or not entity:
-        raise ValueError(f"a tombstone with key {record.key!r} names no entity")
-    return inventory.InventoryEvent(
-        kind=kind,  # type: ignore[arg-type]
-        op="delete",
-        id=entity,
-        time_ns=record.timestamp * 1_000_000,
-        actor="tombstone",
-    )
+def _event(record: ConsumerRecord[bytes, bytes], key: bytes) -> inventory.InventoryEvent:
+    """The event of a record; ValueError for a tombstone, an undecodable record, or an event not signed under key."""
+    if record.value is None:
+        raise ValueError(f"a tombstone (key {record.key!r}) carries no signature: ignored")
+    event = inventory.decode(record.value)
+    why = signing.refusal(key, event)
+    if why is not None:
+        raise ValueError(f"inventory event {event.kind}:{event.id} refused: {why}")
+    return event
 
 
 async def _consumer(kafka: KafkaAccess, partition: TopicPartition, stop: asyncio.Event) -> AIOKafkaConsumer | None:

@@ -5,8 +5,11 @@ knows where the chain stands (the table's last row), so it stamps each batch in 
 after that row: seq counts up by one, prev_hash is the hash of the row before, hash is
 audit_chain.chain_hash(prev_hash, chained_fields(row)). The first row of an empty table chains on GENESIS.
 
-A record that does not decode gives no row (None): the projector logs it and moves on. It is not in the
-chain at all, so it cannot break it: seq is given at insert time to the rows that are stored, and stays
+A step whose signature does not verify (common.signing.step_refusal: not signed by the executor, nor a denial
+signed by the MCP service) is not projected as what it claims: its row has step "refused" and a reason naming
+why and what it claimed, so the refusal is audited, and `netobs audit verify` names the row (it carries no
+valid signature). A record that does not decode gives no row (None): the projector logs it and moves on.
+It is not in the chain at all, so it cannot break it: seq is given at insert time to the rows that are stored, and stays
 continuous across the skipped record.
 
 What a hash covers (chained_fields) is exactly what `netobs audit verify` reads back from ClickHouse: time as
@@ -21,6 +24,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from common.audit_chain import GENESIS, chain_hash, chained_fields
+from common.signing import step_refusal
 from processors import clickhouse_writer
 from processors.projector import Row
 from processors.tables.column_values import bounded
@@ -31,28 +35,35 @@ INT64 = (-(2**63), 2**63 - 1)
 """DateTime64(9) stores nanoseconds in an Int64: a time outside it would make ClickHouse refuse the batch."""
 
 
-def record_rows(value: bytes, partition: int, offset: int) -> list[Row] | None:
-    """The step's row, unstamped (seq None, hashes empty); None when it is not a Step."""
+def record_rows(value: bytes, partition: int, offset: int, steps_key: bytes, mcp_key: bytes) -> list[Row] | None:
+    """The step's row, unstamped (seq None, hashes empty), or its refusal's; None when it is not a Step.
+    steps_key and mcp_key are the steps and MCP audit keys its signature is checked with."""
     try:
         step = commands.decode_step(value)
     except ValueError:  # msgspec's DecodeError and ValidationError, and invalid UTF-8 inside a string
         return None
+    why = step_refusal(steps_key, mcp_key, step)
+    shown, reason = step.step, step.reason
+    if why is not None:
+        shown, reason = "refused", f"refused by the worker: {why}; it claimed step {step.step!r}: {step.reason}"
     return [
         {
             "seq": None,
             "time": bounded(step.time_ns, *INT64),
             "command_id": step.command_id,
-            "step": step.step,
+            "step": shown,
             "actor": step.actor,
             "client": step.client,
             "tool": step.tool,
             "args": step.args,
-            "reason": step.reason,
+            "reason": reason,
             "result": step.result,
             "prev_hash": "",
             "hash": "",
             "kafka_partition": partition,
             "kafka_offset": offset,
+            "signer": step.signer,
+            "signature": step.signature,
         }
     ]
 

@@ -3,14 +3,16 @@
 version is the record's offset, so the newest definition of an entity wins in ReplacingMergeTree however
 often the topic is replayed. A delete keeps a row (deleted = 1) with the id, time and actor and empty
 fields, so FINAL shows the entity gone. A record that does not decode gives no row (None): without a
-valid kind and id there is no entity to write; the projector counts and logs it.
+valid kind and id there is no entity to write; the projector counts and logs it. An event whose signature
+(inventory key) is missing or does not verify raises Refused: it is not an entity's definition.
 """
 
 from __future__ import annotations
 
 import msgspec
 
-from processors.projector import Row
+from common.signing import refusal
+from processors.projector import Refused, Row
 from processors.tables.column_values import INT32, UINT8, UINT32, bounded, micros
 from schemas import inventory
 from schemas.inventory import InventoryEvent
@@ -19,12 +21,16 @@ from schemas.tables import NETWORKS, NODES, POLLINGS
 _thresholds_encoder = msgspec.json.Encoder()
 
 
-def record_rows(value: bytes, offset: int) -> tuple[str, Row] | None:
-    """(table, row) of one inventory record; None when the record is not a valid InventoryEvent."""
+def record_rows(value: bytes, offset: int, key: bytes) -> tuple[str, Row] | None:
+    """(table, row) of one inventory record signed under key; None when the record is not a valid
+    InventoryEvent; Refused when it is not signed under key."""
     try:
         event = inventory.decode(value)
     except ValueError:
         return None
+    why = refusal(key, event)
+    if why is not None:
+        raise Refused(f"inventory event {event.kind}:{event.id} by {event.actor!r}: {why}")
     return event_row(event, offset)
 
 

@@ -5,7 +5,11 @@ Like the syslog projector, each table is its own offset ledger: for every partit
 or below the highest offset a table already holds are not inserted again, and each insert carries a
 deduplication token naming its offsets. The ledger is kept per table because one batch may write several
 tables (the inventory): if a crash falls between two of its inserts, the redelivered records still reach
-the table that missed them. A record that does not decode is counted and logged, never retried.
+the table that missed them. A record that does not decode is counted and logged, never retried; so is a
+record refused for its signature (processors.projector.Refused), which is never stored.
+
+The projections of signed topics (inventory, MCP audit, command steps) are made with the keys they check
+(projections()).
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from processors import clickhouse_writer
-from processors.projector import Record, Row
+from processors.projector import Record, Refused, Row
 from processors.tables import command_audit_rows, event_rows, inventory_rows, mcp_audit_rows, trap_rows
 from schemas.tables import COMMAND_AUDIT, EVENT_LOG, MCP_AUDIT, NETWORKS, NODES, POLLINGS, SNMP_TRAPS
 from schemas.topics import COMMAND_RESULTS, EVENTS, INVENTORY
@@ -61,6 +65,7 @@ class TableProjector:
         self.rows_stored = 0
         self.records_skipped = 0
         self.records_undecodable = 0
+        self.records_refused = 0
 
     def process(self, records: Sequence[Record]) -> int:
         """Build and store a batch; returns the rows inserted. Raises if an insert fails (retry the batch)."""
@@ -73,7 +78,12 @@ class TableProjector:
                 if offset <= min(stored.values()):
                     self.records_skipped += 1
                     continue
-                built = p.build(value, partition, offset, record_ns)
+                try:
+                    built = p.build(value, partition, offset, record_ns)
+                except Refused as exc:
+                    self.records_refused += 1
+                    log.warning("%s partition %d offset %d: refused, not stored (%s)", p.topic, partition, offset, exc)
+                    continue
                 if built is None:
                     self.records_undecodable += 1
                     log.warning("%s partition %d offset %d: undecodable record skipped", p.topic, partition, offset)
@@ -124,31 +134,47 @@ def _trap_tables(value: bytes, partition: int, offset: int, _: int) -> Tables | 
     return None if rows is None else {SNMP_TRAPS: rows}
 
 
-def _inventory_tables(value: bytes, _: int, offset: int, __: int) -> Tables | None:
-    built = inventory_rows.record_rows(value, offset)
-    return None if built is None else {built[0]: [built[1]]}
+@dataclass(frozen=True)
+class Keys:
+    """The signing keys the worker checks records with (common.signing): it signs nothing."""
+
+    steps: bytes
+    inventory: bytes
+    mcp_audit: bytes
+
+
+def projections(keys: Keys) -> tuple[Projection, ...]:
+    """Every table projection, those of signed topics checking their records with keys."""
+
+    def inventory_tables(value: bytes, _: int, offset: int, __: int) -> Tables | None:
+        built = inventory_rows.record_rows(value, offset, keys.inventory)
+        return None if built is None else {built[0]: [built[1]]}
+
+    def audit_tables(value: bytes, partition: int, offset: int, record_ns: int) -> Tables | None:
+        rows = mcp_audit_rows.record_rows(value, partition, offset, record_ns, keys.mcp_audit)
+        return None if rows is None else {MCP_AUDIT: rows}
+
+    def command_audit_tables(value: bytes, partition: int, offset: int, _: int) -> Tables | None:
+        rows = command_audit_rows.record_rows(value, partition, offset, keys.steps, keys.mcp_audit)
+        return None if rows is None else {COMMAND_AUDIT: rows}
+
+    return (
+        TRAPS,
+        Projection(
+            INVENTORY,
+            inventory_tables,
+            (NODES, POLLINGS, NETWORKS),
+            high_offsets=clickhouse_writer.version_high_offsets,
+        ),
+        EVENT_LOG_ROWS,
+        Projection(MCP_AUDIT_TOPIC, audit_tables, (MCP_AUDIT,)),
+        Projection(COMMAND_RESULTS, command_audit_tables, (COMMAND_AUDIT,), insert=command_audit_rows.insert_chained),
+    )
 
 
 def _event_tables(value: bytes, partition: int, offset: int, record_ns: int) -> Tables | None:
     return {EVENT_LOG: event_rows.record_rows(value, partition, offset, record_ns)}
 
 
-def _audit_tables(value: bytes, partition: int, offset: int, _: int) -> Tables | None:
-    rows = mcp_audit_rows.record_rows(value, partition, offset)
-    return None if rows is None else {MCP_AUDIT: rows}
-
-
-def _command_audit_tables(value: bytes, partition: int, offset: int, _: int) -> Tables | None:
-    rows = command_audit_rows.record_rows(value, partition, offset)
-    return None if rows is None else {COMMAND_AUDIT: rows}
-
-
 TRAPS = Projection(TRAPS_TOPIC, _trap_tables, (SNMP_TRAPS,))
-INVENTORY_TABLES = Projection(
-    INVENTORY, _inventory_tables, (NODES, POLLINGS, NETWORKS), high_offsets=clickhouse_writer.version_high_offsets
-)
 EVENT_LOG_ROWS = Projection(EVENTS, _event_tables, (EVENT_LOG,), insert=clickhouse_writer.insert_new_events)
-MCP_AUDIT_ROWS = Projection(MCP_AUDIT_TOPIC, _audit_tables, (MCP_AUDIT,))
-COMMAND_AUDIT_ROWS = Projection(
-    COMMAND_RESULTS, _command_audit_tables, (COMMAND_AUDIT,), insert=command_audit_rows.insert_chained
-)

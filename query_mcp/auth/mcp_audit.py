@@ -3,6 +3,8 @@ that owns its embedded ClickHouse and has no broker, inserted into mcp_audit dir
 
 record() never blocks a request: records wait in a bounded queue and a background task sends them in
 batches. A record that cannot be kept (queue full for minutes) is counted and logged, never silently lost.
+Batches on the topic, and the denial steps of refused action calls, are signed with the MCP audit key
+(common.signing), so the worker can tell them from forgeries.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from typing import Any
 
 from aiokafka import AIOKafkaProducer
 
-from common import kafka_client
+from common import kafka_client, signing
 from common.kafka_client import KafkaAccess
 from schemas import commands, mcp_audit
 from schemas.commands import Step
@@ -132,6 +134,7 @@ def refused_action(record: AuditRecord) -> Step | None:
     if record.tool not in ACTION_TOOLS or record.outcome != "denied":
         return None
     return Step(
+        signer="mcp",
         command_id=uuid.uuid4().hex,
         step="denied",
         time_ns=record.time_ns,
@@ -143,9 +146,9 @@ def refused_action(record: AuditRecord) -> Step | None:
     )
 
 
-def kafka_sender(kafka: KafkaAccess) -> Callable[[list[AuditRecord]], Any]:
-    """Publishes to the audit topic (and refused actions to the command steps topic); connects lazily so a
-    late broker only delays the trail."""
+def kafka_sender(kafka: KafkaAccess, key: bytes) -> Callable[[list[AuditRecord]], Any]:
+    """Publishes to the audit topic (and refused actions to the command steps topic), signed with key (the MCP
+    audit key); connects lazily so a late broker only delays the trail."""
     producer: list[AIOKafkaProducer] = []
 
     async def send(records: list[AuditRecord]) -> None:
@@ -153,11 +156,13 @@ def kafka_sender(kafka: KafkaAccess) -> Callable[[list[AuditRecord]], Any]:
             p = kafka_client.producer(kafka, acks="all", request_timeout_ms=10_000)
             await p.start()
             producer.append(p)
-        key = SERVICE.encode()
-        await producer[0].send_and_wait(MCP_AUDIT_TOPIC, mcp_audit.encode(mcp_audit.AuditBatch(1, records)), key=key)
+        service = SERVICE.encode()
+        batch = signing.sign(key, mcp_audit.AuditBatch(1, records))
+        await producer[0].send_and_wait(MCP_AUDIT_TOPIC, mcp_audit.encode(batch), key=service)
         for step in filter(None, map(refused_action, records)):
+            signed = signing.sign(key, step)
             await producer[0].send_and_wait(
-                COMMAND_RESULTS, commands.encode(step), key=step.command_id.encode(), partition=0
+                COMMAND_RESULTS, commands.encode(signed), key=step.command_id.encode(), partition=0
             )
 
     return send

@@ -21,7 +21,7 @@ from mcp.shared._httpx_utils import create_mcp_http_client
 
 from common import kafka_client, migrations
 from common.kafka_admin import ensure_topics
-from netobs import mcp_service
+from netobs import mcp_service, node
 from netobs.config import Config
 from netobs.worker_thread import WorkerThread
 from processors.app import make_app
@@ -80,7 +80,14 @@ def worker_and_mcp(config: Config) -> Iterator[Node]:
     client = connect(config.clickhouse_dsn)
     migrations.apply(client, config.clickhouse.database, config.clickhouse.retention_days)
     worker = WorkerThread(
-        make_app(kafka, k.partitions, config.worker, config.clickhouse_dsn, config.clickhouse.database)
+        make_app(
+            kafka,
+            k.partitions,
+            config.worker,
+            config.clickhouse_dsn,
+            config.clickhouse.database,
+            keys=node.worker_keys(config),
+        )
     )
     worker.start()
     worker.started.wait(60)

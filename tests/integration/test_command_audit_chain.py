@@ -26,20 +26,25 @@ from common import audit_chain, clickhouse, kafka_client, migrations
 from common.audit_chain import chain_hash
 from common.kafka_admin import ensure_topics
 from common.kafka_client import KafkaAccess
+from common.signing import sign
 from executor.command_audit_verify import verify, walk
 from processors import clickhouse_writer
 from processors.tables import command_audit_rows
-from processors.tables.projector import COMMAND_AUDIT_ROWS, TableProjector
+from processors.tables.projector import TableProjector, projections
 from schemas import commands
 from schemas.commands import Step
 from schemas.tables import COMMAND_AUDIT, COMMAND_AUDIT_CHAINED
 from schemas.topics import COMMAND_RESULTS
 from tests import brokers
 from tests.integration.pipeline import node_env
+from tests.signing_keys import KEYS, WORKER
 
 pytestmark = pytest.mark.integration
 
 T0 = 1_760_000_000_000_000_000
+STEPS = KEYS["steps"]
+KEYS_OF_VERIFY = (STEPS, KEYS["mcp_audit"])
+COMMAND_AUDIT_ROWS = projections(WORKER)[-1]
 NETOBS = Path(sys.executable).with_name("netobs")
 REPO = Path(__file__).resolve().parents[2]
 
@@ -56,7 +61,7 @@ def lifecycle(marker: str, n: int, t0: int = T0) -> list[Step]:
             continue
         steps.append(Step(command_id=cid, step="executing", time_ns=t + 3, actor="executor"))
         steps.append(Step(command_id=cid, step="executed", time_ns=t + 999, actor="executor", result='{"rtt":1}'))
-    return steps
+    return [sign(KEYS["steps"], step) for step in steps]
 
 
 def records(values: list[bytes], start: int = 0) -> list[tuple[int, int, int, bytes]]:
@@ -88,7 +93,7 @@ def test_batches_chain_on_and_redelivery_adds_nothing(client):
     values.insert(4, b"\x00 not a step")  # offset 4: skipped, and not in the chain
     recs = records(values)
     projector = TableProjector(client, db, COMMAND_AUDIT_ROWS)
-    assert verify(client, db) == (0, None)  # an empty table is intact
+    assert verify(client, db, *KEYS_OF_VERIFY) == (0, None)  # an empty table is intact
     assert projector.process(recs[:6]) == 5
     assert projector.process(recs[6:]) == 6
     assert projector.records_undecodable == 1
@@ -98,12 +103,12 @@ def test_batches_chain_on_and_redelivery_adds_nothing(client):
     assert [r[1] for r in rows] == [0, 1, 2, 3, 5, 6, 7, 8, 9, 10, 11]
     assert [(r[2], r[3], r[4]) for r in rows] == [(s.command_id, s.step, s.time_ns) for s in steps]
     assert rows[5][5] == rows[4][6], "the second batch chains on the first batch's last hash"
-    assert verify(client, db) == (11, None)
+    assert verify(client, db, *KEYS_OF_VERIFY) == (11, None)
 
     # Redelivered: to the same projector, to a new one (a restart), and a retried insert that had landed.
     assert projector.process(recs[6:]) == 0
     assert TableProjector(client, db, COMMAND_AUDIT_ROWS).process(recs) == 0
-    retried = [command_audit_rows.record_rows(v, 0, o)[0] for _, o, _, v in recs[6:]]
+    retried = [command_audit_rows.record_rows(v, 0, o, *KEYS_OF_VERIFY)[0] for _, o, _, v in recs[6:]]
     token = clickhouse_writer.dedup_token(COMMAND_RESULTS, {0: (6, 11)})
     command_audit_rows.insert_chained(client, db, COMMAND_AUDIT, retried, token)
     assert stored(client, db) == rows
@@ -112,7 +117,7 @@ def test_batches_chain_on_and_redelivery_adds_nothing(client):
     more = records([commands.encode(s) for s in lifecycle("b2", 1)], start=12)
     assert TableProjector(client, db, COMMAND_AUDIT_ROWS).process(more) == 3
     assert [r[0] for r in stored(client, db)][-3:] == [11, 12, 13]
-    assert verify(client, db) == (14, None)
+    assert verify(client, db, *KEYS_OF_VERIFY) == (14, None)
 
 
 def chained(client, db: str, seq: int) -> tuple[dict, str]:
@@ -129,7 +134,7 @@ def audit_of(client, name: str, n: int = 3) -> str:
     db = fresh(client, name)
     values = [commands.encode(s) for s in lifecycle(name, n)]
     TableProjector(client, db, COMMAND_AUDIT_ROWS).process(records(values))
-    assert verify(client, db) == (len(values), None)
+    assert verify(client, db, *KEYS_OF_VERIFY) == (len(values), None)
     return db
 
 
@@ -142,7 +147,7 @@ def alter(client, db: str, assignments: str, seq: int) -> None:
 def test_an_edited_result_is_named_at_its_seq(client):
     db = audit_of(client, "edited")
     alter(client, db, "result = '{\"rtt\":0}'", 2)
-    checked, broken = verify(client, db)
+    checked, broken = verify(client, db, *KEYS_OF_VERIFY)
     assert (checked, broken.seq, broken.position) == (2, 2, 2)
     assert "hash does not match" in broken.reason
 
@@ -152,41 +157,44 @@ def test_an_edit_with_its_hash_recomputed_is_named_at_the_next_record(client):
     fields, prev = chained(client, db, 2)
     forged = dict(fields, result='{"rtt":0}')
     alter(client, db, f"result = '{{\"rtt\":0}}', hash = '{chain_hash(prev, forged)}'", 2)
-    checked, broken = verify(client, db)
-    assert (checked, broken.seq) == (3, 3)
+    # Without the steps key the chain would hold until the next record; the signature names the edit itself.
+    checked, broken = verify(client, db, *KEYS_OF_VERIFY)
+    assert (checked, broken.seq) == (2, 2) and "not from the executor" in broken.reason
 
 
 def test_a_removed_record_is_named_after_the_gap(client):
     db = audit_of(client, "removed")
     client.command(f"ALTER TABLE {db}.{COMMAND_AUDIT} DELETE WHERE seq = 4", settings={"mutations_sync": 2})
-    checked, broken = verify(client, db)
+    checked, broken = verify(client, db, *KEYS_OF_VERIFY)
     assert (checked, broken.seq) == (4, 5)
     assert "from 3 to 5" in broken.reason
 
 
 def test_a_long_chain_is_read_in_blocks_and_a_break_in_a_late_block_is_found(client):
     db = fresh(client, "long")
-    steps = [Step(command_id=f"l{i}", step="requested", time_ns=T0 + i, actor="ops") for i in range(30_000)]
+    steps = [
+        sign(STEPS, Step(command_id=f"l{i}", step="requested", time_ns=T0 + i, actor="ops")) for i in range(30_000)
+    ]
     TableProjector(client, db, COMMAND_AUDIT_ROWS).process(records([commands.encode(s) for s in steps]))
     started = time.perf_counter()
-    checked, broken, last = walk(client, db, block_rows=4096)
+    checked, broken, last = walk(client, db, *KEYS_OF_VERIFY, block_rows=4096)
     print(f"verify: {checked / (time.perf_counter() - started):,.0f} records/s")
     assert (checked, broken, last.seq) == (30_000, None, 29_999)
     alter(client, db, "actor = 'x'", 25_000)
-    checked, broken, last = walk(client, db, block_rows=4096)
+    checked, broken, last = walk(client, db, *KEYS_OF_VERIFY, block_rows=4096)
     assert (checked, broken.seq, last.fields["command_id"]) == (25_000, 25_000, "l25000")
 
 
 def test_a_time_moved_by_one_nanosecond_is_found(client):
     db = audit_of(client, "time")
     alter(client, db, "time = fromUnixTimestamp64Nano(toUnixTimestamp64Nano(time) + 1, 'UTC')", 6)
-    assert verify(client, db)[1].seq == 6
+    assert verify(client, db, *KEYS_OF_VERIFY)[1].seq == 6
 
 
 def test_an_edited_prev_hash_column_is_named(client):
     db = audit_of(client, "prevhash")
     alter(client, db, f"prev_hash = '{'f' * 64}'", 3)
-    checked, broken = verify(client, db)
+    checked, broken = verify(client, db, *KEYS_OF_VERIFY)
     assert (checked, broken.seq) == (3, 3)
     assert "prev_hash" in broken.reason
 
@@ -196,10 +204,10 @@ def test_an_edited_prev_hash_column_is_named(client):
 PROJECT = """
 import sys
 from common.clickhouse import connect
-from processors.tables.projector import COMMAND_AUDIT_ROWS, TableProjector
+from processors.tables.projector import TableProjector, projections
 from common import migrations
 from schemas import commands
-from tests.integration.test_command_audit_chain import lifecycle, records
+from tests.integration.test_command_audit_chain import COMMAND_AUDIT_ROWS, lifecycle, records
 client = connect(sys.argv[1])
 for db in ("netobs", "empty"):
     migrations.apply(client, db, 30)
@@ -276,6 +284,7 @@ import logging, signal, sys, threading
 from common.config import WorkerConfig
 from netobs.worker_thread import WorkerThread
 from processors.app import make_app
+from tests.signing_keys import WORKER
 from common.clickhouse import connect
 from common import migrations
 group, dsn = sys.argv[1:3]
@@ -285,7 +294,7 @@ kafka = access(load().kafka)  # the worker's principal, from NETOBS_KAFKA_*
 logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
 migrations.apply(connect(dsn), "netobs", 30)
 worker = WorkerThread(make_app(kafka, 4, WorkerConfig(group_id=group, batch_records=5, batch_seconds=0.2), dsn,
-                               "netobs", resource_seconds=60.0))
+                               "netobs", keys=WORKER, resource_seconds=60.0))
 stop = threading.Event()
 signal.signal(signal.SIGTERM, lambda *_: stop.set())
 worker.start()

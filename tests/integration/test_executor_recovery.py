@@ -25,6 +25,7 @@ from aiokafka import TopicPartition
 from common import kafka_client
 from common.kafka_admin import ensure_topics
 from common.kafka_client import KafkaAccess
+from common.signing import sign
 from executor import inventory, inventory_seed
 from schemas import commands
 from schemas.commands import Command, Step
@@ -32,6 +33,7 @@ from schemas.inventory import Node
 from schemas.topics import COMMAND_RESULTS, COMMANDS
 from tests import brokers
 from tests.integration.pipeline import node_env, wait_for
+from tests.signing_keys import KEYS
 from tests.snmpd import CREDENTIALS, Snmpd
 
 pytestmark = pytest.mark.integration
@@ -81,7 +83,8 @@ async def _publish(kafka: KafkaAccess, *items: Command) -> None:
     await producer.start()
     try:
         for command in items:
-            await producer.send_and_wait(COMMANDS, commands.encode(command), key=command.id.encode(), partition=0)
+            signed = sign(KEYS["commands"], command)
+            await producer.send_and_wait(COMMANDS, commands.encode(signed), key=command.id.encode(), partition=0)
     finally:
         await producer.stop()
 
@@ -116,7 +119,9 @@ class Lab:
         node = Node(id=inventory.node_id(self.node), name=self.node, ip="127.0.0.1", snmp_credential="v2c-rw")
         asyncio.run(ensure_topics(broker.admin, 2, 1))
         asyncio.run(
-            inventory_seed.publish(broker.stage("executor"), inventory.node_events(node, "test", time.time_ns()))
+            inventory_seed.publish(
+                broker.stage("executor"), KEYS["inventory"], inventory.node_events(node, "test", time.time_ns())
+            )
         )
         rw = CREDENTIALS["v2c-rw"]
         credentials = directory / "credentials.toml"

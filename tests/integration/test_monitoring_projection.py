@@ -23,9 +23,10 @@ import pytest
 from common import clickhouse, kafka_client, migrations
 from common.kafka_admin import ensure_topics
 from common.kafka_client import KafkaAccess
+from common.signing import sign
 from processors.monitoring.projector import StateProjector
 from processors.replay import topic_partitions
-from processors.tables.projector import EVENT_LOG_ROWS, INVENTORY_TABLES, TRAPS, TableProjector
+from processors.tables.projector import EVENT_LOG_ROWS, TRAPS, TableProjector, projections
 from schemas import events, inventory, polls, traps
 from schemas.inventory import InventoryEvent, Node, Polling
 from schemas.polls import PollBatch, PollResult
@@ -33,6 +34,8 @@ from schemas.topics import EVENTS, INVENTORY, POLL_RESULTS, SNMP_TRAPS, partitio
 from schemas.traps import Trap, TrapBatch, Varbind
 from tests import brokers
 from tests.integration.pipeline import node_env
+from tests.signing_keys import KEYS
+from tests.signing_keys import WORKER as WORKER_KEYS
 
 pytestmark = pytest.mark.integration
 
@@ -239,7 +242,8 @@ def test_traps_inventory_and_events_once_each(client):
         InventoryEvent(kind="polling", op="upsert", id="px", time_ns=now, actor="cli", polling=polling),
         InventoryEvent(kind="node", op="delete", id="nx", time_ns=now + 1, actor="cli"),
     ]
-    inv_records = [(0, i, now, inventory.encode(e)) for i, e in enumerate(inv)]
+    inv_records = [(0, i, now, inventory.encode(sign(KEYS["inventory"], e))) for i, e in enumerate(inv)]
+    INVENTORY_TABLES = projections(WORKER_KEYS)[1]
     TableProjector(client, db, INVENTORY_TABLES).process(inv_records[:2])
     TableProjector(client, db, INVENTORY_TABLES).process(inv_records)
     nodes = client.query(f"SELECT id, name, deleted, version FROM {db}.nodes FINAL").result_rows
@@ -272,7 +276,8 @@ kafka = access(load().kafka)  # the worker's principal, from NETOBS_KAFKA_*
 logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
 migrations.apply(connect(dsn), "netobs", 30)
 config = WorkerConfig(group_id=group, batch_records=20, batch_seconds=0.2)
-worker = WorkerThread(make_app(kafka, int(partitions), config, dsn, "netobs", resource_seconds=1.0))
+from tests.signing_keys import WORKER
+worker = WorkerThread(make_app(kafka, int(partitions), config, dsn, "netobs", keys=WORKER, resource_seconds=1.0))
 stop = threading.Event()
 signal.signal(signal.SIGTERM, lambda *_: stop.set())
 worker.start()
@@ -324,12 +329,12 @@ async def _publish(kafka: KafkaAccess, marker: str, t0: int) -> None:
         for name in ("a", "b", "c"):
             node = Node(id=f"{marker}-n{name}", name=f"host-{name}", ip="127.0.0.1")
             up = InventoryEvent(kind="node", op="upsert", id=node.id, time_ns=t0, actor="test", node=node)
-            await producer.send_and_wait(INVENTORY, inventory.encode(up), key=up.key)
+            await producer.send_and_wait(INVENTORY, inventory.encode(sign(KEYS["inventory"], up)), key=up.key)
             polling = Polling(id=f"{marker}-p{name}", node_id=node.id, name="PING", kind="ping")
             up = InventoryEvent(kind="polling", op="upsert", id=polling.id, time_ns=t0, actor="test", polling=polling)
-            await producer.send_and_wait(INVENTORY, inventory.encode(up), key=up.key)
+            await producer.send_and_wait(INVENTORY, inventory.encode(sign(KEYS["inventory"], up)), key=up.key)
         gone = InventoryEvent(kind="node", op="delete", id=f"{marker}-nc", time_ns=t0 + S, actor="test")
-        await producer.send_and_wait(INVENTORY, inventory.encode(gone), key=gone.key)
+        await producer.send_and_wait(INVENTORY, inventory.encode(sign(KEYS["inventory"], gone)), key=gone.key)
 
         # Node a: ping normal -> fail -> normal -> normal, SNMP with ARP entries, TLS with a certificate.
         # Node b: a ping that ends failing (high) beside an SNMP polling over its warn threshold.

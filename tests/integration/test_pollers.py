@@ -39,6 +39,7 @@ from common import kafka_client
 from common.config import PollerConfig
 from common.kafka_admin import ensure_topics
 from common.kafka_client import KafkaAccess
+from common.signing import sign
 from ingest.pollers import schedule
 from ingest.pollers.counters import PollerCounters
 from ingest.pollers.runner import Probes
@@ -50,6 +51,7 @@ from schemas.inventory import InventoryEvent, Node, Polling
 from schemas.topics import POLL_RESULTS, partition_for
 from tests import brokers
 from tests.integration import snmp_fixtures
+from tests.signing_keys import KEYS
 from tests.snmpd import WRONG_COMMUNITY, Snmpd, cli_args, free_udp_port
 
 pytestmark = pytest.mark.integration
@@ -491,7 +493,9 @@ async def _publish(kafka: KafkaAccess, topic: str, *bodies: Node | Polling, dele
                 actor="test",
                 **({} if delete else {kind: body}),
             )
-            await producer.send_and_wait(topic, inventory.encode(event), key=event.key, partition=0)
+            await producer.send_and_wait(
+                topic, inventory.encode(sign(KEYS["inventory"], event)), key=event.key, partition=0
+            )
     finally:
         await producer.stop()
 
@@ -577,6 +581,7 @@ async def test_service_end_to_end(broker: brokers.Cluster, snmpd_shared: Snmpd, 
             ready,
             counters=counters,
             inventory_topic=topic,
+            inventory_key=KEYS["inventory"],
             log_seconds=2,
         )
     )

@@ -116,3 +116,14 @@ def test_kafka_sasl_and_tls_for_an_existing_cluster(tmp_path: Path):
 def test_bad_kafka_auth_settings_are_named(env, message):
     with pytest.raises(ConfigError, match=message):
         load(environ=env)
+
+
+def test_signing_keys_default_under_the_data_dir_and_are_configurable(tmp_path: Path):
+    config = load(None, {"NETOBS_DATA_DIR": str(tmp_path), "NETOBS_KEYS_STEPS": str(tmp_path / "elsewhere.key")})
+    steps = config.signing_key("steps")
+    assert (tmp_path / "elsewhere.key").read_text().strip() == steps.hex()
+    assert config.signing_key("inventory") != steps and (tmp_path / "keys" / "inventory.key").exists()
+    with pytest.raises(FileNotFoundError):
+        config.signing_key("commands", create=False)
+    with pytest.raises(ConfigError, match="NETOBS_KEYS_MCP_AUDIT"):
+        load(None, {"NETOBS_KEYS_MCP_AUDIT": str(tmp_path)})

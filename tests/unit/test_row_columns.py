@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from common.signing import sign
 from processors import clickhouse_writer
 from processors.monitoring import poll_rows
 from processors.monitoring.resource_monitor import Sampler
@@ -19,6 +20,7 @@ from schemas.events import Event, EventBatch
 from schemas.inventory import InventoryEvent, Network, Node, Polling
 from schemas.polls import PollResult
 from schemas.traps import Trap, TrapBatch, Varbind
+from tests.signing_keys import KEYS
 
 T = 1_732_250_000_000_000_000
 
@@ -49,9 +51,8 @@ def _inventory(kind: str, op: str) -> bytes:
         "polling": {"polling": Polling(id="x", node_id="n", name="p", kind="ping")},
         "network": {"network": Network(id="x", name="lan", ip="192.0.2.0/24")},
     }[kind]
-    return inventory.encode(
-        InventoryEvent(kind=kind, op=op, id="x", time_ns=T, actor="t", **(entity if op == "upsert" else {}))
-    )
+    event = InventoryEvent(kind=kind, op=op, id="x", time_ns=T, actor="t", **(entity if op == "upsert" else {}))
+    return inventory.encode(sign(KEYS["inventory"], event))
 
 
 def _rows() -> list[tuple[str, dict[str, Any]]]:
@@ -61,8 +62,12 @@ def _rows() -> list[tuple[str, dict[str, Any]]]:
     )
     event = Event("e1", T, "polling", "high", "normal", "n1", "router", "down", 0.0, "p1")
     audit = mcp_audit.AuditRecord(T, "h:1", "http", "127.0.0.1", "r", "tools/call", "t", "", "ok", "", 200, 1.0)
-    step = commands.encode(commands.Step(command_id="c1", step="requested", time_ns=T, actor="ops", tool="do_ping"))
-    [unstamped] = command_audit_rows.record_rows(step, 0, 1)
+    batch = mcp_audit.AuditBatch(1, [audit])
+    step = commands.Step(command_id="c1", step="requested", time_ns=T, actor="ops", tool="do_ping")
+    [unstamped] = command_audit_rows.record_rows(
+        commands.encode(sign(KEYS["steps"], step)), 0, 1, KEYS["steps"], KEYS["mcp_audit"]
+    )
+    [refused] = command_audit_rows.record_rows(commands.encode(step), 0, 1, KEYS["steps"], KEYS["mcp_audit"])
     built = [
         (tables.SYSLOG_PATTERNS, clickhouse_writer.pattern_rows([PatternChange(1, "a <*>", 0, T)], 5)[0]),
         (tables.PROCESSOR_STATE, clickhouse_writer.state_row("topic", 0, 1, 5, b"state")),
@@ -77,14 +82,19 @@ def _rows() -> list[tuple[str, dict[str, Any]]]:
         (tables.SNMP_TRAPS, trap_rows.record_rows(traps.encode(TrapBatch(1, [trap])), 0, 1)[0]),
         (tables.EVENT_LOG, event_rows.record_rows(events.encode(EventBatch(1, [event])), 0, 1, T)[0]),
         (tables.EVENT_LOG, event_rows.record_rows(b"junk", 0, 1, T)[0]),
-        (tables.MCP_AUDIT, mcp_audit_rows.record_rows(mcp_audit.encode(mcp_audit.AuditBatch(1, [audit])), 0, 1)[0]),
+        (
+            tables.MCP_AUDIT,
+            mcp_audit_rows.record_rows(mcp_audit.encode(sign(KEYS["mcp_audit"], batch)), 0, 1, T, KEYS["mcp_audit"])[0],
+        ),
+        (tables.MCP_AUDIT, mcp_audit_rows.record_rows(mcp_audit.encode(batch), 0, 1, T, KEYS["mcp_audit"])[0]),
         (tables.COMMAND_AUDIT, unstamped),
+        (tables.COMMAND_AUDIT, refused),
         (tables.COMMAND_AUDIT, command_audit_rows.stamp([unstamped], 0, "genesis")[0]),
         (tables.RESOURCE_MONITOR, Sampler("h", "worker-1", ".").sample(0, 0)),
     ]
     for kind in ("node", "polling", "network"):
         for op in ("upsert", "delete"):
-            built.append(inventory_rows.record_rows(_inventory(kind, op), 1))
+            built.append(inventory_rows.record_rows(_inventory(kind, op), 1, KEYS["inventory"]))
     return built
 
 
