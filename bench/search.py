@@ -30,6 +30,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import zlib
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -78,18 +79,19 @@ def frame(rng: random.Random, body: str, host: str, t_ns: int, seq: int) -> str:
     if tag.isupper() or tag in ("ASA", "DUAL"):  # a Cisco mnemonic
         sev = pri & 7
         if tag == "ASA":
-            return f"<{pri}>{stamp} {host} : %ASA-{sev}-{rng.randint(100000, 999999)}: {message}"
+            return f"<{pri}>{stamp} {host} : %ASA-{sev}-{302000 + len(message.split(' ', 1)[0]) * 7}: {message}"
         ms = (t_ns // 1_000_000) % 1000
         return f"<{pri}>{seq}: *{stamp}.{ms:03d}: %{tag}-{sev}-{rng.choice(('UPDOWN', 'CHANGED', 'NOTICE'))}: {message}"
     r = rng.random()
+    pid = 300 + zlib.crc32(f"{host} {tag} {t_ns // 3_600_000_000_000}".encode()) % 60000  # kept for a while
     if r < 0.2:
         frac = (t_ns // 1000) % 1_000_000
         iso = time.strftime("%Y-%m-%dT%H:%M:%S", t) + f".{frac:06d}Z"
         sd = f' [meta@32473 seq="{seq}"]' if r < 0.1 else " -"
-        return f"<{pri}>1 {iso} {host} {tag} {rng.randint(100, 65000)} - {sd[1:]} {message}"
+        return f"<{pri}>1 {iso} {host} {tag} {pid} - {sd[1:]} {message}"
     if r < 0.3:
         return f"<{pri}>{stamp} {host} {tag}: {message}"
-    return f"<{pri}>{stamp} {host} {tag}[{rng.randint(100, 65000)}]: {message}"
+    return f"<{pri}>{stamp} {host} {tag}[{pid}]: {message}"
 
 
 def make_lines(count: int, seed: int, start_ns: int) -> Iterator[tuple[list[int], list[str], list[bytes]]]:
