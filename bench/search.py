@@ -218,7 +218,8 @@ def main() -> None:
         rows = client.query(f"SELECT count() FROM {DB}.{SYSLOG}").result_rows[0][0]
         assert rows == args.lines, (rows, args.lines)
         kept = client.query(f"SELECT count(), sum(sipHash64(raw)) FROM {DB}.{SYSLOG}").result_rows[0]
-        sent = client.query(f"SELECT count(), sum(sipHash64(line)) FROM file('{raw_path}', 'LineAsString')").result_rows[0]
+        lines_file = f"file('{raw_path}', 'LineAsString')"
+        sent = client.query(f"SELECT count(), sum(sipHash64(line)) FROM {lines_file}").result_rows[0]
         say(f"raw column gives back every line as sent: {kept == sent}")
         gz_path = work / "lines.log.gz"
         with gz_path.open("wb") as gz:

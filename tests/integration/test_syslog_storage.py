@@ -26,7 +26,8 @@ EDGE_LINES = [
     b"<34>Oct 11 22:14:15 mymachine su: 'su root' failed for lonvick on /dev/pts/8",
     b"<13>Nov  2 01:02:03 host host tag[12]: host appears twice, Nov  2 01:02:03 too",
     b"<189>123: *Mar  1 18:46:11.123: %LINK-3-UPDOWN: Interface Gi0/1, changed state to up\n",
-    b'<165>1 2003-10-11T22:14:15.003Z mymachine.example.com evntslog - ID47 [exampleSDID@32473 iut="3"] \xef\xbb\xbfBOM',
+    b"<165>1 2003-10-11T22:14:15.003Z mymachine.example.com evntslog - ID47 "
+    b'[exampleSDID@32473 iut="3"] \xef\xbb\xbfBOM',
     b"<14>1 2025-01-02T03:04:05+09:00 h app 1 - - trailing spaces   \r\n\x00",
     b'<190>date=2025-01-02 time=03:04:05 devname="FGT" type="traffic" srcip=10.0.0.1',
     b"<13>Jan  5 00:00:00 h prog: bytes \xff\xfe that are not UTF-8",
@@ -53,7 +54,7 @@ def _random_line(rng: random.Random) -> bytes:
         rng.choice([" ", "  ", ""]),
         rng.choice(["h1", "core-sw1", "10.0.0.9", "", "h1 h1"]),
         rng.choice([" app[42]: ", " %SYS-5-CONFIG_I: ", " app: ", " ", " - - - "]),
-        "".join(rng.choice("ab x=\"[]\\:%\x01\x02\ufeff\u00e9") for _ in range(rng.randint(0, 20))),
+        "".join(rng.choice('ab x="[]\\:%\x01\x02\ufeff\u00e9') for _ in range(rng.randint(0, 20))),
         rng.choice(["", "\n", " ", "\r\n", "\x00"]),
     ]
     line = "".join(rng.sample(pieces, len(pieces)) if rng.random() < 0.2 else pieces).encode()
@@ -172,7 +173,8 @@ def test_search_finds_the_same_lines_with_and_without_the_message_index(client) 
     filters += [r"id(4|7)2\d{3}\b", "[.]2(5[0-5]|4[0-9])\\.", "(?i)ADMIN ROOT", "a|zz9", ""]
     used_index = False
     for message_filter in filters:
-        sql, params = q.search_sql(db, q.SyslogFilter(start=start, end=end, message_filter=message_filter), 10_000, False)
+        window = q.SyslogFilter(start=start, end=end, message_filter=message_filter)
+        sql, params = q.search_sql(db, window, 10_000, False)
         with_index = client.query(sql, parameters=params).result_rows
         without = client.query(sql, parameters=params, settings={"use_skip_indexes": 0}).result_rows
         assert sorted(map(repr, with_index)) == sorted(map(repr, without)), message_filter
