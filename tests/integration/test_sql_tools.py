@@ -340,7 +340,9 @@ async def test_describe_table(world):
     assert not is_error, text
     table = json.loads(text)
     columns = {c["name"]: c for c in table["columns"]}
-    assert [c["name"] for c in table["columns"]] == list(SYSLOG_COLUMNS)
+    assert sorted(columns) == sorted([*SYSLOG_COLUMNS, "raw"])  # raw: an ALIAS, not an insert column
+    assert "exactly as received" in columns["raw"]["comment"]
+    assert all(c["comment"] for c in table["columns"])
     assert columns["received_at"]["type"] == "DateTime64(6, 'UTC')"
     assert "TWSNMP" in columns["level"]["comment"]
     assert "received_at" in table["sorting_key"] and table["partition_key"] == "toYYYYMMDD(received_at)"
