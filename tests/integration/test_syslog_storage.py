@@ -5,6 +5,7 @@ data, and search_syslog's SQL finds the same lines whether the message n-gram in
 from __future__ import annotations
 
 import random
+import re
 import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -148,29 +149,48 @@ def test_migration_0008_carries_a_table_of_the_previous_schema_over(client) -> N
 
 
 def _messages(rng: random.Random, n: int) -> list[bytes]:
-    words = ["link", "down", "up", "Gi0/1", "user", "admin", "root", "failed", "password", "from", "port"]
+    """Lines of a few templates with random fields (few templates keep the miner quick)."""
+    templates = [
+        "Failed password for {user} from {ip} port {port}",
+        "Accepted password for {user} from {ip} port {port}",
+        "Interface Gi0/{port}, changed state to {state}",
+        "session {id} opened for user {user}",
+        "link {state} on Gi0/{port} peer {ip}",
+    ]
+    users = ["admin", "root", "alice", "bob", "netops", "svc1"]
     lines = []
     for i in range(n):
-        body = " ".join(rng.choice(words) for _ in range(rng.randint(2, 8)))
-        body += f" 10.{rng.randint(0, 255)}.{rng.randint(0, 255)}.{rng.randint(1, 254)} id{rng.randint(0, 99999)}"
+        body = rng.choice(templates).format(
+            user=rng.choice(users),
+            ip=f"10.{rng.randint(0, 255)}.{rng.randint(0, 255)}.{rng.randint(1, 254)}",
+            port=rng.randint(1, 48),
+            state=rng.choice(["up", "down"]),
+            id=f"id{rng.randint(0, 99999)}",
+        )
         lines.append(f"<13>Jan  5 00:00:{i % 60:02d} h{i % 9} app{i % 3}[{i % 50}]: {body}".encode())
     return lines
 
 
 def test_search_finds_the_same_lines_with_and_without_the_message_index(client) -> None:
     """Random literals (rare and common, present and absent) and regular expressions: search_syslog's own SQL
-    returns the same rows when ClickHouse may skip granules by the n-gram index as when it reads them all."""
+    returns the same rows when ClickHouse may skip granules by the n-gram index as when it reads them all, and
+    the lines RE2 matches when it is run over every message of the window."""
     db = "storage_search_test"
     migrations.apply(client, db, 30)
     rng = random.Random(5)
-    _store(client, db, _messages(rng, 60_000), per_record=5000)
+    lines = _messages(rng, 60_000)
+    _store(client, db, lines, per_record=5000)
     client.command(f"OPTIMIZE TABLE {db}.{SYSLOG} FINAL")
     start = datetime.fromtimestamp(NOW_NS / 1e9, UTC) - timedelta(hours=1)
     end = start + timedelta(hours=3)
     filters = [f"id{rng.randint(0, 99999)}" for _ in range(10)]
     filters += [f"10.{rng.randint(0, 255)}.{rng.randint(0, 255)}" for _ in range(5)]
-    filters += ["zz-never", "password from", "id1234[0-9]", "(admin|root) from 10\\.1", "^link", "port$", "Gi0/1 up"]
-    filters += [r"id(4|7)2\d{3}\b", "[.]2(5[0-5]|4[0-9])\\.", "(?i)ADMIN ROOT", "a|zz9", ""]
+    for line in rng.sample(lines, 10):  # pieces of stored messages, present at least once
+        body = line.decode().split(": ", 1)[1]
+        at = rng.randint(0, len(body) - 3)
+        filters.append(re.escape(body[at : at + rng.randint(3, 16)]))
+    filters += ["zz-never", "password for", "id1234[0-9]", "(admin|root) from 10\\.1", "^link", "port 4$", "Gi0/1,"]
+    filters += [r"id(4|7)2\d{3}\b", "[.]2(5[0-5]|4[0-9])\\.", "(?i)ACCEPTED PASSWORD FOR ROOT", "a|zz9", ""]
     used_index = False
     for message_filter in filters:
         window = q.SyslogFilter(start=start, end=end, message_filter=message_filter)
@@ -178,6 +198,13 @@ def test_search_finds_the_same_lines_with_and_without_the_message_index(client) 
         with_index = client.query(sql, parameters=params).result_rows
         without = client.query(sql, parameters=params, settings={"use_skip_indexes": 0}).result_rows
         assert sorted(map(repr, with_index)) == sorted(map(repr, without)), message_filter
+        reference = client.query(  # RE2 over every message of the window: what the filter means
+            f"SELECT received_at, message FROM {db}.{SYSLOG} WHERE received_at BETWEEN {{s:DateTime64(6, 'UTC')}} "
+            "AND {e:DateTime64(6, 'UTC')} AND match(message, {f:String}) ORDER BY received_at LIMIT 10000",
+            parameters={"s": start, "e": end, "f": message_filter},
+            settings={"use_skip_indexes": 0},
+        ).result_rows
+        assert [(r[0], r[5]) for r in with_index] == reference, message_filter
         plan = client.query("EXPLAIN indexes = 1 " + sql, parameters=params).result_rows
         used_index |= any("idx_message" in row[0] for row in plan)
     assert used_index  # the comparison above was about something
