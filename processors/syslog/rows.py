@@ -3,21 +3,30 @@
 Built column by column, by name: the insert is columnar anyway, so no row tuples are made and taken apart
 again, and the column order is schemas.tables.SYSLOG_COLUMNS' alone.
 
+The line as received is not stored twice: raw_parts keeps only what it has around its message (see
+schemas/sql/0008_syslog_storage.sql, whose raw ALIAS rebuilds it byte for byte).
+
 A record that cannot be decoded (a poison message) still becomes one row, flagged, with its bytes as the
 raw line: nothing read from the topic is dropped, and the partition moves on.
 """
 
 from __future__ import annotations
 
+import time
 from operator import attrgetter
 from typing import Any
 
 from processors.syslog.miner import Miner
-from processors.syslog.parse import mining_text, parse
+from processors.syslog.parse import ParsedLine, mining_text, parse
 from schemas import raw_syslog
 from schemas.raw_syslog import LineFlag
 
 UNDECODABLE = "undecodable raw syslog record"
+
+HOST_MARK = b"\x01"
+STAMP_MARK = b"\x02"
+_MONTHS = (b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Sep", b"Oct", b"Nov", b"Dec")
+_STRIP = b" \t\r\n\x00"
 
 Columns = dict[str, list[Any]]
 """Values of syslog rows by column name, every list as long as the others."""
@@ -59,7 +68,7 @@ def record_columns(value: bytes, partition: int, offset: int, record_ns: int, mi
         "parse_issues": [list(p.parse_issues) for p in parsed],
         "template_id": [add(mining_text(p), ns) for p, ns in zip(parsed, received, strict=True)],
         "ingest_flags": batch.flags,
-        "raw": batch.lines,
+        **_raw_columns(batch.lines, parsed),
         "kafka_partition": [partition] * n,
         "kafka_offset": [offset] * n,
         "line_no": list(range(n)),
@@ -89,8 +98,46 @@ def _undecodable(value: bytes, partition: int, offset: int, record_ns: int, mine
         "compliance": [p.compliance],
         "parse_issues": [["undecodable-record"]],
         "ingest_flags": [int(LineFlag.FRAMING)],
-        "raw": [value],
+        "raw_head": [value],
+        "raw_tail": [b""],
+        "raw_whole": [True],
         "kafka_partition": [partition],
         "kafka_offset": [offset],
         "line_no": [0],
+    }
+
+
+def raw_parts(raw: bytes, message: str, host: str, event_us: int) -> tuple[bytes, bytes, bool]:
+    """(raw_head, raw_tail, raw_whole): the line as received without its message, which the message column
+    already holds, so the line is not stored twice.
+
+    raw == head + message + tail once the head's HOST_MARK is replaced by host and its STAMP_MARK by the RFC
+    3164 timestamp of event_time (the first occurrence of each is folded: they compress to nothing, and come
+    back from their columns). When the message is not the line's tail as received (bytes that are not UTF-8)
+    or the line holds a mark byte itself, the head is the whole line and raw_whole is set.
+    """
+    body = message.encode()
+    kept = raw.rstrip(_STRIP)
+    if not kept.endswith(body) or HOST_MARK in raw or STAMP_MARK in raw:
+        return raw, b"", True
+    head = kept[: len(kept) - len(body)]
+    if event_us >= 0:
+        head = head.replace(bsd_stamp(event_us), STAMP_MARK, 1)
+    if host:
+        head = head.replace(host.encode(), HOST_MARK, 1)
+    return head, raw[len(kept) :], False
+
+
+def bsd_stamp(event_us: int) -> bytes:
+    """event_time as an RFC 3164 timestamp in UTC ("Mmm dd hh:mm:ss", the day padded with a space)."""
+    t = time.gmtime(event_us // 1_000_000)
+    return b"%s %2d %02d:%02d:%02d" % (_MONTHS[t.tm_mon - 1], t.tm_mday, t.tm_hour, t.tm_min, t.tm_sec)
+
+
+def _raw_columns(lines: list[bytes], parsed: list[ParsedLine]) -> Columns:
+    parts = [raw_parts(raw, p.message, p.host, p.event_time_ns // 1000) for raw, p in zip(lines, parsed, strict=True)]
+    return {
+        "raw_head": [head for head, _, _ in parts],
+        "raw_tail": [tail for _, tail, _ in parts],
+        "raw_whole": [whole for _, _, whole in parts],
     }

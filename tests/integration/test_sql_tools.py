@@ -63,8 +63,8 @@ def _syslog_rows() -> list[list[Any]]:
                 "received_at": at, "event_time": at, "source": "10.0.0.1", "transport": "udp", "host": host,
                 "facility": 3, "severity": 3, "level": "low", "type": "err:daemon", "tag": "ifmgr", "pid": "",
                 "msgid": "", "structured_data": "", "message": message, "template_id": template_id,
-                "parse_error": False, "ingest_flags": 0, "raw": message, "kafka_partition": 0,
-                "kafka_offset": offset, "line_no": 0, "compliance": "rfc3164", "parse_issues": [],
+                "parse_error": False, "ingest_flags": 0, "raw_head": "", "raw_tail": "", "raw_whole": False,
+                "kafka_partition": 0, "kafka_offset": offset, "line_no": 0, "compliance": "rfc3164", "parse_issues": [],
             }  # fmt: skip
             rows.append([row[column] for column in SYSLOG_COLUMNS])
             offset += 1
@@ -348,7 +348,9 @@ async def test_describe_table(world):
     assert not is_error, text
     table = json.loads(text)
     columns = {c["name"]: c for c in table["columns"]}
-    assert [c["name"] for c in table["columns"]] == list(SYSLOG_COLUMNS)
+    assert sorted(columns) == sorted([*SYSLOG_COLUMNS, "raw"])  # raw: an ALIAS, not an insert column
+    assert "exactly as received" in columns["raw"]["comment"]
+    assert all(c["comment"] for c in table["columns"])
     assert columns["received_at"]["type"] == "DateTime64(6, 'UTC')"
     assert "TWSNMP" in columns["level"]["comment"]
     assert "received_at" in table["sorting_key"] and table["partition_key"] == "toYYYYMMDD(received_at)"

@@ -139,6 +139,6 @@ def test_the_insert_refuses_rows_that_are_not_the_tables_columns() -> None:
             clickhouse_writer.insert_rows(_Client(), "db", tables.NODE_STATE, [bad], "token")
     columns = {name: [1] for name in tables.SYSLOG_COLUMNS}
     with pytest.raises(ValueError):
-        clickhouse_writer.insert_columns(_Client(), "db", tables.SYSLOG, columns | {"raw": []}, "token")
+        clickhouse_writer.insert_columns(_Client(), "db", tables.SYSLOG, columns | {"raw_head": []}, "token")
     with pytest.raises(ValueError):
         clickhouse_writer.insert_columns(_Client(), "db", tables.SYSLOG, columns | {"extra": [1]}, "token")

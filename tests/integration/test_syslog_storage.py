@@ -1,0 +1,210 @@
+"""Syslog storage against the real embedded ClickHouse: the raw column gives back every line byte for byte
+without the line being stored twice, migration 0008 carries a table of the previous schema over with its
+data, and search_syslog's SQL finds the same lines whether the message n-gram index is used or not."""
+
+from __future__ import annotations
+
+import random
+import re
+import time
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from common import clickhouse, migrations
+from processors import clickhouse_writer
+from processors.syslog.miner import Miner
+from processors.syslog.rows import record_columns
+from query_mcp.sql import syslog_queries as q
+from schemas import raw_syslog
+from schemas.tables import SYSLOG
+
+pytestmark = pytest.mark.integration
+
+NOW_NS = time.time_ns()
+EDGE_LINES = [
+    b"<34>Oct 11 22:14:15 mymachine su: 'su root' failed for lonvick on /dev/pts/8",
+    b"<13>Nov  2 01:02:03 host host tag[12]: host appears twice, Nov  2 01:02:03 too",
+    b"<189>123: *Mar  1 18:46:11.123: %LINK-3-UPDOWN: Interface Gi0/1, changed state to up\n",
+    b"<165>1 2003-10-11T22:14:15.003Z mymachine.example.com evntslog - ID47 "
+    b'[exampleSDID@32473 iut="3"] \xef\xbb\xbfBOM',
+    b"<14>1 2025-01-02T03:04:05+09:00 h app 1 - - trailing spaces   \r\n\x00",
+    b'<190>date=2025-01-02 time=03:04:05 devname="FGT" type="traffic" srcip=10.0.0.1',
+    b"<13>Jan  5 00:00:00 h prog: bytes \xff\xfe that are not UTF-8",
+    b"<13>Jan  5 00:00:00 h prog: a mark \x01 and \x02 inside",
+    b"\x01<13>Jan  5 00:00:00 h prog: a mark before the header",
+    b"",
+    b"   ",
+    b"no pri, no header, just text",
+    b"  <13>leading spaces",
+    b"<999>bad pri",
+    b"<13>Feb 29 12:00:00 h prog: a day that may not exist this year",
+    b"<13>Jan  5 00:00:00 10.1.2.3 prog: the host is an address",
+    b"<13>Jan  5 00:00:00 h prog:",
+    b"<13>Jan  5 00:00:00 h prog: message \xe3\x81\x82 in UTF-8",
+]
+
+
+def _random_line(rng: random.Random) -> bytes:
+    """Mostly syslog-shaped lines with random pieces: the row builder's cases and everything between."""
+    pieces = [
+        f"<{rng.randint(0, 191)}>",
+        rng.choice(["", "1 ", "12: ", "*"]),
+        rng.choice(["Jan  5 00:00:0" + str(rng.randint(0, 9)), "Dec 31 23:59:59", "2025-06-01T10:00:00Z", ""]),
+        rng.choice([" ", "  ", ""]),
+        rng.choice(["h1", "core-sw1", "10.0.0.9", "", "h1 h1"]),
+        rng.choice([" app[42]: ", " %SYS-5-CONFIG_I: ", " app: ", " ", " - - - "]),
+        "".join(rng.choice('ab x="[]\\:%\x01\x02\ufeff\u00e9') for _ in range(rng.randint(0, 20))),
+        rng.choice(["", "\n", " ", "\r\n", "\x00"]),
+    ]
+    line = "".join(rng.sample(pieces, len(pieces)) if rng.random() < 0.2 else pieces).encode()
+    return line + (bytes([rng.randint(128, 255)]) if rng.random() < 0.05 else b"")
+
+
+def _store(client: Any, db: str, lines: list[bytes], per_record: int = 500) -> None:
+    miner = Miner()
+    for offset, first in enumerate(range(0, len(lines), per_record)):
+        chunk = lines[first : first + per_record]
+        received = [NOW_NS + (first + i) * 1000 for i in range(len(chunk))]
+        batch = raw_syslog.RawBatch(1, "udp", received, ["192.0.2.7"] * len(chunk), chunk, [0] * len(chunk))
+        clickhouse_writer.insert_columns(
+            client, db, SYSLOG, record_columns(raw_syslog.encode(batch), 0, offset, received[-1], miner)
+        )
+
+
+@pytest.fixture(scope="module")
+def client(chdb_path):
+    return clickhouse.connect(f"chdb://{chdb_path}")
+
+
+def test_raw_gives_back_every_line_exactly(client) -> None:
+    db = "storage_raw_test"
+    migrations.apply(client, db, 30)
+    rng = random.Random(13)
+    lines = EDGE_LINES + [_random_line(rng) for _ in range(3000)]
+    _store(client, db, lines)
+    undecodable = b"\x93not msgpack \x01"
+    clickhouse_writer.insert_columns(client, db, SYSLOG, record_columns(undecodable, 1, 0, NOW_NS, Miner()))
+    rows = client.query(
+        f"SELECT raw, raw_whole FROM {db}.{SYSLOG} ORDER BY kafka_partition, kafka_offset, line_no",
+        column_formats={"raw": "bytes"},
+    ).result_rows
+    assert [raw for raw, _ in rows] == [*lines, undecodable]
+    whole = [w for _, w in rows]
+    assert not any(whole[:6]) and all(whole[6:9])  # only lines that cannot be split are stored whole
+    assert whole[-1]
+
+
+def _legacy_rows(n: int) -> tuple[list[str], list[list[Any]]]:
+    """Rows of the schema before 0008, with a raw column: ordinary lines, lines whose message is not their
+    tail, and lines holding the mark bytes."""
+    names = ["received_at", "event_time", "host", "message", "raw", "template_id", "kafka_offset", "line_no"]
+    at = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
+    rows = []
+    for i in range(n):
+        message = f"user u{i} logged in from 10.0.{i % 256}.1"
+        raw = [
+            f"<13>Jan  5 00:00:00 h{i % 7} app[{i}]: {message}".encode(),
+            f"<13>Jan  5 00:00:00 h app: {message[:-1]}\ufffd".encode(),
+            b"<13>Jan  5 00:00:00 h app: \x01 " + message.encode(),
+            message.encode() + b"\n",
+        ][i % 4]
+        rows.append([at + timedelta(seconds=i), at, f"h{i % 7}", message, raw, i % 5, i // 100, i % 100])
+    return names, rows
+
+
+def test_migration_0008_carries_a_table_of_the_previous_schema_over(client) -> None:
+    db = "storage_migration_test"
+    client.command(f"DROP DATABASE IF EXISTS {db}")
+    client.command(f"CREATE DATABASE {db}")
+    for version, _name, sql in migrations.migration_files():
+        if version < 8:
+            for statement in migrations.statements(sql.format(db=db, retention_days=30)):
+                client.command(statement)
+    names, rows = _legacy_rows(2000)
+    client.insert(f"{db}.{SYSLOG}", rows, column_names=names)
+    columns = ", ".join(names)
+    before = client.query(f"SELECT {columns} FROM {db}.{SYSLOG} ORDER BY kafka_offset, line_no").result_rows
+    client.command(  # what migrations.apply recorded for the files already applied
+        f"CREATE TABLE {db}.schema_migrations (version UInt32, name String, applied_at DateTime64(3, 'UTC') "
+        "DEFAULT now64(3)) ENGINE = MergeTree ORDER BY version"
+    )
+    old = [[v, n] for v, n, _ in migrations.migration_files() if v < 8]
+    client.insert(f"{db}.schema_migrations", old, column_names=["version", "name"])
+
+    applied = migrations.apply(client, db, 30)
+
+    assert any(name.startswith("0008_") for name in applied)
+    after = client.query(f"SELECT {columns} FROM {db}.{SYSLOG} ORDER BY kafka_offset, line_no").result_rows
+    assert after == before
+    physical = {
+        name
+        for (name,) in client.query(
+            f"SELECT name FROM system.columns WHERE database = '{db}' AND table = '{SYSLOG}' AND default_kind = ''"
+        ).result_rows
+    }
+    assert "raw" not in physical and {"raw_head", "raw_tail", "raw_whole"} <= physical
+    assert client.query(f"EXISTS TABLE {db}.syslog_next").result_rows[0][0] == 0
+
+
+def _messages(rng: random.Random, n: int) -> list[bytes]:
+    """Lines of a few templates with random fields (few templates keep the miner quick)."""
+    templates = [
+        "Failed password for {user} from {ip} port {port}",
+        "Accepted password for {user} from {ip} port {port}",
+        "Interface Gi0/{port}, changed state to {state}",
+        "session {id} opened for user {user}",
+        "link {state} on Gi0/{port} peer {ip}",
+    ]
+    users = ["admin", "root", "alice", "bob", "netops", "svc1"]
+    lines = []
+    for i in range(n):
+        body = rng.choice(templates).format(
+            user=rng.choice(users),
+            ip=f"10.{rng.randint(0, 255)}.{rng.randint(0, 255)}.{rng.randint(1, 254)}",
+            port=rng.randint(1, 48),
+            state=rng.choice(["up", "down"]),
+            id=f"id{rng.randint(0, 99999)}",
+        )
+        lines.append(f"<13>Jan  5 00:00:{i % 60:02d} h{i % 9} app{i % 3}[{i % 50}]: {body}".encode())
+    return lines
+
+
+def test_search_finds_the_same_lines_with_and_without_the_message_index(client) -> None:
+    """Random literals (rare and common, present and absent) and regular expressions: search_syslog's own SQL
+    returns the same rows when ClickHouse may skip granules by the n-gram index as when it reads them all, and
+    the lines RE2 matches when it is run over every message of the window."""
+    db = "storage_search_test"
+    migrations.apply(client, db, 30)
+    rng = random.Random(5)
+    lines = _messages(rng, 60_000)
+    _store(client, db, lines, per_record=5000)
+    client.command(f"OPTIMIZE TABLE {db}.{SYSLOG} FINAL")
+    start = datetime.fromtimestamp(NOW_NS / 1e9, UTC) - timedelta(hours=1)
+    end = start + timedelta(hours=3)
+    filters = [f"id{rng.randint(0, 99999)}" for _ in range(10)]
+    filters += [f"10.{rng.randint(0, 255)}.{rng.randint(0, 255)}" for _ in range(5)]
+    for line in rng.sample(lines, 10):  # pieces of stored messages, present at least once
+        body = line.decode().split(": ", 1)[1]
+        at = rng.randint(0, len(body) - 3)
+        filters.append(re.escape(body[at : at + rng.randint(3, 16)]))
+    filters += ["zz-never", "password for", "id1234[0-9]", "(admin|root) from 10\\.1", "^link", "port 4$", "Gi0/1,"]
+    filters += [r"id(4|7)2\d{3}\b", "[.]2(5[0-5]|4[0-9])\\.", "(?i)ACCEPTED PASSWORD FOR ROOT", "a|zz9", ""]
+    used_index = False
+    for message_filter in filters:
+        window = q.SyslogFilter(start=start, end=end, message_filter=message_filter)
+        sql, params = q.search_sql(db, window, 10_000, False)
+        with_index = client.query(sql, parameters=params).result_rows
+        without = client.query(sql, parameters=params, settings={"use_skip_indexes": 0}).result_rows
+        assert sorted(map(repr, with_index)) == sorted(map(repr, without)), message_filter
+        reference = client.query(  # RE2 over every message of the window: what the filter means
+            f"SELECT received_at, message FROM {db}.{SYSLOG} WHERE received_at BETWEEN {{s:DateTime64(6, 'UTC')}} "
+            "AND {e:DateTime64(6, 'UTC')} AND match(message, {f:String}) ORDER BY received_at LIMIT 10000",
+            parameters={"s": start, "e": end, "f": message_filter},
+            settings={"use_skip_indexes": 0},
+        ).result_rows
+        assert [(r[0], r[5]) for r in with_index] == reference, message_filter
+        plan = client.query("EXPLAIN indexes = 1 " + sql, parameters=params).result_rows
+        used_index |= any("idx_message" in row[0] for row in plan)
+    assert used_index  # the comparison above was about something
