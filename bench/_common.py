@@ -263,10 +263,15 @@ def _send_stamped(sock: socket.socket, transport: str, rate: float, count: int, 
     return done - failed, failed, start
 
 
-def send(transport: str, port: int, rate: float, count: int, size: int | None, seed: int, stamp: bool) -> dict:
-    """Send count lines to 127.0.0.1:port at rate lines/s; returns what happened, with wall-clock times."""
+def send(
+    transport: str, port: int, rate: float, count: int, size: int | None, seed: int, stamp: bool, bind: str = ""
+) -> dict:
+    """Send count lines to 127.0.0.1:port at rate lines/s (from address bind, if given, e.g. 127.0.0.3 to be a
+    distinct source); returns what happened, with wall-clock times."""
     kind = socket.SOCK_DGRAM if transport == "udp" else socket.SOCK_STREAM
     with socket.socket(socket.AF_INET, kind) as sock:
+        if bind:
+            sock.bind((bind, 0))
         if transport == "udp":
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4 * 1024 * 1024)
         sock.connect((HOST, port))
@@ -291,27 +296,40 @@ def send_main(argv: list[str] | None = None) -> int:
     parser.add_argument("--size", type=int, default=None, help="bytes per line (cut or padded); default natural")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--stamp", action="store_true", help="embed seq and send time, formatted per line")
+    parser.add_argument("--bind", default="", help="local address to send from (e.g. 127.0.0.3); default any")
     args = parser.parse_args(argv)
-    result = send(args.transport, args.port, args.rate, args.count, args.size, args.seed, args.stamp)
+    result = send(args.transport, args.port, args.rate, args.count, args.size, args.seed, args.stamp, args.bind)
     print(json.dumps(result), flush=True)
     return 0
 
 
-def _sender_args(transport: str, port: int, rate: float, count: int, size: int | None, seed: int, stamp: bool):
+def _sender_args(
+    transport: str, port: int, rate: float, count: int, size: int | None, seed: int, stamp: bool, bind: str = ""
+) -> list[str]:
     args = [sys.executable, str(Path(__file__).resolve()), "send", "--transport", transport, "--port", str(port)]
     args += ["--rate", str(rate), "--count", str(count), "--seed", str(seed)]
     if size is not None:
         args += ["--size", str(size)]
     if stamp:
         args.append("--stamp")
+    if bind:
+        args += ["--bind", bind]
     return args
 
 
 def start_sender(
-    transport: str, port: int, rate: float, count: int, *, size: int | None = None, seed: int = 1, stamp: bool = False
+    transport: str,
+    port: int,
+    rate: float,
+    count: int,
+    *,
+    size: int | None = None,
+    seed: int = 1,
+    stamp: bool = False,
+    bind: str = "",
 ) -> subprocess.Popen[str]:
     """Start the sender child without waiting; finish_sender() collects its result."""
-    args = _sender_args(transport, port, rate, count, size, seed, stamp)
+    args = _sender_args(transport, port, rate, count, size, seed, stamp, bind)
     return subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
