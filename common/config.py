@@ -89,7 +89,7 @@ class SyslogConfig:
 
 @dataclass(frozen=True)
 class SnmpConfig:
-    """SNMP credentials (by name, see common.snmp_credentials) and the trap receiver; port 0 turns it off.
+    """SNMP credentials (by name, see common.snmp.credentials) and the trap receiver; port 0 turns it off.
 
     Traps with a community outside trap_communities, or from a v3 user not in the credentials file,
     are rejected and counted.

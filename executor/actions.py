@@ -15,7 +15,7 @@ from typing import Any
 import msgspec
 
 from common.config import ActionsConfig
-from common.snmp_credentials import SnmpCredential
+from common.snmp.credentials import SnmpCredential
 from executor import inventory, ping, snmp
 from executor.policy import Review
 from executor.snmp import ActionFailed

@@ -32,7 +32,7 @@ from common import kafka_client, sealing, signing
 from common.config import ActionsConfig
 from common.kafka_admin import ensure_topics
 from common.kafka_client import KafkaAccess
-from common.snmp_credentials import SnmpCredential
+from common.snmp.credentials import SnmpCredential
 from executor import actions, policy
 from executor import inventory as inv
 from executor.command_book import Book

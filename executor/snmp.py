@@ -10,7 +10,7 @@ name in an engine, so two commands naming the same v3 user with different passwo
 its own) would overwrite each other's keys in a shared engine; and v3 engine-id discovery starts afresh
 each time, so an agent replaced behind the same address is never talked to with a stale engine id.
 
-The requests are common.snmp_session's; this module adds what an action needs around them: the values
+The requests are common.snmp.session's; this module adds what an action needs around them: the values
 to set, the rows of results, and the messages. Messages of ActionFailed and ActionTimeout are meant for an
 agent to read: they never carry a community or a password.
 """
@@ -27,10 +27,10 @@ from pysnmp.error import PySnmpError
 from pysnmp.hlapi.v3arch.asyncio import SnmpEngine
 from pysnmp.proto import errind, rfc1902
 
-from common import snmp_session
-from common.snmp_credentials import SnmpCredential
-from common.snmp_session import NO_SUCH_NAME, Agent, ErrorStatus, NotIncreasing, RequestFailed
-from common.snmp_text import value_text
+from common.snmp import session as snmp_session
+from common.snmp.credentials import SnmpCredential
+from common.snmp.session import NO_SUCH_NAME, Agent, ErrorStatus, NotIncreasing, RequestFailed
+from common.snmp.text import value_text
 from schemas.mib_names import oid_of, short_name
 
 SET_TYPES = ("integer", "string", "oid", "ipaddress", "counter32", "gauge32", "timeticks")

@@ -220,7 +220,7 @@ def _ingest(config: config_mod.Config, _: argparse.Namespace) -> int:
 
 
 def _credentials(config: config_mod.Config) -> dict[str, Any]:
-    from common import snmp_credentials
+    from common.snmp import credentials as snmp_credentials
 
     path = config.snmp.credentials_file
     return snmp_credentials.load(path) if path else {}

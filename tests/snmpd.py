@@ -19,7 +19,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from common.snmp_credentials import SnmpCredential
+from common.snmp.credentials import SnmpCredential
 from tests import brokers
 
 SNMPD = shutil.which("snmpd") or "/usr/sbin/snmpd"

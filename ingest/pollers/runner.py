@@ -11,7 +11,7 @@ import logging
 import time
 from collections.abc import Mapping
 
-from common.snmp_credentials import SnmpCredential
+from common.snmp.credentials import SnmpCredential
 from ingest.pollers import dns, tcp, tls
 from ingest.pollers.http import HttpProber
 from ingest.pollers.ping import Pinger

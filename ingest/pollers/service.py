@@ -29,7 +29,7 @@ from aiokafka.errors import KafkaError
 from common import kafka_client, signing
 from common.config import PollerConfig
 from common.kafka_client import KafkaAccess
-from common.snmp_credentials import SnmpCredential
+from common.snmp.credentials import SnmpCredential
 from ingest.counters import Counters, TransportCounters
 from ingest.kafka_producer import BoundedProducer
 from ingest.pollers.counters import PollerCounters, rate_line

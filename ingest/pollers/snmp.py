@@ -3,7 +3,7 @@
 Keys are MIB names without their module (schemas.mib_names: "sysUpTime.0", "ifOperStatus.2"), dotted
 OIDs where the table knows no name. Numeric types (integers, counters, gauges, time ticks) go to values,
 everything else to texts. The credential is looked up by the name the node gives; its secrets go to
-pysnmp and nowhere else. The requests themselves are common.snmp_session's; this module makes a poll of
+pysnmp and nowhere else. The requests themselves are common.snmp.session's; this module makes a poll of
 their answers.
 """
 
@@ -15,10 +15,10 @@ from typing import Any
 from pyasn1.type import univ
 from pysnmp.hlapi.v3arch.asyncio import SnmpEngine
 
-from common import snmp_session
-from common.snmp_credentials import SnmpCredential
-from common.snmp_session import Agent, ErrorStatus, SnmpError
-from common.snmp_text import hex_text, value_text
+from common.snmp import session as snmp_session
+from common.snmp.credentials import SnmpCredential
+from common.snmp.session import Agent, ErrorStatus, SnmpError
+from common.snmp.text import hex_text, value_text
 from ingest.pollers.probe import BadParam, Measurement, Unpollable, bool_param, fail, int_param, ok, port_param
 from schemas.mib_names import oid_of, short_name
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import msgspec
 
-from common.snmp_text import hex_text, octets_text
+from common.snmp.text import hex_text, octets_text
 from ingest.traps import ber
 from ingest.traps.ber import BerError
 from schemas.mib_names import name_of, resolve

@@ -20,7 +20,7 @@ from typing import ClassVar
 
 from common.config import SnmpConfig
 from common.kafka_client import KafkaAccess
-from common.snmp_credentials import SnmpCredential
+from common.snmp.credentials import SnmpCredential
 from ingest.kafka_producer import BoundedProducer
 from ingest.traps.decode import AUTH, COMMUNITY, DISCOVERY, MALFORMED, UNSUPPORTED, V3, Rejected, decode, peek_version
 from ingest.traps.receiver import Datagram, TrapReceiver, open_trap_socket, send_reply

@@ -38,7 +38,7 @@ from pysnmp.error import PySnmpError
 from pysnmp.proto import errind, rfc3411
 from pysnmp.proto.api import v2c
 
-from common.snmp_credentials import SnmpCredential
+from common.snmp.credentials import SnmpCredential
 from ingest.traps.decode import AUTH, DISCOVERY, MALFORMED, UNSUPPORTED, Accepted, Rejected, trap_from_pdu, v3_security
 
 log = logging.getLogger("netobs.ingest")

@@ -26,7 +26,7 @@ from common import kafka_client
 from common.config import SnmpConfig
 from common.kafka_admin import ensure_topics
 from common.kafka_client import KafkaAccess
-from common.snmp_credentials import SnmpCredential
+from common.snmp.credentials import SnmpCredential
 from ingest.traps.service import TrapCounters, serve
 from schemas.topics import SNMP_TRAPS, partition_for
 from schemas.traps import Trap, decode

@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from common import snmp_credentials
 from common.config import ConfigError
+from common.snmp import credentials as snmp_credentials
 from executor.inventory import (
     PING_NAME,
     Inventory,

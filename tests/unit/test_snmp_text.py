@@ -1,4 +1,4 @@
-"""common.snmp_text: how an OCTET STRING reads as text, and that the trap receiver, the SNMP poller and the
+"""common.snmp.text: how an OCTET STRING reads as text, and that the trap receiver, the SNMP poller and the
 SNMP actions all render it that way (trap bytes encoded by pysnmp, an independent encoder).
 """
 
@@ -11,7 +11,7 @@ from pyasn1.codec.ber import encoder
 from pysnmp.proto import rfc1902
 from pysnmp.proto.api import v2c
 
-from common.snmp_text import hex_text, octets_text
+from common.snmp.text import hex_text, octets_text
 from executor.snmp import row
 from ingest.pollers.snmp import store
 from ingest.traps.decode import Accepted, decode

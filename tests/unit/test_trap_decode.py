@@ -17,7 +17,7 @@ from pyasn1.type import univ
 from pysnmp.proto import rfc1905
 from pysnmp.proto.api import v1, v2c
 
-from common.snmp_credentials import SnmpCredential
+from common.snmp.credentials import SnmpCredential
 from ingest.traps import ber
 from ingest.traps.decode import (
     AUTH,

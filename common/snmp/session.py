@@ -29,7 +29,7 @@ from pysnmp.hlapi.v3arch.asyncio import (
 )
 from pysnmp.proto import rfc1905
 
-from common.snmp_credentials import SnmpCredential, auth_data
+from common.snmp.credentials import SnmpCredential, auth_data
 
 MAX_REPETITIONS = 25
 NO_SUCH_NAME = 2
