@@ -284,8 +284,10 @@ def log_figures(log: str) -> Figures:
     lines = log.splitlines()
     loud = [line for line in lines if " WARNING " in line or " ERROR " in line]
     losses = [line for line in loud if re.search(r"dropp|lost|loss|unacknowledged|behind", line)]
+    errors = dict.fromkeys(line.split(" ERROR ", 1)[1][:200] for line in lines if " ERROR " in line)
     return {
         "log_errors": sum(" ERROR " in line for line in lines),
+        "log_error_examples": list(errors)[:3],
         "log_loss_lines": len(losses),
         "log_loss_examples": [line[:300] for line in losses[:3]],
     }
