@@ -584,7 +584,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     g.add_argument("--garbage-rate", type=float, default=3_000, help="datagrams/s")
     g.add_argument("--broken-frames", type=int, default=50, help="TCP connections with one malformed frame")
     g.add_argument("--clean", type=int, default=3_000, help="numbered TCP lines from 127.0.0.3, spread over the flood")
-    s = parser.add_argument_group("stop_under_load")
+    s = parser.add_argument_group("stop_under_load (the issue's stall: --stop-garbage 100000 --garbage-rate 5000)")
     s.add_argument("--stop-count", type=int, default=60_000, help="clean TCP lines in the backlog")
     s.add_argument("--stop-rate", type=float, default=20_000, help="lines/s")
     s.add_argument("--stop-garbage", type=int, default=10_000, help="garbage datagrams sent alongside")
