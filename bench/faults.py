@@ -284,8 +284,10 @@ def log_figures(log: str) -> Figures:
     lines = log.splitlines()
     loud = [line for line in lines if " WARNING " in line or " ERROR " in line]
     losses = [line for line in loud if re.search(r"dropp|lost|loss|unacknowledged|behind", line)]
+    errors = dict.fromkeys(line.split(" ERROR ", 1)[1][:200] for line in lines if " ERROR " in line)
     return {
         "log_errors": sum(" ERROR " in line for line in lines),
+        "log_error_examples": list(errors)[:3],
         "log_loss_lines": len(losses),
         "log_loss_examples": [line[:300] for line in losses[:3]],
     }
@@ -582,7 +584,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     g.add_argument("--garbage-rate", type=float, default=3_000, help="datagrams/s")
     g.add_argument("--broken-frames", type=int, default=50, help="TCP connections with one malformed frame")
     g.add_argument("--clean", type=int, default=3_000, help="numbered TCP lines from 127.0.0.3, spread over the flood")
-    s = parser.add_argument_group("stop_under_load")
+    s = parser.add_argument_group("stop_under_load (the issue's stall: --stop-garbage 100000 --garbage-rate 5000)")
     s.add_argument("--stop-count", type=int, default=60_000, help="clean TCP lines in the backlog")
     s.add_argument("--stop-rate", type=float, default=20_000, help="lines/s")
     s.add_argument("--stop-garbage", type=int, default=10_000, help="garbage datagrams sent alongside")
