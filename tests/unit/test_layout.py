@@ -98,3 +98,14 @@ def test_the_walk_finds_a_crossing(tmp_path: Path, package: str, source: str, cr
     (tmp_path / package / "bad.py").write_text(source)
     [found] = breaches(tmp_path)
     assert found.startswith(f"{package}/bad.py:") and found.endswith(f"imports {crossing}")
+
+
+def test_test_modules_have_unique_names() -> None:
+    """pytest imports a test module outside a package (tests/unit, tests/integration) by its basename: two of
+    one name stop the whole collection."""
+    tests = Path(__file__).resolve().parents[1]
+    names: dict[str, list[str]] = {}
+    for path in tests.rglob("test_*.py"):
+        if "node_modules" not in path.parts and not (path.parent / "__init__.py").exists():
+            names.setdefault(path.name, []).append(str(path.relative_to(tests)))
+    assert {name: where for name, where in names.items() if len(where) > 1} == {}
