@@ -39,6 +39,12 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--config", metavar="FILE", help="TOML configuration file")
     parser.add_argument("--data-dir", metavar="DIR", help="data directory (default ./data; NETOBS_DATA_DIR)")
     parser.add_argument("--log-level", choices=config_mod.LOG_LEVELS, help="log level (default INFO)")
+    parser.add_argument(
+        "--check-config",
+        action="store_true",
+        help="only load and check the configuration COMMAND would run with, say what it resolves to, and exit "
+        "(0 when it would start; 2 and the setting at fault when not): a dry run for deployments",
+    )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     sub.add_parser(
         "run",
@@ -128,6 +134,16 @@ def _parser() -> argparse.ArgumentParser:
     revoke = token_sub.add_parser("revoke", help="remove a named token")
     revoke.add_argument("name")
     sub.add_parser("migrate", help="create or upgrade the ClickHouse tables (idempotent)")
+    sub.add_parser(
+        "setup",
+        help="scale-out: topics, each stage's Kafka principal (SCRAM credential, ACLs) and the signing keys",
+        description="Run once before the stages of a scale-out deployment, and again after an upgrade (idempotent). "
+        "Connects to NETOBS_KAFKA as the broker's super user (NETOBS_KAFKA_SASL_*), creates the topics, gives every "
+        "stage its principal (netobs-ingest, netobs-traps, netobs-poller, netobs-worker, netobs-executor, "
+        "netobs-mcp) with a SCRAM-SHA-512 credential and the ACLs it needs, and writes into the data directory "
+        "what the stages then each mount their own part of: kafka-credentials/<principal> (a password, created "
+        "when missing), keys/<purpose>.key and command.key (0600).",
+    )
     status = sub.add_parser(
         "status",
         help="what runs, rates, lag, disk use, retention and the last errors, in one screen",
@@ -164,6 +180,8 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"netobs: configuration error: {exc}", file=sys.stderr)
         return 2
+    if args.check_config:
+        return _check_config(config, args.command)
     logs.setup(config.log_level)
     if args.command != "patterns":  # the one command that never touches the data directory
         data_dir.prepare(config.data_dir)
@@ -507,6 +525,74 @@ def _patterns(_: config_mod.Config, args: argparse.Namespace) -> int:
         return patterns_file.run(args.file, out, summary, progress=not args.no_progress)
 
 
+BROKER_STAGES = ("ingest", "worker", "traps", "poller", "executor", "setup", "replay")
+"""Commands that need NETOBS_KAFKA (a single node's `run` starts its own broker)."""
+
+
+def _check_config(config: config_mod.Config, command: str) -> int:
+    """--check-config: what `netobs COMMAND` would start with, without starting it (the configuration itself was
+    validated by loading it); secrets are never printed, only where they are read from."""
+    k = config.kafka
+    if command in BROKER_STAGES and not k.bootstrap:
+        print(f"netobs {command}: configuration error: NETOBS_KAFKA is required for {command}", file=sys.stderr)
+        return 2
+    lines = [
+        f"netobs {command}: configuration ok",
+        f"  data directory  {config.data_dir}",
+        f"  broker          {k.bootstrap or 'embedded'}"
+        + (
+            f" as {k.sasl_username} ({k.sasl_mechanism}, password in {k.sasl_password_file})"
+            if k.sasl_mechanism
+            else ""
+        ),
+        f"  ClickHouse      {_without_password(config.clickhouse_dsn)} database {config.clickhouse.database}",
+    ]
+    if command in ("run", "ingest"):
+        s = config.syslog
+        lines.append(
+            f"  syslog          {s.bind} udp {s.udp_port} tcp {s.tcp_port} tls {s.tls_port} relp {s.relp_port}"
+        )
+    if command in ("run", "mcp"):
+        m = config.mcp
+        lines.append(f"  MCP             {m.transport} on {m.bind}:{m.port}{' (TLS)' if m.tls_cert else ''}")
+    print("\n".join(lines))
+    return 0
+
+
+def _without_password(dsn: str) -> str:
+    scheme, sep, rest = dsn.partition("://")
+    if sep and "@" in rest:
+        credentials, _, host = rest.rpartition("@")
+        return f"{scheme}://{credentials.split(':', 1)[0]}:***@{host}"
+    return dsn
+
+
+def _setup(config: config_mod.Config, _: argparse.Namespace) -> int:
+    from common.kafka_admin import ensure_topics
+    from common.sealing import load_or_create_key
+    from netobs import broker_auth
+
+    k = config.kafka
+    if not k.bootstrap:
+        print("netobs setup: set NETOBS_KAFKA (and NETOBS_KAFKA_SASL_* as the super user)", file=sys.stderr)
+        return 2
+    admin = kafka_client.access(k)
+
+    async def apply() -> None:
+        await ensure_topics(admin, k.partitions, k.replication_factor)
+        await broker_auth.apply(admin, config.data_dir, config.worker.group_id, config.actions.group_id)
+
+    asyncio.run(apply())
+    for purpose in ("commands", "steps", "inventory", "mcp_audit"):
+        config.signing_key(purpose)
+    load_or_create_key(config.command_key_path)
+    names = ", ".join(broker_auth.principal(s) for s in broker_auth.STAGES)
+    print(
+        f"topics, principals ({names}) and their ACLs set on {k.bootstrap}; credentials and keys in {config.data_dir}"
+    )
+    return 0
+
+
 def _status(config: config_mod.Config, args: argparse.Namespace) -> int:
     from netobs import status
 
@@ -529,6 +615,7 @@ COMMANDS = {
     "mcp": _mcp,
     "token": _token,
     "migrate": _migrate,
+    "setup": _setup,
     "patterns": _patterns,
     "status": _status,
 }
