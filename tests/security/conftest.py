@@ -144,7 +144,7 @@ def running(chdb_path: Path, creds: tuple[Path, dict[str, str], Any], **mcp: Any
     def serve() -> None:
         asyncio.set_event_loop(loop)
         try:
-            loop.run_until_complete(mcp_service.serve_mcp(config, store, "", stop))
+            loop.run_until_complete(mcp_service.serve_mcp(config, store, None, stop))
         finally:
             # SSE responses leave watcher tasks behind; end them here rather than at interpreter exit.
             leftover = asyncio.all_tasks(loop)

@@ -64,9 +64,8 @@ def serving(chdb_path: Path, credentials_dir: Any, tls: tuple[str, str] = ("", "
     store = Store(config.clickhouse_dsn, DB, 10, size=1)
     loop = asyncio.new_event_loop()
     stop = asyncio.Event()
-    thread = threading.Thread(
-        target=lambda: loop.run_until_complete(mcp_service.serve_clickhouse_http(config, store, "", stop)), daemon=True
-    )
+    serve = mcp_service.serve_clickhouse_http(config, store, None, stop)
+    thread = threading.Thread(target=lambda: loop.run_until_complete(serve), daemon=True)
     thread.start()
     deadline = time.monotonic() + 30
     while True:
@@ -402,5 +401,5 @@ def test_a_port_in_use_is_reported_not_fatal(chdb_path: Path, sec_db: Any, crede
             mcp=McpConfig(token=ADMIN, tokens_file=str(directory / "tokens.toml")),
         )
         store = Store(config.clickhouse_dsn, DB, 10, size=1)
-        asyncio.run(asyncio.wait_for(mcp_service.serve_clickhouse_http(config, store, "", asyncio.Event()), 30))
+        asyncio.run(asyncio.wait_for(mcp_service.serve_clickhouse_http(config, store, None, asyncio.Event()), 30))
         assert curl(first, f"{first.url}/", query="SELECT 1")[2] == b"1\n"

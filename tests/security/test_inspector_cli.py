@@ -76,6 +76,11 @@ def test_tool_calls_including_a_result_over_the_byte_cap(svc: Service, bulk: int
     text = big["content"][0]["text"]
     assert not big["isError"] and json.loads(text) == big["structuredContent"]
     _check_cut(big["structuredContent"], len(text.encode()))
+    kept, cursor = big["structuredContent"]["count"], big["structuredContent"]["cursor"]
+    more = (*call, f"cursor={cursor}", "limit=2")  # the next page: exactly the two lines after the cut
+    code, page, err = _inspect(_http(svc), *more)
+    assert code == 0 and page is not None and not page["isError"], err
+    assert [int(row["Message"][:5]) for row in page["structuredContent"]["items"]] == [kept, kept + 1]
 
     calls = [
         ("get_syslog_summary", [f"host_filter=^{BULK_HOST}$", "start_time=-3d"]),
