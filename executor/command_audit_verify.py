@@ -121,9 +121,11 @@ def run(dsn: str, database: str, out: TextIO, steps_key: bytes, mcp_key: bytes) 
     where = f"the embedded ClickHouse at {dsn.removeprefix('chdb://')}" if embedded else "ClickHouse"
     try:
         client = clickhouse.connect(dsn)
+    except clickhouse.StoreHeld as exc:
+        print(f"netobs audit verify: {exc}", file=sys.stderr)
+        return 2
     except ClickHouseError as exc:
-        held = " (held by a running node? stop the node first)" if embedded else ""
-        print(f"netobs audit verify: cannot open {where}{held}: {exc}", file=sys.stderr)
+        print(f"netobs audit verify: cannot open {where}: {exc}", file=sys.stderr)
         return 2
     try:
         checked, broken, record = walk(client, database, steps_key, mcp_key)

@@ -399,7 +399,7 @@ def _split_tag(content: str) -> tuple[str, str, str, str]:
     if head[0] == "%":
         parts = head[1:].rsplit("-", 2)
         if len(parts) == 3 and parts[0] and parts[2] and len(parts[1]) == 1 and parts[1] in "01234567":
-            return parts[0], "", head[1:], rest
+            return head, "", head[1:], rest
     return head, "", "", rest
 
 

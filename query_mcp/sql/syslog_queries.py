@@ -86,7 +86,7 @@ def search_sql(
     sql = (
         "SELECT s.received_at, s.level, s.host, s.type, s.tag, s.message, s.severity, s.facility, "
         "s.event_time, s.source, s.pid, s.msgid, s.structured_data, s.template_id, s.parse_error, "
-        "s.kafka_partition, s.kafka_offset, s.line_no "
+        "s.compliance, s.parse_issues, s.kafka_partition, s.kafka_offset, s.line_no "
         f"FROM {db}.{SYSLOG} AS s WHERE {' AND '.join(clauses)} "
         f"ORDER BY {', '.join(f'{column} {order}' for column, _ in SORT_KEY)} LIMIT {{limit:UInt32}}"
     )

@@ -116,7 +116,7 @@ COLUMN_DOCS = {
         "severity": "syslog severity from PRI (0 emerg .. 7 debug)",
         "level": "severity 0-2 high, 3 low, 4 warn, 5-6 info, 7 debug (as TWSNMP FK)",
         "type": "<severity>:<facility>, e.g. err:daemon",
-        "tag": "APP-NAME / TAG",
+        "tag": "APP-NAME / TAG (a Cisco event's whole %FAC-SEV-MNEMONIC, as rsyslog and syslog-ng take it)",
         "pid": "PROCID",
         "msgid": "MSGID (Cisco %FAC-SEV-MNEMONIC goes here)",
         "structured_data": 'RFC 5424 structured data as JSON {"id": {"param": "value"}}',

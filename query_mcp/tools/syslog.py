@@ -48,6 +48,8 @@ SyslogField = Literal[
     "StructuredData",
     "TemplateID",
     "ParseError",
+    "Compliance",
+    "ParseIssues",
 ]
 Fields = Annotated[
     list[SyslogField], Field(description='Fields of each entry, e.g. ["Time","Host","Message"]; empty for all.')
@@ -70,6 +72,8 @@ class SyslogEntry(TypedDict, total=False):
     StructuredData: str
     TemplateID: str
     ParseError: bool
+    Compliance: str
+    ParseIssues: list[str]
 
 
 class PatternEntry(TypedDict):
@@ -157,7 +161,7 @@ def register(server: MCPServer, store: Store, paging: Paging) -> None:
             store.rows(*q.search_sql(store.database, f, limit + 1, newest_first, req.position.after)),
             store.rows(*q.count_sql(store.database, f)),
         )
-        fetched = [(_syslog_entry(row[:15]), (row[0], *row[15:])) for row in rows]
+        fetched = [(_syslog_entry(row[:17]), (row[0], *row[17:])) for row in rows]
         return page(paging, req, fetched, limit, int(counted[0][0]), fields or [])
 
     @server.tool(
@@ -240,6 +244,8 @@ def _syslog_entry(row: Any) -> dict[str, Any]:
         sd,
         template_id,
         parse_error,
+        compliance,
+        parse_issues,
     ) = row
     return {
         "Time": rfc3339(received),
@@ -257,4 +263,6 @@ def _syslog_entry(row: Any) -> dict[str, Any]:
         "StructuredData": sd,
         "TemplateID": str(template_id),
         "ParseError": bool(parse_error),
+        "Compliance": compliance,
+        "ParseIssues": list(parse_issues),
     }

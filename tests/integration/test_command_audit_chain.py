@@ -270,7 +270,7 @@ def test_cli_says_intact_broken_or_unreadable(tmp_path):
     finally:
         brokers.stop(holder)
     assert held.returncode == 2
-    assert "(held by a running node? stop the node first)" in held.stderr
+    assert "one process opens it at a time" in held.stderr
     assert "Traceback" not in held.stderr and held.stdout == ""
 
     missing = audit_verify(dsn, tmp_path, "nowhere")

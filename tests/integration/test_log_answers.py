@@ -37,7 +37,8 @@ def _line(at: datetime, host: str, tid: int, n: int, offset: int, level: str = "
         "received_at": at, "event_time": at, "source": "10.0.0.1", "transport": "udp", "host": host,
         "facility": 3, "severity": {"info": 6, "high": 2, "low": 3}[level], "level": level, "type": "daemon",
         "tag": "app", "pid": "", "msgid": "", "structured_data": "", "message": message, "template_id": tid,
-        "parse_error": False, "ingest_flags": 0, "raw": f"<27>{host} {message}", "kafka_partition": offset % 2,
+        "parse_error": False, "ingest_flags": 0, "raw_head": f"<27>{host} ".encode(), "raw_tail": b"",
+        "raw_whole": False, "kafka_partition": offset % 2,
         "kafka_offset": offset // 3, "line_no": offset % 3, "compliance": "rfc3164", "parse_issues": [],
     }  # fmt: skip
 

@@ -48,6 +48,8 @@ SYSLOG_FIELDS = [
     "StructuredData",
     "TemplateID",
     "ParseError",
+    "Compliance",
+    "ParseIssues",
 ]
 
 

@@ -333,41 +333,42 @@ def test_pri_without_timestamp_keeps_the_tag():
     [
         # "*": the device clock is not synchronised; its time is still the device's (as rsyslog, syslog-ng read it).
         (b"<189>123: *Mar  1 18:46:11.123: %LINK-3-UPDOWN: Interface GigabitEthernet0/1, changed state to up",
-         SOURCE, "LINK", "LINK-3-UPDOWN", "Interface GigabitEthernet0/1, changed state to up",
+         SOURCE, "%LINK-3-UPDOWN", "LINK-3-UPDOWN", "Interface GigabitEthernet0/1, changed state to up",
          ns(2025, 3, 1, 18, 46, 11, 123000)),
         (b"<189>124: Mar  1 18:46:11.123: %LINK-3-UPDOWN: Interface GigabitEthernet0/1, changed state to down",
-         SOURCE, "LINK", "LINK-3-UPDOWN", "Interface GigabitEthernet0/1, changed state to down",
+         SOURCE, "%LINK-3-UPDOWN", "LINK-3-UPDOWN", "Interface GigabitEthernet0/1, changed state to down",
          ns(2025, 3, 1, 18, 46, 11, 123000)),
         # "logging origin-id hostname" and "service timestamps log datetime msec show-timezone".
         (b"<189>125: R1: Mar  1 18:46:11.123 JST: %SYS-5-CONFIG_I: Configured from console by vty0",
-         "R1", "SYS", "SYS-5-CONFIG_I", "Configured from console by vty0", ns(2025, 3, 1, 9, 46, 11, 123000)),
+         "R1", "%SYS-5-CONFIG_I", "SYS-5-CONFIG_I", "Configured from console by vty0",
+         ns(2025, 3, 1, 9, 46, 11, 123000)),
         (b"<189>126: R1: Nov 22 04:40:00 UTC: %SYS-5-CONFIG_I: Configured from console by vty0",
-         "R1", "SYS", "SYS-5-CONFIG_I", "Configured from console by vty0", ns(2025, 11, 22, 4, 40)),
+         "R1", "%SYS-5-CONFIG_I", "SYS-5-CONFIG_I", "Configured from console by vty0", ns(2025, 11, 22, 4, 40)),
         (b"<189>127: .Nov 22 04:40:00 XYZ: %SYS-5-CONFIG_I: Configured from console by vty0",
-         SOURCE, "SYS", "SYS-5-CONFIG_I", "Configured from console by vty0", ns(2025, 11, 22, 4, 40)),
+         SOURCE, "%SYS-5-CONFIG_I", "SYS-5-CONFIG_I", "Configured from console by vty0", ns(2025, 11, 22, 4, 40)),
         # Forwarded by a relay that added its own BSD header.
         (b"<189>Nov 22 04:49:59 10.1.1.1 128: *Nov 22 04:49:59.123: %SYS-5-CONFIG_I: Configured from console",
-         "10.1.1.1", "SYS", "SYS-5-CONFIG_I", "Configured from console", ns(2025, 11, 22, 4, 49, 59)),
+         "10.1.1.1", "%SYS-5-CONFIG_I", "SYS-5-CONFIG_I", "Configured from console", ns(2025, 11, 22, 4, 49, 59)),
         (b"<189>Nov 22 04:49:59 r2 %SYS-5-CONFIG_I: Configured from console",
-         "r2", "SYS", "SYS-5-CONFIG_I", "Configured from console", ns(2025, 11, 22, 4, 49, 59)),
+         "r2", "%SYS-5-CONFIG_I", "SYS-5-CONFIG_I", "Configured from console", ns(2025, 11, 22, 4, 49, 59)),
         # "no service timestamps".
         (b"<189>129: %SYS-5-CONFIG_I: Configured from console by vty0",
-         SOURCE, "SYS", "SYS-5-CONFIG_I", "Configured from console by vty0", RECEIVED),
+         SOURCE, "%SYS-5-CONFIG_I", "SYS-5-CONFIG_I", "Configured from console by vty0", RECEIVED),
         # NX-OS: empty sequence number, year first.
         (b"<189>: 2025 Oct 27 12:00:00 UTC: %ETHPORT-5-IF_UP: Interface Ethernet1/1 is up in mode access",
-         SOURCE, "ETHPORT", "ETHPORT-5-IF_UP", "Interface Ethernet1/1 is up in mode access",
+         SOURCE, "%ETHPORT-5-IF_UP", "ETHPORT-5-IF_UP", "Interface Ethernet1/1 is up in mode access",
          ns(2025, 10, 27, 12)),
         # A facility with a dash (IOS XR).
         (b"<187>Nov 22 04:40:00 xr1 %PKT_INFRA-LINK-3-UPDOWN: Interface Gi0/0/0/0, changed state to Down",
-         "xr1", "PKT_INFRA-LINK", "PKT_INFRA-LINK-3-UPDOWN", "Interface Gi0/0/0/0, changed state to Down",
+         "xr1", "%PKT_INFRA-LINK-3-UPDOWN", "PKT_INFRA-LINK-3-UPDOWN", "Interface Gi0/0/0/0, changed state to Down",
          ns(2025, 11, 22, 4, 40)),
         # ASA: year after the day, "host :" before the mnemonic; or no header at all.
         (b"<166>Oct 27 2025 12:00:00 fw1 : %ASA-6-302013: Built outbound TCP connection 1 for outside",
-         "fw1", "ASA", "ASA-6-302013", "Built outbound TCP connection 1 for outside", ns(2025, 10, 27, 12)),
+         "fw1", "%ASA-6-302013", "ASA-6-302013", "Built outbound TCP connection 1 for outside", ns(2025, 10, 27, 12)),
         (b"<166>Oct 27 2025 12:00:00: %ASA-6-302013: Built outbound TCP connection 1 for outside",
-         SOURCE, "ASA", "ASA-6-302013", "Built outbound TCP connection 1 for outside", ns(2025, 10, 27, 12)),
+         SOURCE, "%ASA-6-302013", "ASA-6-302013", "Built outbound TCP connection 1 for outside", ns(2025, 10, 27, 12)),
         (b"<166>%ASA-6-302013: Built outbound TCP connection 1 for outside",
-         SOURCE, "ASA", "ASA-6-302013", "Built outbound TCP connection 1 for outside", RECEIVED),
+         SOURCE, "%ASA-6-302013", "ASA-6-302013", "Built outbound TCP connection 1 for outside", RECEIVED),
         # Not a mnemonic (severity is not a digit 0-7): an ordinary tag.
         (b"<13>Nov 22 04:40:00 h %FOO-BAR: x", "h", "%FOO-BAR", "", "x", ns(2025, 11, 22, 4, 40)),
     ],
@@ -546,4 +547,4 @@ def test_rfc5424_percent_that_starts_no_cisco_mnemonic_keeps_the_header_fields()
     r = p(b"<0>1 2026-01-01T00:00:00Z h - 42 ID1 - %")
     assert (r.tag, r.pid, r.msgid, r.message) == ("", "42", "ID1", "%")
     cisco = p(b"<189>1 2026-01-01T00:00:00Z r1 - - - - %BGP-5-ADJCHANGE: neighbor 10.0.0.1 Up")
-    assert (cisco.tag, cisco.msgid, cisco.message) == ("BGP", "BGP-5-ADJCHANGE", "neighbor 10.0.0.1 Up")
+    assert (cisco.tag, cisco.msgid, cisco.message) == ("%BGP-5-ADJCHANGE", "BGP-5-ADJCHANGE", "neighbor 10.0.0.1 Up")
