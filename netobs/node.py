@@ -80,6 +80,8 @@ async def run(config: Config) -> int:
     thread = None
     status = 0
     deadline = signals.StopDeadline(STOP_SECONDS, lambda: _kill(edges, broker_proc))
+    # Before anything (the metrics endpoint's authenticator) creates the admin token: is this its first start?
+    fresh = not config.mcp.token and not (config.data_dir / TOKEN_FILE).exists()
     sockets = Path(tempfile.mkdtemp(prefix="netobs-metrics-"))
     """The children's metrics sockets (a short path: a unix socket's is limited to 107 bytes)."""
     endpoint = contextlib.ExitStack()
@@ -160,7 +162,6 @@ async def run(config: Config) -> int:
         ]
         token_line = None
         if config.mcp.transport == "http" or mcp_service.serves_clickhouse_http(config):
-            fresh = not config.mcp.token and not (config.data_dir / TOKEN_FILE).exists()
             token = load_or_create_token(config.mcp.token, config.data_dir)
             store = mcp_service.open_store(config)
         if config.mcp.transport == "http":
