@@ -7,8 +7,10 @@ import datetime as dt
 import ipaddress
 import json
 import os
+import shutil
 import ssl
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -132,13 +134,20 @@ def test_stdio_relays_to_the_running_service(svc, tmp_path):
     assert anyio.run(go) == {}
 
 
-def test_stdio_relay_finds_the_running_nodes_endpoint_and_token(chdb_path, sec_db, credentials_dir):
+def test_stdio_relay_finds_the_running_nodes_endpoint_and_token(chdb_path, sec_db, credentials_dir, tmp_path):
     """The relay's environment knows only the data directory: the port it is configured with is not the node's
     (a free port, not the default) and it has no token; the node's endpoint file gives both. The file is the
-    owner's alone and goes away when the service stops."""
-    with running(chdb_path, credentials_dir) as s:
+    owner's alone and goes away when the service stops. The service gets a data directory of its own: the
+    session's service writes its endpoint file into the shared one."""
+    directory, made, key = credentials_dir
+    own = tmp_path / "data"
+    shutil.copytree(directory, own, ignore=shutil.ignore_patterns("mcp_endpoint", "logs"))
+    with running(chdb_path, (own, made, key)) as s:
         data_dir = s.config.data_dir
         path = data_dir / endpoint.ENDPOINT_FILE
+        deadline = time.monotonic() + 20  # written once uvicorn reports it listens, a moment after the port opens
+        while not path.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
         assert path.stat().st_mode & 0o777 == 0o600
         assert endpoint.read(data_dir) == (s.url, ADMIN)
         env = {k: v for k, v in os.environ.items() if not k.startswith("NETOBS_")} | {
