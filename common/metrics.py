@@ -40,6 +40,11 @@ class Source(Collector):
     def collect(self) -> Iterable[Metric]:
         return list(self._families())
 
+    def describe(self) -> Iterable[Metric]:
+        """Nothing: registering must not read the counters (a worker's, read before it starts, would build its
+        Kafka consumer on the registering thread's loop, and the worker then fails to start)."""
+        return []
+
 
 def with_process(by_process: Mapping[str, Iterable[Metric]]) -> list[Metric]:
     """The families of several processes as one exposition: a family of the same name in two processes

@@ -241,6 +241,8 @@ async def retry_async(what: str, fn: Callable[..., Any], *args: Any) -> Any:
 def lag_by_partition(worker: Worker) -> dict[tuple[str, int], int]:
     """Records not yet handled per (topic, partition) this worker holds whose high watermark it has fetched;
     empty while the consumer is not running or is being rebalanced (a scrape reads this from another thread)."""
+    if not worker.app._started.is_set():  # app.consumer would build the consumer, bound to the caller's loop
+        return {}
     try:
         consumer = worker.app.consumer
         highwaters = {(tp.topic, tp.partition): consumer.highwater(tp) for tp in consumer.assignment()}
