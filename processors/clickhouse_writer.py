@@ -63,11 +63,12 @@ def column_values(rows: Sequence[Row], names: Sequence[str]) -> dict[str, list[A
     return {name: [row[name] for row in rows] for name in names}
 
 
-def insert_patterns(client: Any, db: str, changes: Sequence[PatternChange]) -> None:
-    """Record new and re-pointed templates; the newest row per template id wins."""
+def insert_patterns(client: Any, db: str, changes: Sequence[PatternChange], version_us: int) -> None:
+    """Record new and re-pointed templates; the newest row per template id wins. version_us comes from the
+    records that made the changes (not the clock), so a replay rebuilds the table identical."""
     if not changes:
         return
-    insert_rows(client, db, SYSLOG_PATTERNS, pattern_rows(changes, time.time_ns() // 1000))
+    insert_rows(client, db, SYSLOG_PATTERNS, pattern_rows(changes, version_us))
 
 
 def pattern_rows(changes: Sequence[PatternChange], now_us: int) -> list[Row]:

@@ -73,7 +73,8 @@ class SyslogProjector:
                 low, _ = ranges.get(partition, (offset, offset))
                 ranges[partition] = (low, offset)
             changes = [c for p in touched for c in self._partitions[p].miner.changes()]
-            clickhouse_writer.insert_patterns(self._client, self._db, changes)
+            newest_us = max((record_ns for _, _, record_ns, _ in records), default=0) // 1000
+            clickhouse_writer.insert_patterns(self._client, self._db, changes, newest_us)
             clickhouse_writer.insert_columns(
                 self._client, self._db, SYSLOG, rows, clickhouse_writer.dedup_token(self._topic, ranges)
             )

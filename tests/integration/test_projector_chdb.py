@@ -112,3 +112,22 @@ def test_an_existing_database_keeps_its_saved_states_in_processor_state(client, 
 
     clickhouse_writer.forget_states(client, db, [SYSLOG_RAW])
     assert clickhouse_writer.load_state(client, db, SYSLOG_RAW, 0) is None
+
+
+def test_a_replay_rebuilds_the_template_table_identical(client):
+    """syslog_patterns is versioned by the records' broker time, not the clock, so `netobs replay` into an empty
+    database rebuilds it row for row."""
+    records = _records(4, 0, 6)
+    tables = []
+    for db in ("replay_a", "replay_b"):
+        migrations.apply(client, db, 30)
+        SyslogProjector(client, db, SYSLOG_RAW, snapshot_seconds=0).process(records)
+        tables.append(
+            client.query(
+                f"SELECT template_id, template, current_id, first_seen, updated_at FROM {db}.syslog_patterns FINAL "
+                "ORDER BY template_id"
+            ).result_rows
+        )
+        time.sleep(0.01)
+    assert tables[0] and tables[0] == tables[1]
+    assert {int(row[4].timestamp() * 1e6) for row in tables[0]} == {records[-1][2] // 1000}
