@@ -139,12 +139,12 @@ def store(client: Any, count: int, seed: int, start_ns: int, raw_path: Path) -> 
                 pending.setdefault(name, []).extend(values)
             if len(pending["message"]) >= INSERT_ROWS:
                 clickhouse_writer.insert_columns(client, DB, SYSLOG, pending)
-                clickhouse_writer.insert_patterns(client, DB, miner.changes(), time.time_ns() // 1000)
+                clickhouse_writer.insert_patterns(client, DB, [(c, time.time_ns() // 1000) for c in miner.changes()])
                 pending = {}
                 say(f"  stored {offset * RECORD_LINES:,} lines ({time.perf_counter() - began:.0f} s)")
     if pending:
         clickhouse_writer.insert_columns(client, DB, SYSLOG, pending)
-    clickhouse_writer.insert_patterns(client, DB, miner.changes(), time.time_ns() // 1000)
+    clickhouse_writer.insert_patterns(client, DB, [(c, time.time_ns() // 1000) for c in miner.changes()])
     return time.perf_counter() - began
 
 

@@ -63,25 +63,25 @@ def column_values(rows: Sequence[Row], names: Sequence[str]) -> dict[str, list[A
     return {name: [row[name] for row in rows] for name in names}
 
 
-def insert_patterns(client: Any, db: str, changes: Sequence[PatternChange], version_us: int) -> None:
-    """Record new and re-pointed templates; the newest row per template id wins. version_us comes from the
-    records that made the changes (not the clock), so a replay rebuilds the table identical."""
-    if not changes:
-        return
-    insert_rows(client, db, SYSLOG_PATTERNS, pattern_rows(changes, version_us))
+def insert_patterns(client: Any, db: str, changes: Sequence[tuple[PatternChange, int]]) -> None:
+    """Record new and re-pointed templates, each with its version (µs); the newest row per template id wins.
+    The projector versions a change by the broker time of the record that made it (not the clock), so a
+    replay rebuilds the table identical."""
+    if changes:
+        insert_rows(client, db, SYSLOG_PATTERNS, pattern_rows(changes))
 
 
-def pattern_rows(changes: Sequence[PatternChange], now_us: int) -> list[Row]:
-    """The syslog_patterns rows of template changes, versioned now_us."""
+def pattern_rows(changes: Sequence[tuple[PatternChange, int]]) -> list[Row]:
+    """The syslog_patterns rows of template changes and their versions (µs)."""
     return [
         {
             "template_id": c.template_id,
             "template": c.template,
             "current_id": c.current_id,
             "first_seen": c.first_seen_ns // 1000,
-            "updated_at": now_us,
+            "updated_at": version_us,
         }
-        for c in changes
+        for c, version_us in changes
     ]
 
 

@@ -18,7 +18,7 @@ from typing import Any
 
 from processors import clickhouse_writer
 from processors.projector import Record
-from processors.syslog.miner import Miner
+from processors.syslog.miner import Miner, PatternChange
 from processors.syslog.rows import Columns, record_columns
 from schemas.tables import SYSLOG, SYSLOG_COLUMNS
 
@@ -58,12 +58,14 @@ class SyslogProjector:
             rows: Columns = {name: [] for name in SYSLOG_COLUMNS}
             ranges: dict[int, tuple[int, int]] = {}
             touched: dict[int, int] = {}
+            changes: list[tuple[PatternChange, int]] = []
             for partition, offset, record_ns, value in records:
                 state = self._state(partition)
                 if offset <= state.mined_offset:
                     self.records_skipped += 1
                     continue
                 built = record_columns(value, partition, offset, record_ns, state.miner)
+                changes.extend((change, record_ns // 1000) for change in state.miner.changes())
                 touched[partition] = offset
                 if offset <= state.stored_offset:
                     self.records_skipped += 1
@@ -72,9 +74,7 @@ class SyslogProjector:
                     rows[name].extend(values)
                 low, _ = ranges.get(partition, (offset, offset))
                 ranges[partition] = (low, offset)
-            changes = [c for p in touched for c in self._partitions[p].miner.changes()]
-            newest_us = max((record_ns for _, _, record_ns, _ in records), default=0) // 1000
-            clickhouse_writer.insert_patterns(self._client, self._db, changes, newest_us)
+            clickhouse_writer.insert_patterns(self._client, self._db, changes)
             clickhouse_writer.insert_columns(
                 self._client, self._db, SYSLOG, rows, clickhouse_writer.dedup_token(self._topic, ranges)
             )

@@ -69,7 +69,7 @@ def _rows() -> list[tuple[str, dict[str, Any]]]:
     )
     [refused] = command_audit_rows.record_rows(commands.encode(step), 0, 1, KEYS["steps"], KEYS["mcp_audit"])
     built = [
-        (tables.SYSLOG_PATTERNS, clickhouse_writer.pattern_rows([PatternChange(1, "a <*>", 0, T)], 5)[0]),
+        (tables.SYSLOG_PATTERNS, clickhouse_writer.pattern_rows([(PatternChange(1, "a <*>", 0, T), 5)])[0]),
         (tables.PROCESSOR_STATE, clickhouse_writer.state_row("topic", 0, 1, 5, b"state")),
         (tables.POLLING_LOG, poll_rows.log_row(_result(), "normal", "ok", 0, 1, 0)),
         (
