@@ -169,12 +169,14 @@ class KeysConfig:
 
 @dataclass(frozen=True)
 class WorkerConfig:
-    """The Faust worker: how many Kafka records one ClickHouse insert gathers, and how long it waits."""
+    """The Faust worker: how many Kafka records one ClickHouse insert gathers, and how long it waits; how many
+    parse processes parse and mine syslog beside it (0: in the worker's own process)."""
 
     group_id: str = "netobs-worker"
     batch_records: int = 200
     batch_seconds: float = 0.5
     snapshot_seconds: float = 30.0
+    parse_processes: int = 2
 
 
 SQL_SESSIONS = 2  # ClickHouse sessions of run_select_query, shared by all callers

@@ -236,6 +236,10 @@ def validate(config: Config) -> None:
         raise ConfigError(f"NETOBS_WORKER_GROUP_ID: letters, digits, '-', '_' and '.', got {w.group_id!r}")
     if not 1 <= w.batch_records <= 100_000 or not 0.01 <= w.batch_seconds <= 60:
         raise ConfigError("NETOBS_WORKER_BATCH_RECORDS is 1-100000 and NETOBS_WORKER_BATCH_SECONDS 0.01-60")
+    if not 0 <= w.parse_processes <= 64:
+        raise ConfigError(
+            f"NETOBS_WORKER_PARSE_PROCESSES: 0-64 (0 parses in the worker itself), got {w.parse_processes}"
+        )
     _validate_mcp(config.mcp)
     _validate_actions(config.actions)
     for purpose in signing.PURPOSES:

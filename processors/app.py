@@ -106,7 +106,9 @@ def make_app(
         )
         for spec in TOPICS
     }
-    projector = SyslogProjector(clickhouse.connect(dsn), database, SYSLOG_RAW, settings.snapshot_seconds)
+    projector = SyslogProjector(
+        clickhouse.connect(dsn), database, SYSLOG_RAW, settings.snapshot_seconds, settings.parse_processes
+    )
     tables = {p.topic: TableProjector(clickhouse.connect(dsn), database, p) for p in projections(keys)}
     states = StateProjector(clickhouse.connect(dsn), database)
     worker = Worker(app, {SYSLOG_RAW: projector, POLL_RESULTS: states, **tables})

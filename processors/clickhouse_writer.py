@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from processors import metrics
+from processors.native_format import ColumnTypes
 from processors.projector import Row
 from processors.syslog.miner import PatternChange
 from schemas.tables import COLUMNS, PROCESSOR_STATE, SYSLOG, SYSLOG_PATTERNS
@@ -55,6 +56,39 @@ def insert_columns(client: Any, db: str, table: str, values: Mapping[str, Sequen
     metrics.ROWS_INSERTED.labels(table).inc(len(columns[0]))
 
 
+def column_types(client: Any, db: str, table: str) -> ColumnTypes:
+    """(name, type) of table's insert columns in insert order, as the store has them: what Native blocks for
+    it are encoded with. Raises ValueError when the store lacks one (a migration not applied)."""
+    rows = client.query(
+        "SELECT name, type FROM system.columns WHERE database = {db:String} AND table = {table:String}",
+        parameters={"db": db, "table": table},
+    ).result_rows
+    types = {str(name): str(kind) for name, kind in rows}
+    missing = [name for name in COLUMNS[table] if name not in types]
+    if missing:
+        raise ValueError(f"{db}.{table} has no column {', '.join(missing)}: are its migrations applied?")
+    return tuple((name, types[name]) for name in COLUMNS[table])
+
+
+def insert_native(
+    client: Any, db: str, table: str, types: ColumnTypes, payload: bytes, rows: int, token: str = ""
+) -> None:
+    """One insert of rows already encoded as Native blocks with types (processors.native_format), deduplicated
+    by token as insert_columns is."""
+    if not rows:
+        return
+    started = time.perf_counter()
+    client.raw_insert(
+        f"{db}.{table}",
+        [name for name, _ in types],
+        payload,
+        settings={"insert_deduplication_token": token} if token else None,
+        fmt="Native",
+    )
+    metrics.INSERT_SECONDS.labels(table).observe(time.perf_counter() - started)
+    metrics.ROWS_INSERTED.labels(table).inc(rows)
+
+
 def column_values(rows: Sequence[Row], names: Sequence[str]) -> dict[str, list[Any]]:
     """Rows (values by column name) as columns; raises when a row's names are not exactly names."""
     width = len(names)
@@ -66,9 +100,23 @@ def column_values(rows: Sequence[Row], names: Sequence[str]) -> dict[str, list[A
 def insert_patterns(client: Any, db: str, changes: Sequence[tuple[PatternChange, int]]) -> None:
     """Record new and re-pointed templates, each with its version (µs); the newest row per template id wins.
     The projector versions a change by the broker time of the record that made it (not the clock), so a
-    replay rebuilds the table identical."""
-    if changes:
-        insert_rows(client, db, SYSLOG_PATTERNS, pattern_rows(changes))
+    replay rebuilds the table identical. A change the table already holds as it is (a miner restarted
+    without its snapshot finds its templates again) is not written again: the first row, with the true
+    first_seen, stays."""
+    if not changes:
+        return
+    ids = sorted({c.template_id for c, _ in changes})
+    stored = {
+        (int(tid), str(text), int(current))
+        for tid, text, current in client.query(
+            f"SELECT template_id, argMax(template, updated_at), argMax(current_id, updated_at) "
+            f"FROM {db}.{SYSLOG_PATTERNS} WHERE template_id IN {{ids:Array(UInt64)}} GROUP BY template_id",
+            parameters={"ids": ids},
+        ).result_rows
+    }
+    fresh = [(c, v) for c, v in changes if (c.template_id, c.template, c.current_id) not in stored]
+    if fresh:
+        insert_rows(client, db, SYSLOG_PATTERNS, pattern_rows(fresh))
 
 
 def pattern_rows(changes: Sequence[tuple[PatternChange, int]]) -> list[Row]:

@@ -4,7 +4,8 @@ Offsets are committed by Faust only after `process` returned, i.e. after the ins
 crash the same records come again: records at or below the highest offset stored for their partition are
 skipped (the table itself is the ledger), and each insert carries a deduplication token naming its offsets.
 Miner state is kept per partition in ClickHouse (processor_state), so it survives restarts and follows a
-partition to whichever worker takes it.
+partition to whichever worker takes it. The miners themselves run where Mining puts them (parse_pool.py):
+this class decides what is mined and stored, and is the only one that talks to ClickHouse.
 """
 
 from __future__ import annotations
@@ -18,18 +19,17 @@ from typing import Any
 
 from processors import clickhouse_writer
 from processors.projector import Record
-from processors.syslog.miner import Miner, PatternChange
-from processors.syslog.rows import Columns, record_columns
-from schemas.tables import SYSLOG, SYSLOG_COLUMNS
+from processors.syslog.batch import Work
+from processors.syslog.parse_pool import Mining, ParseProcessLost, mining
+from schemas.tables import SYSLOG
 
 log = logging.getLogger(__name__)
 
 
 @dataclass
 class PartitionState:
-    """What the projector knows of one partition it owns."""
+    """What the projector knows of one partition it owns (its miner lives in Mining)."""
 
-    miner: Miner
     mined_offset: int
     """Highest offset the miner has seen."""
     stored_offset: int
@@ -39,9 +39,13 @@ class PartitionState:
 
 
 class SyslogProjector:
-    """Owns the miners of the partitions this worker holds; one insert per batch of records."""
+    """Owns the partitions this worker holds and their miners; one insert per batch of records.
 
-    def __init__(self, client: Any, database: str, topic: str, snapshot_seconds: float) -> None:
+    parse_processes: 0 mines in this process, N in N parse processes (started on first use)."""
+
+    def __init__(
+        self, client: Any, database: str, topic: str, snapshot_seconds: float, parse_processes: int = 0
+    ) -> None:
         self._client = client
         self._db = database
         self._topic = topic
@@ -49,44 +53,60 @@ class SyslogProjector:
         self._partitions: dict[int, PartitionState] = {}
         self._lock = threading.Lock()
         self._last_snapshot = time.monotonic()
+        self._types = clickhouse_writer.column_types(client, database, SYSLOG)
+        self._parse_processes = parse_processes
+        self._mining: Mining = mining(parse_processes, self._types)
         self.rows_stored = 0
         self.records_skipped = 0
 
     def process(self, records: Sequence[Record]) -> int:
-        """Parse, mine and store a batch; returns the number of rows inserted. Raises if the insert fails."""
+        """Parse, mine and store a batch; returns the number of rows inserted. Raises if the insert fails, or
+        a parse process was lost (its partitions then restart from their snapshots on the retry)."""
         with self._lock:
-            rows: Columns = {name: [] for name in SYSLOG_COLUMNS}
-            ranges: dict[int, tuple[int, int]] = {}
-            touched: dict[int, int] = {}
-            changes: list[tuple[PatternChange, int]] = []
-            for partition, offset, record_ns, value in records:
-                state = self._state(partition)
-                if offset <= state.mined_offset:
-                    self.records_skipped += 1
-                    continue
-                built = record_columns(value, partition, offset, record_ns, state.miner)
-                changes.extend((change, record_ns // 1000) for change in state.miner.changes())
-                touched[partition] = offset
-                if offset <= state.stored_offset:
-                    self.records_skipped += 1
-                    continue
-                for name, values in built.items():
-                    rows[name].extend(values)
-                low, _ = ranges.get(partition, (offset, offset))
-                ranges[partition] = (low, offset)
-            clickhouse_writer.insert_patterns(self._client, self._db, changes)
-            clickhouse_writer.insert_columns(
-                self._client, self._db, SYSLOG, rows, clickhouse_writer.dedup_token(self._topic, ranges)
-            )
-            for partition, offset in touched.items():
-                state = self._partitions[partition]
-                state.mined_offset = offset
-                state.stored_offset = max(state.stored_offset, offset)
-            count = len(rows["kafka_offset"])
-            self.rows_stored += count
-            if time.monotonic() - self._last_snapshot >= self._snapshot_seconds:
-                self._save(self._partitions)
-            return count
+            try:
+                return self._process(records)
+            except ParseProcessLost as lost:
+                for partition in lost.partitions:
+                    self._partitions.pop(partition, None)
+                raise
+
+    def _process(self, records: Sequence[Record]) -> int:
+        work: list[Work] = []
+        ranges: dict[int, tuple[int, int]] = {}
+        touched: dict[int, int] = {}
+        for record in records:
+            partition, offset = record[0], record[1]
+            state = self._state(partition)
+            if offset <= state.mined_offset:
+                self.records_skipped += 1
+                continue
+            touched[partition] = offset
+            store = offset > state.stored_offset
+            work.append((record, store))
+            if not store:
+                self.records_skipped += 1
+                continue
+            low, _ = ranges.get(partition, (offset, offset))
+            ranges[partition] = (low, offset)
+        mined = self._mining.mine(work)
+        clickhouse_writer.insert_patterns(self._client, self._db, mined.changes)
+        clickhouse_writer.insert_native(
+            self._client,
+            self._db,
+            SYSLOG,
+            self._types,
+            mined.payload,
+            mined.rows,
+            clickhouse_writer.dedup_token(self._topic, ranges),
+        )
+        for partition, offset in touched.items():
+            state = self._partitions[partition]
+            state.mined_offset = offset
+            state.stored_offset = max(state.stored_offset, offset)
+        self.rows_stored += mined.rows
+        if time.monotonic() - self._last_snapshot >= self._snapshot_seconds:
+            self._save(self._partitions)
+        return mined.rows
 
     def stored_offsets(self) -> dict[int, int]:
         """Highest stored offset per partition this worker holds."""
@@ -97,39 +117,43 @@ class SyslogProjector:
         """Save and forget partitions this worker no longer owns (rebalance or shutdown)."""
         with self._lock:
             gone = {p: self._partitions.pop(p) for p in list(partitions) if p in self._partitions}
-            self._save(gone)
+            try:
+                self._save(gone)
+            finally:
+                self._mining.drop(gone)
 
     def release_all(self) -> None:
-        """Save every miner; called on shutdown."""
+        """Save every miner and stop the parse processes; called on shutdown (they start again if needed)."""
         self.release(list(self._partitions))
+        with self._lock:
+            self._mining.close()
+            self._mining = mining(self._parse_processes, self._types)
 
     def _state(self, partition: int) -> PartitionState:
         state = self._partitions.get(partition)
         if state is None:
             stored = clickhouse_writer.stored_high_offsets(self._client, self._db).get(partition, -1)
             saved = clickhouse_writer.load_state(self._client, self._db, self._topic, partition)
-            if saved is not None:
-                offset, blob = saved
-                miner = Miner.restore(blob)
+            offset, blob = saved if saved is not None else (-1, None)
+            clusters = self._mining.load(partition, blob)
+            if blob is not None:
                 log.info(
                     "partition %d: miner restored at offset %d (%d clusters); stored up to %d",
                     partition,
                     offset,
-                    len(miner),
+                    clusters,
                     stored,
                 )
             else:
-                offset, miner = -1, Miner()
                 log.info("partition %d: new miner; stored up to %d", partition, stored)
-            state = PartitionState(miner=miner, mined_offset=offset, stored_offset=stored, saved_offset=offset)
+            state = PartitionState(mined_offset=offset, stored_offset=stored, saved_offset=offset)
             self._partitions[partition] = state
         return state
 
     def _save(self, partitions: dict[int, PartitionState]) -> None:
-        for partition, state in partitions.items():
-            if state.mined_offset > state.saved_offset:
-                clickhouse_writer.save_state(
-                    self._client, self._db, self._topic, partition, state.mined_offset, state.miner.snapshot()
-                )
-                state.saved_offset = state.mined_offset
+        due = [p for p, state in partitions.items() if state.mined_offset > state.saved_offset]
+        for partition, snapshot in self._mining.snapshots(due).items():
+            state = partitions[partition]
+            clickhouse_writer.save_state(self._client, self._db, self._topic, partition, state.mined_offset, snapshot)
+            state.saved_offset = state.mined_offset
         self._last_snapshot = time.monotonic()

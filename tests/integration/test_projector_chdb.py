@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import time
 
 import pytest
 
 from common import clickhouse, migrations
 from processors import clickhouse_writer
+from processors.syslog.parse_pool import ParseProcessLost
 from processors.syslog.projector import SyslogProjector
 from processors.syslog.rows import UNDECODABLE
 from schemas import raw_syslog
@@ -15,14 +17,18 @@ from schemas.topics import SYSLOG_RAW
 
 pytestmark = pytest.mark.integration
 
-DB = "projector_test"
-
 
 @pytest.fixture(scope="module")
 def client(chdb_path):
-    c = clickhouse.connect(f"chdb://{chdb_path}")
-    migrations.apply(c, DB, 30)
-    return c
+    return clickhouse.connect(f"chdb://{chdb_path}")
+
+
+@pytest.fixture(scope="module", params=[0, 2], ids=["in-process", "parse-processes"])
+def store(request, client):
+    """(database, parse_processes): each way of mining gets a database of its own."""
+    db = f"projector_{request.param}"
+    migrations.apply(client, db, 30)
+    return db, request.param
 
 
 def _records(partition: int, start: int, count: int, lines_per_record: int = 50) -> list[tuple[int, int, int, bytes]]:
@@ -46,51 +52,58 @@ def _records(partition: int, start: int, count: int, lines_per_record: int = 50)
     return out
 
 
-def _count(client, where: str = "1") -> tuple[int, int]:
+def _count(client, db: str, where: str = "1") -> tuple[int, int]:
     rows = client.query(
-        f"SELECT count(), uniqExact(kafka_partition, kafka_offset, line_no) FROM {DB}.syslog WHERE {where}"
+        f"SELECT count(), uniqExact(kafka_partition, kafka_offset, line_no) FROM {db}.syslog WHERE {where}"
     ).result_rows
     return int(rows[0][0]), int(rows[0][1])
 
 
-def test_replay_and_restart_store_each_line_once(client):
+def test_replay_and_restart_store_each_line_once(client, store):
+    db, processes = store
     topic = SYSLOG_RAW
-    first = SyslogProjector(client, DB, topic, snapshot_seconds=0)
+    first = SyslogProjector(client, db, topic, snapshot_seconds=0, parse_processes=processes)
     records = _records(0, 0, 20) + _records(1, 0, 20)
     first.process(records[:10] + records[20:30])
     first.process(records[10:20] + records[30:40])
-    assert _count(client, "host IN ('sw0', 'sw1')") == (2000, 2000)
+    assert _count(client, db, "host IN ('sw0', 'sw1')") == (2000, 2000)
 
     # The same batch delivered again (offsets not committed before a crash): nothing is added.
     first.process(records[10:20])
     # A new worker gets everything again from offset 0, in different batches: nothing is added.
-    second = SyslogProjector(client, DB, topic, snapshot_seconds=0)
+    first.release_all()
+    second = SyslogProjector(client, db, topic, snapshot_seconds=0, parse_processes=processes)
     second.process(records[:5])
     second.process(records[5:25] + _records(0, 20, 5))
-    assert _count(client, "host IN ('sw0', 'sw1')") == (2250, 2250)
+    assert _count(client, db, "host IN ('sw0', 'sw1')") == (2250, 2250)
+    second.release_all()
 
 
-def test_template_ids_agree_across_restart(client):
-    projector = SyslogProjector(client, DB, SYSLOG_RAW, snapshot_seconds=0)
+def test_template_ids_agree_across_restart(client, store):
+    db, processes = store
+    projector = SyslogProjector(client, db, SYSLOG_RAW, snapshot_seconds=0, parse_processes=processes)
     projector.process(_records(2, 0, 4))
     projector.release_all()
-    restarted = SyslogProjector(client, DB, SYSLOG_RAW, snapshot_seconds=0)
+    restarted = SyslogProjector(client, db, SYSLOG_RAW, snapshot_seconds=0, parse_processes=processes)
     restarted.process(_records(2, 4, 4))
+    restarted.release_all()
     ids = client.query(
-        f"SELECT uniqExact(template_id) FROM {DB}.syslog WHERE host = 'sw2' AND kafka_offset >= 2"
+        f"SELECT uniqExact(template_id) FROM {db}.syslog WHERE host = 'sw2' AND kafka_offset >= 2"
     ).result_rows[0][0]
     assert ids == 1
 
 
-def test_poison_record_is_kept_and_the_partition_moves_on(client):
-    projector = SyslogProjector(client, DB, SYSLOG_RAW, snapshot_seconds=0)
+def test_poison_record_is_kept_and_the_partition_moves_on(client, store):
+    db, processes = store
+    projector = SyslogProjector(client, db, SYSLOG_RAW, snapshot_seconds=0, parse_processes=processes)
     poison = (3, 0, time.time_ns(), b"\xc1 not msgpack at all")
     projector.process([poison, *_records(3, 1, 2)])
+    projector.release_all()
     rows = client.query(
-        f"SELECT message, parse_error, hex(raw) FROM {DB}.syslog WHERE kafka_partition = 3 AND kafka_offset = 0"
+        f"SELECT message, parse_error, hex(raw) FROM {db}.syslog WHERE kafka_partition = 3 AND kafka_offset = 0"
     ).result_rows
     assert rows == [(UNDECODABLE, True, poison[3].hex().upper())]
-    assert _count(client, "kafka_partition = 3") == (101, 101)
+    assert _count(client, db, "kafka_partition = 3") == (101, 101)
 
 
 def test_an_existing_database_keeps_its_saved_states_in_processor_state(client, monkeypatch):
@@ -134,3 +147,65 @@ def test_a_replay_rebuilds_the_template_table_identical(client):
     assert tables[0] and tables[0] == tables[1]
     versions = {round(row[4].timestamp() * 1e6) for row in tables[0]}
     assert versions <= {ns // 1000 for _, _, ns, _ in records}
+
+
+def test_parse_processes_store_what_the_worker_itself_stores(client):
+    """The rows and templates from parse processes are those the worker's own parsing makes, value for value."""
+    records = _records(5, 0, 8) + _records(6, 0, 8) + [(5, 8, time.time_ns(), b"\xc1 poison")]
+    tables = []
+    for db, processes in (("same_local", 0), ("same_pool", 3)):
+        migrations.apply(client, db, 30)
+        projector = SyslogProjector(client, db, SYSLOG_RAW, snapshot_seconds=0, parse_processes=processes)
+        projector.process(records[:5])
+        projector.process(records[5:])
+        projector.release_all()
+        tables.append(
+            [
+                client.query(f"SELECT * FROM {db}.{table} ORDER BY ALL").result_rows
+                for table in ("syslog", "syslog_patterns")
+            ]
+        )
+    assert len(tables[0][0]) == 16 * 50 + 1
+    assert tables[0] == tables[1]
+
+
+def test_a_killed_parse_process_loses_nothing(client):
+    db = "killed_parse"
+    migrations.apply(client, db, 30)
+    projector = SyslogProjector(client, db, SYSLOG_RAW, snapshot_seconds=3600, parse_processes=2)
+    projector.process(_records(0, 0, 4) + _records(1, 0, 4))
+    for child in multiprocessing.active_children():
+        if child.name == "netobs-parse-1":
+            child.kill()
+            child.join()
+    batch = _records(0, 4, 4) + _records(1, 4, 4)
+    with pytest.raises(ParseProcessLost) as lost:
+        projector.process(batch)
+    assert lost.value.partitions == {1}
+    projector.process(batch)  # the worker's retry: partition 1's miner restarts from processor_state
+    projector.process(_records(1, 8, 2))
+    projector.release_all()
+    assert _count(client, db) == (18 * 50, 18 * 50)
+
+
+def test_a_miner_lost_in_a_crash_does_not_rewrite_when_its_templates_were_first_seen(client):
+    """A worker that crashed before its first miner snapshot comes back with a new miner, which finds the same
+    template again in later lines: the table keeps its first row (the true first_seen), as a replay has it."""
+    db = "crash_patterns"
+    migrations.apply(client, db, 30)
+    base = 1_700_000_000_000_000_000
+    records = []
+    for offset in range(6):
+        lines = [
+            f"<38>Nov 22 04:50:0{offset} fw1 sshd[{offset}]: Connection closed by 10.0.0.{i} port {i}".encode()
+            for i in range(20)
+        ]
+        received = [base + offset * 1_000_000_000] * len(lines)
+        batch = raw_syslog.RawBatch(1, "udp", received, ["10.9.0.7"] * len(lines), lines, [0] * len(lines))
+        records.append((7, offset, received[0], raw_syslog.encode(batch)))
+    query = f"SELECT template_id, template, first_seen, updated_at FROM {db}.syslog_patterns FINAL"
+    SyslogProjector(client, db, SYSLOG_RAW, snapshot_seconds=3600).process(records[:3])  # then it dies
+    before = client.query(query).result_rows
+    SyslogProjector(client, db, SYSLOG_RAW, snapshot_seconds=3600).process(records[3:])
+    assert len(before) == 1
+    assert client.query(query).result_rows == before

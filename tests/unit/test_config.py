@@ -55,6 +55,7 @@ def test_env_overrides_file(tmp_path: Path):
         ({"NETOBS_CLICKHOUSE_HTTP_PORT": "65536"}, "NETOBS_CLICKHOUSE_HTTP_PORT: a port"),
         ({"NETOBS_CLICKHOUSE_HTTP_BIND": "0.0.0.0"}, "NETOBS_CLICKHOUSE_HTTP_BIND=0.0.0.0 is not loopback"),
         ({"NETOBS_CLICKHOUSE_HTTP_TLS_KEY": "/nonexistent.pem"}, "go together"),
+        ({"NETOBS_WORKER_PARSE_PROCESSES": "-1"}, "NETOBS_WORKER_PARSE_PROCESSES: 0-64"),
     ],
 )
 def test_bad_values_are_named(env, message):
