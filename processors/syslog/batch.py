@@ -34,16 +34,35 @@ class Mined:
         self.changes.extend(other.changes)
 
 
+BLOCK_ROWS = 8192
+"""Rows per Native block: columns are encoded and let go of every so many rows, so a parse process holds
+one block of Python values at a time however big its share of a batch is."""
+
+
 def mine(work: Sequence[Work], miners: Mapping[int, Miner], types: ColumnTypes) -> Mined:
     """Parse and mine every record of work in order with its partition's miner (which must be in miners)."""
+    out = Mined()
+    blocks: list[bytes] = []
     columns: Columns = {name: [] for name, _ in types}
-    changes: list[tuple[PatternChange, int]] = []
     for (partition, offset, record_ns, value), store in work:
         miner = miners[partition]
         built = record_columns(value, partition, offset, record_ns, miner)
-        changes.extend((change, record_ns // 1000) for change in miner.changes())
+        out.changes.extend((change, record_ns // 1000) for change in miner.changes())
         if store:
             for name, values in built.items():
                 columns[name].extend(values)
+            if len(columns["kafka_offset"]) >= BLOCK_ROWS:
+                out.rows += _encode(columns, types, blocks)
+    out.rows += _encode(columns, types, blocks)
+    out.payload = b"".join(blocks)
+    return out
+
+
+def _encode(columns: Columns, types: ColumnTypes, blocks: list[bytes]) -> int:
+    """Move columns' rows into blocks as one Native block; returns how many rows it held."""
     rows = len(columns["kafka_offset"])
-    return Mined(native_format.encode(columns, types), rows, changes)
+    if rows:
+        blocks.append(native_format.encode(columns, types))
+        for values in columns.values():
+            values.clear()
+    return rows

@@ -42,8 +42,13 @@ class Mining(Protocol):
         """Start partition's miner from snapshot (a new one for None); returns its cluster count."""
         ...
 
-    def mine(self, work: Sequence[Work]) -> Mined:
-        """Parse and mine work, in order per partition; every partition must have been loaded."""
+    def start(self, work: Sequence[Work]) -> None:
+        """Begin to parse and mine work, in order per partition (every partition must have been loaded);
+        parse processes work on it while the caller inserts what finish() gave before."""
+        ...
+
+    def finish(self) -> Mined:
+        """The outcome of the work start() was given; start() and finish() alternate."""
         ...
 
     def snapshots(self, partitions: Iterable[int]) -> dict[int, bytes]:
@@ -65,6 +70,7 @@ class LocalMiners:
     def __init__(self, types: ColumnTypes) -> None:
         self._types = types
         self._miners: dict[int, Miner] = {}
+        self._work: Sequence[Work] = ()
 
     def load(self, partition: int, snapshot: bytes | None) -> int:
         miner = Miner.restore(snapshot) if snapshot is not None else Miner()
@@ -72,7 +78,15 @@ class LocalMiners:
         return len(miner)
 
     def mine(self, work: Sequence[Work]) -> Mined:
+        """What a parse process does with its share (start + finish in one call)."""
         return batch.mine(work, self._miners, self._types)
+
+    def start(self, work: Sequence[Work]) -> None:
+        self._work = work
+
+    def finish(self) -> Mined:
+        work, self._work = self._work, ()
+        return self.mine(work)
 
     def snapshots(self, partitions: Iterable[int]) -> dict[int, bytes]:
         return {p: self._miners[p].snapshot() for p in partitions if p in self._miners}
@@ -139,6 +153,7 @@ class ParsePool:
             raise ValueError("a parse pool needs at least one process")
         self._types = types
         self._slots: list[_Process | None] = [None] * processes
+        self._pending: tuple[dict[int, _Process], dict[int, str]] = ({}, {})
 
     def _process(self, partition: int) -> tuple[int, _Process]:
         index = partition % len(self._slots)
@@ -149,6 +164,9 @@ class ParsePool:
 
     def _call(self, calls: dict[int, tuple[str, tuple[Any, ...]]]) -> dict[int, Any]:
         """Send each slot its call, then gather the replies: the processes work at the same time."""
+        return self._receive(*self._send(calls))
+
+    def _send(self, calls: dict[int, tuple[str, tuple[Any, ...]]]) -> tuple[dict[int, _Process], dict[int, str]]:
         sent: dict[int, _Process] = {}
         lost: dict[int, str] = {}
         for index, (name, args) in calls.items():
@@ -159,6 +177,11 @@ class ParsePool:
                 sent[index] = process
             except (OSError, ValueError) as exc:
                 lost[index] = f"{type(exc).__name__}: {exc}"
+        return sent, lost
+
+    def _receive(self, sent: dict[int, _Process], lost: dict[int, str]) -> dict[int, Any]:
+        """Every reply of sent (all are read, so no pipe is left out of step), then ParseProcessLost if any
+        process failed: it is stopped, and the next call starts a new one."""
         replies: dict[int, Any] = {}
         for index, process in sent.items():
             try:
@@ -168,16 +191,16 @@ class ParsePool:
         if lost:
             gone: set[int] = set()
             for index, why in lost.items():
-                process = self._slots[index]
-                assert process is not None
-                gone |= process.partitions
+                dead = self._slots[index]
+                assert dead is not None
+                gone |= dead.partitions
                 log.error(
-                    "parse process %d lost (%s); its partitions %s restart from their snapshots",
+                    "parse process %d lost (%s); partitions %s restart from their snapshots",
                     index,
                     why,
-                    sorted(process.partitions),
+                    sorted(dead.partitions),
                 )
-                process.stop()
+                dead.stop()
                 self._slots[index] = None
             raise ParseProcessLost(f"parse processes {sorted(lost)} lost", gone)
         return replies
@@ -188,12 +211,16 @@ class ParsePool:
         process.partitions.add(partition)
         return clusters
 
-    def mine(self, work: Sequence[Work]) -> Mined:
+    def start(self, work: Sequence[Work]) -> None:
         shares: dict[int, list[Work]] = {}
         for item in work:
             index, _ = self._process(item[0][0])
             shares.setdefault(index, []).append(item)
-        replies = self._call({index: ("mine", (share,)) for index, share in shares.items()})
+        self._pending = self._send({index: ("mine", (share,)) for index, share in shares.items()})
+
+    def finish(self) -> Mined:
+        pending, self._pending = self._pending, ({}, {})
+        replies = self._receive(*pending)
         out = Mined()
         for index in sorted(replies):
             out.extend(replies[index])

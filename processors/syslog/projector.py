@@ -14,7 +14,7 @@ import logging
 import threading
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from processors import clickhouse_writer
@@ -36,6 +36,24 @@ class PartitionState:
     """Highest offset whose rows are in ClickHouse."""
     saved_offset: int
     """Offset of the last saved miner snapshot."""
+
+
+CHUNK_BYTES = 4 << 20
+"""Raw record bytes mined and inserted at a time (about 30,000 lines): a batch of a backlog (up to
+batch_records records of up to syslog.batch_lines lines each) goes in piece by piece, so memory stays
+bounded, rows become queryable sooner, and parse processes mine a piece while the one before is inserted."""
+
+
+@dataclass
+class _Chunk:
+    """Part of a batch: the records to mine, and the offsets they take each partition to."""
+
+    work: list[Work] = field(default_factory=list)
+    ranges: dict[int, tuple[int, int]] = field(default_factory=dict)
+    """Stored offsets per partition, lowest and highest: the insert's deduplication token."""
+    touched: dict[int, int] = field(default_factory=dict)
+    """Highest offset mined per partition."""
+    size: int = 0
 
 
 class SyslogProjector:
@@ -71,42 +89,66 @@ class SyslogProjector:
                 raise
 
     def _process(self, records: Sequence[Record]) -> int:
-        work: list[Work] = []
-        ranges: dict[int, tuple[int, int]] = {}
-        touched: dict[int, int] = {}
+        chunks = self._chunks(records)
+        stored = 0
+        if chunks:
+            self._mining.start(chunks[0].work)
+        for i, chunk in enumerate(chunks):
+            mined = self._mining.finish()
+            more = i + 1 < len(chunks)
+            if more:  # the parse processes mine the next chunk while this one is inserted
+                self._mining.start(chunks[i + 1].work)
+            try:
+                clickhouse_writer.insert_patterns(self._client, self._db, mined.changes)
+                clickhouse_writer.insert_native(
+                    self._client,
+                    self._db,
+                    SYSLOG,
+                    self._types,
+                    mined.payload,
+                    mined.rows,
+                    clickhouse_writer.dedup_token(self._topic, chunk.ranges),
+                )
+            except BaseException:
+                if more:  # read the next chunk's replies, so that every pipe stays in step
+                    self._mining.finish()
+                raise
+            for partition, offset in chunk.touched.items():
+                state = self._partitions[partition]
+                state.mined_offset = offset
+                state.stored_offset = max(state.stored_offset, offset)
+            self.rows_stored += mined.rows
+            stored += mined.rows
+        if time.monotonic() - self._last_snapshot >= self._snapshot_seconds:
+            self._save(self._partitions)
+        return stored
+
+    def _chunks(self, records: Sequence[Record]) -> list[_Chunk]:
+        """records cut in chunks of about CHUNK_BYTES, each with what to mine and store: the states of every
+        partition are loaded here, before any chunk is handed to the miners."""
+        chunks: list[_Chunk] = []
+        chunk = _Chunk()
         for record in records:
-            partition, offset = record[0], record[1]
+            partition, offset, _, value = record
             state = self._state(partition)
             if offset <= state.mined_offset:
                 self.records_skipped += 1
                 continue
-            touched[partition] = offset
+            chunk.touched[partition] = offset
             store = offset > state.stored_offset
-            work.append((record, store))
-            if not store:
+            chunk.work.append((record, store))
+            chunk.size += len(value)
+            if store:
+                low, _ = chunk.ranges.get(partition, (offset, offset))
+                chunk.ranges[partition] = (low, offset)
+            else:
                 self.records_skipped += 1
-                continue
-            low, _ = ranges.get(partition, (offset, offset))
-            ranges[partition] = (low, offset)
-        mined = self._mining.mine(work)
-        clickhouse_writer.insert_patterns(self._client, self._db, mined.changes)
-        clickhouse_writer.insert_native(
-            self._client,
-            self._db,
-            SYSLOG,
-            self._types,
-            mined.payload,
-            mined.rows,
-            clickhouse_writer.dedup_token(self._topic, ranges),
-        )
-        for partition, offset in touched.items():
-            state = self._partitions[partition]
-            state.mined_offset = offset
-            state.stored_offset = max(state.stored_offset, offset)
-        self.rows_stored += mined.rows
-        if time.monotonic() - self._last_snapshot >= self._snapshot_seconds:
-            self._save(self._partitions)
-        return mined.rows
+            if chunk.size >= CHUNK_BYTES:
+                chunks.append(chunk)
+                chunk = _Chunk()
+        if chunk.work:
+            chunks.append(chunk)
+        return chunks
 
     def stored_offsets(self) -> dict[int, int]:
         """Highest stored offset per partition this worker holds."""

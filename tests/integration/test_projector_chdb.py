@@ -209,3 +209,34 @@ def test_a_miner_lost_in_a_crash_does_not_rewrite_when_its_templates_were_first_
     SyslogProjector(client, db, SYSLOG_RAW, snapshot_seconds=3600).process(records[3:])
     assert len(before) == 1
     assert client.query(query).result_rows == before
+
+
+@pytest.mark.parametrize("processes", [0, 2])
+def test_a_batch_goes_in_chunk_by_chunk_and_a_failed_insert_keeps_the_pipes_in_step(client, monkeypatch, processes):
+    """A backlog's batch is mined and inserted a chunk at a time (the parse processes mine the next while one is
+    inserted); an insert failing mid-batch is retried by the worker with the same records: every line once."""
+    from processors.syslog import projector as projector_module
+
+    db = f"chunks_{processes}"
+    migrations.apply(client, db, 30)
+    monkeypatch.setattr(projector_module, "CHUNK_BYTES", 1)  # every record a chunk of its own
+    real_insert = clickhouse_writer.insert_native
+    calls = []
+
+    def insert_failing_once(*args, **kwargs):
+        calls.append(args[5])
+        if len(calls) == 3:
+            raise ConnectionError("the store went away")
+        real_insert(*args, **kwargs)
+
+    monkeypatch.setattr(clickhouse_writer, "insert_native", insert_failing_once)
+    projector = SyslogProjector(client, db, SYSLOG_RAW, snapshot_seconds=0, parse_processes=processes)
+    batch = _records(0, 0, 5) + _records(1, 0, 5)
+    with pytest.raises(ConnectionError):
+        projector.process(batch)
+    assert _count(client, db) == (100, 100)  # the two chunks before the failure are in
+    assert projector.process(batch) == 8 * 50  # the retry stores the rest
+    projector.process(_records(0, 5, 2))
+    projector.release_all()
+    assert _count(client, db) == (12 * 50, 12 * 50)
+    assert len(calls) == 3 + 8 + 2
