@@ -101,6 +101,10 @@ def running_report(r: Rates) -> list[str]:
             lines.append(f"  {process} up, {rss.get((process,), 0) / 1e6:.0f} MB resident")
         else:
             lines.append(f"  {process} NOT ANSWERING")
+    parse = by_label(s, "netobs_worker_parse_process_resident_bytes", "index")
+    if parse:
+        plural = "es" if len(parse) > 1 else ""
+        lines.append(f"  {len(parse)} parse process{plural}, {sum(parse.values()) / 1e6:.0f} MB resident")
     for (transport,), received in sorted(by_label(s, "netobs_syslog_received_total", "transport").items()):
         t = {"transport": transport}
         dropped = by_label(s, "netobs_syslog_dropped_total", "transport", "reason")

@@ -50,6 +50,12 @@ def worker_families(projectors: Mapping[str, Projector], lag: Mapping[tuple[str,
             (([t], getattr(p, "records_skipped", 0)) for t, p in projectors.items()),
         ),
         gauge(
+            "netobs_worker_parse_process_resident_bytes",
+            "Resident memory of each parse process (worker.parse_processes), by index.",
+            ["index"],
+            (([str(i)], n) for p in projectors.values() for i, n in sorted(getattr(p, "parse_memory", dict)().items())),
+        ),
+        gauge(
             "netobs_worker_consumer_lag",
             "Records in the topic not yet handled by this worker, per partition it holds (from the high watermark).",
             ["topic", "partition"],

@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import os
 import signal
 from collections.abc import Iterable, Sequence
 from multiprocessing.connection import Connection
+from pathlib import Path
 from typing import Any, Protocol
 
 from processors.native_format import ColumnTypes
@@ -25,6 +27,8 @@ from processors.syslog.batch import Mined, Work
 from processors.syslog.miner import Miner
 
 log = logging.getLogger(__name__)
+
+_PAGE = os.sysconf("SC_PAGE_SIZE")
 
 
 class ParseProcessLost(RuntimeError):
@@ -63,6 +67,10 @@ class Mining(Protocol):
         """Stop what runs the miners (the miners are gone; snapshot first)."""
         ...
 
+    def memory(self) -> dict[int, int]:
+        """Resident bytes of each parse process running, by index ({} when the miners run in this process)."""
+        ...
+
 
 class LocalMiners:
     """The miners in this process: the worker's own with parse_processes = 0, and each parse process's."""
@@ -97,6 +105,9 @@ class LocalMiners:
 
     def close(self) -> None:
         self._miners.clear()
+
+    def memory(self) -> dict[int, int]:
+        return {}
 
 
 def _serve(conn: Connection, types: ColumnTypes) -> None:
@@ -249,6 +260,17 @@ class ParsePool:
             if process is not None:
                 process.stop()
                 self._slots[index] = None
+
+    def memory(self) -> dict[int, int]:
+        return {i: _resident_bytes(p.process.pid) for i, p in enumerate(self._slots) if p is not None}
+
+
+def _resident_bytes(pid: int | None) -> int:
+    try:
+        pages = int(Path(f"/proc/{pid}/statm").read_text().split()[1])
+    except (OSError, IndexError, ValueError):
+        return 0
+    return pages * _PAGE
 
 
 def mining(processes: int, types: ColumnTypes) -> Mining:

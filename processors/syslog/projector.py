@@ -155,6 +155,10 @@ class SyslogProjector:
         with self._lock:
             return {p: s.stored_offset for p, s in self._partitions.items()}
 
+    def parse_memory(self) -> dict[int, int]:
+        """Resident bytes of each parse process, by index (none when parsing in this process)."""
+        return self._mining.memory()
+
     def release(self, partitions: Iterable[int]) -> None:
         """Save and forget partitions this worker no longer owns (rebalance or shutdown)."""
         with self._lock:

@@ -146,6 +146,9 @@ def test_one_endpoint_counts_every_process_and_status_reads_it(tmp_path):
         assert value(s, "netobs_worker_rows_stored_total", topic="netobs.syslog.raw", process="node") >= 5
         lags = [v for (name, labels), v in s.items() if name == "netobs_worker_consumer_lag"]
         assert lags and all(v >= 0 for v in lags)
+        # A parse process (two by default, each started when its first partition comes) parsed the lines above.
+        parse_rss = [v for (name, _), v in s.items() if name == "netobs_worker_parse_process_resident_bytes"]
+        assert parse_rss and all(v > 0 for v in parse_rss)
         assert value(s, "netobs_mcp_tool_calls_total", tool="search_syslog", outcome="ok", process="node") >= 1
         assert ("netobs_polls_total", frozenset({("outcome", "ok"), ("process", "poller")})) in s
 
@@ -161,6 +164,7 @@ def test_one_endpoint_counts_every_process_and_status_reads_it(tmp_path):
         assert "node is running" in out
         for process in ("ingest", "traps", "poller", "executor"):
             assert f"{process} up" in out, out
+        assert re.search(r"\d parse process(es)?, \d+ MB resident", out), out
         assert "syslog udp: received 3 (" in out and "syslog tcp: received 2 (" in out, out
         assert "traps: received 2 (" in out and "accepted 1, rejected 1, dropped 0" in out, out
         assert "retention: ClickHouse 90 days" in out, out
