@@ -19,6 +19,7 @@ from common.kafka_client import KafkaAccess
 from ingest import ledger
 from ingest.counters import Counters, log_periodically
 from ingest.kafka_producer import BoundedProducer
+from ingest.spool.disk import open_spool
 from ingest.syslog.acks import DeliveryAcks
 from ingest.syslog.admission import Limits
 from ingest.syslog.batcher import Batcher
@@ -50,6 +51,7 @@ async def serve(
     drain_seconds: float = DRAIN_SECONDS,
     log_seconds: float = LOG_SECONDS,
     ledger_path: Path | None = None,
+    spool_dir: Path | None = None,
 ) -> None:
     """Receive syslog on the enabled ports (0 is off) and produce it to the raw topic until stop is set.
 
@@ -57,14 +59,23 @@ async def serve(
     receivers close, pending lines are cut into records and sent, waiting at most drain_seconds; what
     Kafka did not acknowledge by then is counted as dropped. Pass counters to read them afterwards. With
     ledger_path, what was accepted and not yet confirmed is written down every second (ingest.ledger), and
-    the start reports what a previous run that did not stop cleanly may have lost.
+    the start reports what a previous run that did not stop cleanly may have lost. With spool_dir and
+    syslog.spool_max_bytes, UDP lines the broker cannot take yet wait there (ingest.spool), and what a previous
+    run left there is sent first.
     """
     started = ledger.open_ledger(ledger_path) if ledger_path is not None else 0.0
     counters = counters if counters is not None else Counters()
     queue_lines = max(MIN_QUEUE_LINES, 20 * syslog.batch_lines)
-    producer = BoundedProducer(kafka, SYSLOG_RAW, counters, max_lines=queue_lines)
+    spool = open_spool(spool_dir, syslog.spool_max_bytes, counters.spool)
+    if spool is not None:
+        counters.refreshers.append(_spool_refresher(counters))
+    producer = BoundedProducer(
+        kafka, SYSLOG_RAW, counters, max_lines=queue_lines, spool=spool, spill=frozenset({"udp"})
+    )
     count = await producer.start(partitions, stop)
     if count is None:
+        if spool is not None:
+            spool.close()
         if ledger_path is not None:  # stopped before anything was received
             ledger.write(ledger_path, ledger.entry(counters.snapshot(), started, clean=True))
         return
@@ -211,5 +222,15 @@ def _add_dropped(counters: Counters, transport: str) -> Callable[[int], None]:
 def _kernel_drops_refresher(counters: Counters, udp: UdpReceiver) -> Callable[[], None]:
     def refresh() -> None:
         counters["udp"].kernel_dropped = udp.kernel_dropped()
+
+    return refresh
+
+
+def _spool_refresher(counters: Counters) -> Callable[[], None]:
+    """The spool holds UDP lines only: its figures are UDP's (the ledger counts them as safe, not at risk)."""
+
+    def refresh() -> None:
+        counters["udp"].spool_lines = counters.spool.lines
+        counters["udp"].spool_restored = counters.spool.restored_lines
 
     return refresh
