@@ -66,6 +66,8 @@ class TransportCounters:
     """TCP/TLS/RELP connections open now."""
     kernel_dropped: int = 0
     """UDP datagrams the kernel dropped because the socket buffer was full (from /proc/net/udp)."""
+    moved: int = 0
+    """Lines placed in another partition than their sender's, because a heavy sender holds it (fairness.py)."""
 
 
 class Counters:
@@ -77,6 +79,8 @@ class Counters:
         """Called before a snapshot or a log line, to update gauges read from elsewhere."""
         self.spool = SpoolStats()
         """The UDP spool's files (ingest.spool.disk keeps it current)."""
+        self.heavy_senders = 0
+        """Senders marked heavy now: the others of their partitions are placed elsewhere (a gauge)."""
 
     def __getitem__(self, transport: str) -> TransportCounters:
         return self.by_transport[transport]
@@ -114,7 +118,8 @@ def rate_line(transport: str, now: dict[str, int], before: dict[str, int], secon
         f"kernel dropped {now['kernel_dropped']}, oversized {now['oversized']}, "
         f"truncated {now['truncated']}, framing {now['framing']}, "
         f"connections {now['connections']}, rejected {now['rejected']} (+{now['rejected_per_source']} per source), "
-        f"evicted {now['evicted']}, closed partial {now['closed_partial']}, idle {now['closed_idle']}"
+        f"moved {now['moved']}, evicted {now['evicted']}, closed partial {now['closed_partial']}, "
+        f"idle {now['closed_idle']}"
     )
 
 

@@ -62,6 +62,19 @@ def syslog_families(counters: Counters, transports: Iterable[str]) -> list[Metri
             (([t], c["spooled"]) for t, c in by if t == "udp"),
         ),
         *spool_families("netobs_syslog", "lines", counters.spool),
+        gauge(
+            "netobs_syslog_heavy_senders",
+            "Senders sending far more than the others now: each keeps its partition, the other senders of that "
+            "partition are placed in the remaining ones.",
+            [],
+            [([], counters.heavy_senders)],
+        ),
+        counter(
+            "netobs_syslog_moved_total",
+            "Lines placed in another partition than their sender's because a heavy sender holds it.",
+            ["transport"],
+            (([t], c["moved"]) for t, c in by),
+        ),
         counter(
             "netobs_syslog_flagged_total",
             "Lines stored with a flag: oversized (cut in pieces), truncated, framing (bad octet count).",

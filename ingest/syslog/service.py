@@ -23,6 +23,7 @@ from ingest.spool.disk import open_spool
 from ingest.syslog.acks import DeliveryAcks
 from ingest.syslog.admission import Limits
 from ingest.syslog.batcher import Batcher
+from ingest.syslog.fairness import SenderShare
 from ingest.syslog.relp_server import RelpReceiver
 from ingest.syslog.tcp import StreamReceiver, server_context
 from ingest.udp import Deliver, UdpReceiver, open_socket
@@ -80,13 +81,15 @@ async def serve(
             ledger.write(ledger_path, ledger.entry(counters.snapshot(), started, clean=True))
         return
     batchers: list[Outlet] = []
+    share = SenderShare(count)
+    counters.refreshers.append(_share_refresher(counters, share, batchers))
     udp: UdpReceiver | None = None
     streams: list[StreamReceiver | RelpReceiver] = []
     tasks: list[asyncio.Task[None]] = []
 
     def receiver_input(transport: str) -> Deliver:
         """What a receiver calls with lines: count them, batch them, offer full records to Kafka."""
-        batcher = Batcher(transport, count, syslog.batch_lines, syslog.batch_ms)
+        batcher = Batcher(transport, count, syslog.batch_lines, syslog.batch_ms, share=share)
         batchers.append((batcher, None))
         totals = counters[transport]
         force = transport != "udp"
@@ -141,7 +144,7 @@ async def serve(
             streams.append(stream)
             log.info("syslog %s listening on %s:%d", transport, *stream.address)
         if syslog.relp_port:
-            acks = DeliveryAcks(Batcher("relp", count, syslog.batch_lines, syslog.batch_ms), producer)
+            acks = DeliveryAcks(Batcher("relp", count, syslog.batch_lines, syslog.batch_ms, share=share), producer)
             batchers.append((acks.batcher, acks))
             relp = RelpReceiver(
                 acks,
@@ -232,5 +235,14 @@ def _spool_refresher(counters: Counters) -> Callable[[], None]:
     def refresh() -> None:
         counters["udp"].spool_lines = counters.spool.lines
         counters["udp"].spool_restored = counters.spool.restored_lines
+
+    return refresh
+
+
+def _share_refresher(counters: Counters, share: SenderShare, batchers: list[Outlet]) -> Callable[[], None]:
+    def refresh() -> None:
+        counters.heavy_senders = len(share.heavy)
+        for batcher, _ in batchers:
+            counters[batcher.transport].moved = batcher.moved
 
     return refresh
