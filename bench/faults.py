@@ -7,7 +7,8 @@ stop. Stored rows are counted through the node's MCP endpoint (run_select_query)
 whose (kafka_partition, kafka_offset, line_no) is already there. Issue 15, findings 9-14.
 
   garbage          random and mutated datagrams over UDP from 127.0.0.2 plus broken TCP frames, while clean
-                   numbered lines arrive over TCP from 127.0.0.3: how long until every clean line is stored,
+                   numbered lines arrive over TCP from 127.0.0.3 (--clean-from 127.0.0.9: a sender of the same
+                   partition as the garbage): how long until every clean line is stored,
                    stored lines/s during and after the flood. (Issue: 200,000 datagrams, 10,002 clean lines,
                    not stored after 6 minutes: --garbage 200000 --clean 10002 --drain-timeout 360.)
   stop_under_load  a backlog (clean TCP lines and garbage), then SIGTERM: seconds to exit, exit code, and what
@@ -407,11 +408,11 @@ def phase_garbage(work: Path, args: argparse.Namespace) -> Figures:
     result: Figures = {"start_seconds": round(node.start_seconds)}
     try:
         series: Series = []
-        clean_where = f"source = '{CLEAN_FROM}'"
+        clean_where = f"source = '{args.clean_from}'"
         started = time.monotonic()
         threads = garbage_threads(node, args, result)
         clean_seconds = args.garbage / args.garbage_rate
-        clean = sender("tcp", node.syslog_port, args.clean / max(clean_seconds, 1), args.clean, CLEAN_FROM, seed=7)
+        clean = sender("tcp", node.syslog_port, args.clean / max(clean_seconds, 1), args.clean, args.clean_from, seed=7)
         while clean.poll() is None or any(thread.is_alive() for thread in threads):
             poll(node, clean_where, series)
             time.sleep(POLL_SECONDS)
@@ -585,7 +586,14 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     g.add_argument("--garbage", type=int, default=30_000, help="random/mutated datagrams from 127.0.0.2")
     g.add_argument("--garbage-rate", type=float, default=3_000, help="datagrams/s")
     g.add_argument("--broken-frames", type=int, default=50, help="TCP connections with one malformed frame")
-    g.add_argument("--clean", type=int, default=3_000, help="numbered TCP lines from 127.0.0.3, spread over the flood")
+    g.add_argument(
+        "--clean", type=int, default=3_000, help="numbered TCP lines from --clean-from, spread over the flood"
+    )
+    g.add_argument(
+        "--clean-from",
+        default=CLEAN_FROM,
+        help="the clean sender's address; 127.0.0.9 shares the garbage sender's partition (of 4)",
+    )
     s = parser.add_argument_group("stop_under_load (the issue's stall: --stop-garbage 100000 --garbage-rate 5000)")
     s.add_argument("--stop-count", type=int, default=60_000, help="clean TCP lines in the backlog")
     s.add_argument("--stop-rate", type=float, default=20_000, help="lines/s")

@@ -5,7 +5,7 @@ meet the same miner. A worker takes a partition's records in order, so every sen
 with a flooding one waits behind the flood. Shedding the flood would lose lines an operator may need (a
 device in trouble is often the one that floods), so nothing is dropped here. Instead a heavy sender keeps its
 partition, and the other senders whose partition it is move to the remaining partitions until it calms down:
-the flood waits behind itself only.
+in the topic, the flood waits behind itself only (a worker per partition then stores the others undisturbed).
 
 Heavy is measured over windows of WINDOW_LINES lines (all transports together), not time, so the decision is
 the same on a fast or a slow machine: a sender is heavy when it sent at least 1/partitions of the window (by

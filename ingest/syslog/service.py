@@ -58,11 +58,11 @@ async def serve(
 
     Kafka is connected first (retried until stop), then the receivers listen and ready is set. On stop,
     receivers close, pending lines are cut into records and sent, waiting at most drain_seconds; what
-    Kafka did not acknowledge by then is spooled (UDP, with a spool) or counted as dropped. Pass counters to read them afterwards. With
-    ledger_path, what was accepted and not yet confirmed is written down every second (ingest.ledger), and
-    the start reports what a previous run that did not stop cleanly may have lost. With spool_dir and
-    syslog.spool_max_bytes, UDP lines the broker cannot take yet wait there (ingest.spool), and what a previous
-    run left there is sent first.
+    Kafka did not acknowledge by then is spooled (UDP, with a spool) or counted as dropped. Pass counters
+    to read them afterwards. With ledger_path, what was accepted and not yet confirmed is written down
+    every second (ingest.ledger), and the start reports what a previous run that did not stop cleanly may
+    have lost. With spool_dir and syslog.spool_max_bytes, UDP lines the broker cannot take yet wait there
+    (ingest.spool), and what a previous run left there is sent first.
     """
     started = ledger.open_ledger(ledger_path) if ledger_path is not None else 0.0
     counters = counters if counters is not None else Counters()
