@@ -7,15 +7,16 @@ stop. Stored rows are counted through the node's MCP endpoint (run_select_query)
 whose (kafka_partition, kafka_offset, line_no) is already there. Issue 15, findings 9-14.
 
   garbage          random and mutated datagrams over UDP from 127.0.0.2 plus broken TCP frames, while clean
-                   numbered lines arrive over TCP from 127.0.0.3: how long until every clean line is stored,
+                   numbered lines arrive over TCP from 127.0.0.3 (--clean-from 127.0.0.9: a sender of the same
+                   partition as the garbage): how long until every clean line is stored,
                    stored lines/s during and after the flood. (Issue: 200,000 datagrams, 10,002 clean lines,
                    not stored after 6 minutes: --garbage 200000 --clean 10002 --drain-timeout 360.)
   stop_under_load  a backlog (clean TCP lines and garbage), then SIGTERM: seconds to exit, exit code, and what
                    a restarted node stores of what was sent. (Issue: no exit in 90 s during the garbage stall.)
   broker_outage    the broker's java SIGSTOPped for --outage seconds while --outage-rate lines/s arrive over
-                   TCP for --outage-duration seconds, then SIGCONT: lines accepted, dropped (the receivers'
-                   counters), stored. (Issue: Kafka stopped 70 s under 1k lines/s over TCP: 105 lines dropped;
-                   the defaults are those sizes.)
+                   TCP (or UDP: --outage-transport) for --outage-duration seconds, then SIGCONT: lines accepted,
+                   dropped, spooled (the receivers' counters), stored. (Issue: Kafka stopped 70 s under 1k
+                   lines/s over TCP: 105 lines dropped; the defaults are those sizes.)
   burst            UDP and TCP at --burst-rate lines/s each for --burst-seconds, then --settle seconds idle:
                    RSS per process idle, peak and settled. (Issue: 3.1 M lines in 50 s, main process 0.5 ->
                    1.9 GB peak, 1.4 GB idle after: --burst-rate 31000 --burst-seconds 50.)
@@ -407,11 +408,11 @@ def phase_garbage(work: Path, args: argparse.Namespace) -> Figures:
     result: Figures = {"start_seconds": round(node.start_seconds)}
     try:
         series: Series = []
-        clean_where = f"source = '{CLEAN_FROM}'"
+        clean_where = f"source = '{args.clean_from}'"
         started = time.monotonic()
         threads = garbage_threads(node, args, result)
         clean_seconds = args.garbage / args.garbage_rate
-        clean = sender("tcp", node.syslog_port, args.clean / max(clean_seconds, 1), args.clean, CLEAN_FROM, seed=7)
+        clean = sender("tcp", node.syslog_port, args.clean / max(clean_seconds, 1), args.clean, args.clean_from, seed=7)
         while clean.poll() is None or any(thread.is_alive() for thread in threads):
             poll(node, clean_where, series)
             time.sleep(POLL_SECONDS)
@@ -483,10 +484,11 @@ def _with(args: argparse.Namespace, **changes: Any) -> argparse.Namespace:
 def phase_broker_outage(work: Path, args: argparse.Namespace) -> Figures:
     node = Node(work / "outage")
     result: Figures = {"start_seconds": round(node.start_seconds)}
-    where = "transport = 'tcp'"
+    transport = args.outage_transport
+    where = f"transport = '{transport}'"
     try:
         count = int(args.outage_rate * args.outage_duration)
-        proc = sender("tcp", node.syslog_port, args.outage_rate, count)
+        proc = sender(transport, node.syslog_port, args.outage_rate, count)
         time.sleep(args.outage_after)
         java = node.broker_pid()
         os.kill(java, signal.SIGSTOP)
@@ -513,8 +515,9 @@ def phase_broker_outage(work: Path, args: argparse.Namespace) -> Figures:
         result.update(node.stop(args.stop_timeout))
         log = node.log_text()
         result.update(log_figures(log))
-        tcp = receiver_counters(log).get("tcp", {})
-        result["receivers_tcp"] = {k: tcp.get(k) for k in ("received", "delivered", "dropped", "connections")}
+        got = receiver_counters(log).get(transport, {})
+        names = ("received", "delivered", "dropped", "connections", "kernel_dropped", "spooled", "dropped_spool_full")
+        result[f"receivers_{transport}"] = {k: got.get(k) for k in names}
     return result
 
 
@@ -583,13 +586,26 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     g.add_argument("--garbage", type=int, default=30_000, help="random/mutated datagrams from 127.0.0.2")
     g.add_argument("--garbage-rate", type=float, default=3_000, help="datagrams/s")
     g.add_argument("--broken-frames", type=int, default=50, help="TCP connections with one malformed frame")
-    g.add_argument("--clean", type=int, default=3_000, help="numbered TCP lines from 127.0.0.3, spread over the flood")
+    g.add_argument(
+        "--clean", type=int, default=3_000, help="numbered TCP lines from --clean-from, spread over the flood"
+    )
+    g.add_argument(
+        "--clean-from",
+        default=CLEAN_FROM,
+        help="the clean sender's address; 127.0.0.9 shares the garbage sender's partition (of 4)",
+    )
     s = parser.add_argument_group("stop_under_load (the issue's stall: --stop-garbage 100000 --garbage-rate 5000)")
     s.add_argument("--stop-count", type=int, default=60_000, help="clean TCP lines in the backlog")
     s.add_argument("--stop-rate", type=float, default=20_000, help="lines/s")
     s.add_argument("--stop-garbage", type=int, default=10_000, help="garbage datagrams sent alongside")
     o = parser.add_argument_group("broker_outage (issue: 1k lines/s, Kafka stopped 70 s; the defaults)")
-    o.add_argument("--outage-rate", type=float, default=1_000, help="TCP lines/s")
+    o.add_argument("--outage-rate", type=float, default=1_000, help="lines/s")
+    o.add_argument(
+        "--outage-transport",
+        choices=("tcp", "udp"),
+        default="tcp",
+        help="udp at 5000 lines/s puts more than the 200,000-line memory queue through the spool",
+    )
     o.add_argument("--outage-duration", type=float, default=90, help="seconds of sending")
     o.add_argument("--outage-after", type=float, default=10, help="seconds of sending before the pause")
     o.add_argument("--outage", type=float, default=70, help="seconds the broker stays SIGSTOPped")

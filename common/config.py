@@ -85,6 +85,9 @@ class SyslogConfig:
     """When every connection slot is taken, one stalled at least this long gives its slot to a newcomer."""
     batch_lines: int = 5000
     batch_ms: int = 100
+    spool_max_bytes: int = 1024 * 1024 * 1024
+    """UDP lines the broker cannot take yet wait in <data_dir>/spool/syslog up to this size; the newest past it are
+    dropped (counted). 0: no spool, UDP lines past the memory queue are dropped."""
 
 
 @dataclass(frozen=True)
@@ -101,6 +104,8 @@ class SnmpConfig:
     trap_communities: tuple[str, ...] = ("public",)
     trap_batch: int = 500
     trap_batch_ms: int = 100
+    trap_spool_max_bytes: int = 256 * 1024 * 1024
+    """Traps the broker cannot take yet wait in <data_dir>/spool/traps up to this size (0: no spool)."""
 
 
 @dataclass(frozen=True)

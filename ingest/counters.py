@@ -12,6 +12,7 @@ import logging
 import time
 from collections.abc import Callable
 
+from ingest.spool.disk import SpoolStats
 from schemas.raw_syslog import LineFlag
 
 log = logging.getLogger("netobs.ingest")
@@ -34,7 +35,18 @@ class TransportCounters:
     retried: int = 0
     """Lines sent again because the broker was away (a retriable failure); not lost."""
     dropped: int = 0
-    """Lines received but lost: queue full, Kafka refusing a record, or still pending at the end of the drain."""
+    """Lines received but lost: queue full (no spool), Kafka refusing a record, or still pending at the end of the
+    drain."""
+    spooled: int = 0
+    """UDP lines written to the spool (the queue full or the broker stalled); sent from there later."""
+    dropped_spool_full: int = 0
+    """UDP lines dropped because the spool had reached syslog.spool_max_bytes (the newest are dropped)."""
+    dropped_spool_error: int = 0
+    """UDP lines dropped because writing them to the spool failed (disk full, I/O error)."""
+    spool_lines: int = 0
+    """Lines of this transport in the spool now, not yet acknowledged by the broker (a gauge)."""
+    spool_restored: int = 0
+    """Lines found in the spool at start, left by a previous run."""
     oversized: int = 0
     truncated: int = 0
     framing: int = 0
@@ -54,6 +66,8 @@ class TransportCounters:
     """TCP/TLS/RELP connections open now."""
     kernel_dropped: int = 0
     """UDP datagrams the kernel dropped because the socket buffer was full (from /proc/net/udp)."""
+    moved: int = 0
+    """Lines placed in another partition than their sender's, because a heavy sender holds it (fairness.py)."""
 
 
 class Counters:
@@ -63,6 +77,10 @@ class Counters:
         self.by_transport = {name: TransportCounters() for name in TRANSPORTS}
         self.refreshers: list[Callable[[], None]] = []
         """Called before a snapshot or a log line, to update gauges read from elsewhere."""
+        self.spool = SpoolStats()
+        """The UDP spool's files (ingest.spool.disk keeps it current)."""
+        self.heavy_senders = 0
+        """Senders marked heavy now: the others of their partitions are placed elsewhere (a gauge)."""
 
     def __getitem__(self, transport: str) -> TransportCounters:
         return self.by_transport[transport]
@@ -95,11 +113,13 @@ def rate_line(transport: str, now: dict[str, int], before: dict[str, int], secon
     return (
         f"syslog {transport}: {now['received']} lines ({lines_per_s:,.0f}/s, {mb_per_s:.2f} MB/s), "
         f"delivered {now['delivered']} in {now['batches']} batches, retried {now['retried']}, "
-        f"dropped {now['dropped']}, "
+        f"dropped {now['dropped']} (+{now['dropped_spool_full']} spool full, {now['dropped_spool_error']} spool "
+        f"errors), spooled {now['spooled']} ({now['spool_lines']} in the spool), "
         f"kernel dropped {now['kernel_dropped']}, oversized {now['oversized']}, "
         f"truncated {now['truncated']}, framing {now['framing']}, "
         f"connections {now['connections']}, rejected {now['rejected']} (+{now['rejected_per_source']} per source), "
-        f"evicted {now['evicted']}, closed partial {now['closed_partial']}, idle {now['closed_idle']}"
+        f"moved {now['moved']}, evicted {now['evicted']}, closed partial {now['closed_partial']}, "
+        f"idle {now['closed_idle']}"
     )
 
 

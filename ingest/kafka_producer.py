@@ -2,7 +2,9 @@
 
 Receivers must never wait for Kafka: offer() either queues a record or drops it and counts the loss,
 as a UDP network would. Lines count against the bound until Kafka acknowledges them, so a slow or
-absent broker fills the queue instead of memory.
+absent broker fills the queue instead of memory. With a spool (ingest.spool.disk), the records of the
+transports that cannot be paused (UDP syslog, traps) go to disk instead of being dropped once the queue is
+full or the broker has not acknowledged anything for STALL_SECONDS, and come back, in order, when it does.
 """
 
 from __future__ import annotations
@@ -10,6 +12,8 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import dataclasses
+import functools
 import itertools
 import logging
 import time
@@ -23,6 +27,7 @@ from common import kafka_client
 from common.kafka_admin import ensure_topics
 from common.kafka_client import KafkaAccess
 from ingest.counters import Counters
+from ingest.spool.disk import FULL, Ref, Spool
 from schemas.raw_syslog import RawBatch, encode
 
 log = logging.getLogger("netobs.ingest")
@@ -36,6 +41,21 @@ RETRY_SECONDS = (0.5, 1.0, 2.0, 5.0)
 TOPIC_SECONDS = 5.0
 """How long one attempt to create the topic retries before start() logs and tries again."""
 WARN_EVERY_SECONDS = 10.0
+STALL_SECONDS = 5.0
+"""Lines waiting this long with no acknowledgement at all: the broker is away, and a spill transport's new
+records go to the spool (where a crash of the receiver does not lose them) rather than to memory."""
+
+
+@dataclasses.dataclass(eq=False, slots=True)
+class _Entry:
+    """A record on its way to the broker, encoded; ref says where it is in the spool if it came from there."""
+
+    partition: int
+    payload: bytes
+    transport: str
+    lines: int
+    settled: Settled | None
+    ref: Ref | None = None
 
 
 def pick_compression(requested: str) -> str | None:
@@ -57,6 +77,8 @@ class BoundedProducer:
         compression: str = "auto",
         linger_ms: int = 5,
         request_timeout_ms: int = 40_000,
+        spool: Spool | None = None,
+        spill: frozenset[str] = frozenset(),
     ) -> None:
         self.kafka = kafka
         self.request_timeout_ms = request_timeout_ms
@@ -69,18 +91,26 @@ class BoundedProducer:
         self.idempotent = False
         self._producer: AIOKafkaProducer | None = None
         self._task: asyncio.Task[None] | None = None
-        self._queue: collections.deque[tuple[int, RawBatch, Settled | None]] = collections.deque()
+        self.spool = spool
+        self.spill = spill
+        """Transports whose records go to the spool rather than being dropped (those that cannot be paused)."""
+        self._queue: collections.deque[_Entry] = collections.deque()
+        self._open: set[_Entry] = set()
+        """Records queued or in flight: what close() has to account for."""
         self._lines = 0
         """Lines queued or in flight."""
-        self._unsettled: collections.Counter[str] = collections.Counter()
-        """The same lines by transport, to count them as dropped if the drain runs out of time."""
+        self._progress = time.monotonic()
+        """When the broker last acknowledged a record, or the queue last became non-empty."""
+        self._refill_task: asyncio.Task[None] | None = None
+        self._refill_wake = asyncio.Event()
+        self._closing = False
         self._wake = asyncio.Event()
         self._room = asyncio.Event()
         self._room.set()
         self._settled = asyncio.Event()
         self._settled.set()
         self._abandoned = False
-        self._last_warning = 0.0
+        self._last_warning: dict[str, float] = {}
         self._retry_at = 0.0
         """The sender waits until then after a retriable failure."""
 
@@ -112,6 +142,10 @@ class BoundedProducer:
                 continue
             self._task = asyncio.create_task(self._send(self._producer), name="syslog-kafka-sender")
             self._task.add_done_callback(_log_failure)
+            if self.spool is not None:
+                self._refill_task = asyncio.create_task(self._refill(self.spool), name="kafka-spool-refill")
+                self._refill_task.add_done_callback(_log_failure)
+                self._refill_wake.set()
             if count != partitions:
                 log.warning("topic %s has %d partitions, configured %d: using %d", self.topic, count, partitions, count)
             log.info(
@@ -164,22 +198,71 @@ class BoundedProducer:
         return producer
 
     def offer(self, partition: int, batch: RawBatch, force: bool = False, settled: Settled | None = None) -> bool:
-        """Queue a record unless the queue is full (then count its lines as dropped); never waits.
+        """Queue a record unless the queue is full (then spool it, or count its lines as dropped); never waits.
 
         force queues regardless: for TCP, whose readers already waited for room() before reading.
         settled, if given, is called once with the outcome: None when the broker acknowledged the record.
+        A spill transport's record goes to the spool when the queue is full, when the broker has stalled, or
+        when older records still wait there (order is kept).
         """
         n = len(batch)
-        if self._abandoned or (not force and self._lines + n > self.max_lines):
-            self.counters[batch.transport].dropped += n
-            self._warn(f"kafka queue full ({self._lines} lines): dropping {n} {batch.transport} lines")
-            if settled is not None:
-                settled(KafkaError("not queued: the producer is full or closing"))
-            return False
-        self._queue.append((partition, batch, settled))
-        self._hold(batch.transport, n)
+        if not self._abandoned:
+            entry = _Entry(partition, encode(batch), batch.transport, n, settled)
+            if self._spills(entry) and (self.spool.unread or self._lines + n > self.max_lines or self._stalled()):  # type: ignore[union-attr]
+                return self._to_spool(entry)
+            if force or self._lines + n <= self.max_lines:
+                self._enqueue(entry)
+                return True
+        self.counters[batch.transport].dropped += n
+        self._warn("queue", f"kafka queue full ({self._lines} lines): dropping {n} {batch.transport} lines")
+        if settled is not None:
+            settled(KafkaError("not queued: the producer is full or closing"))
+        return False
+
+    def _spills(self, entry: _Entry) -> bool:
+        return self.spool is not None and entry.transport in self.spill and entry.settled is None
+
+    def _stalled(self) -> bool:
+        return self._lines > 0 and time.monotonic() - self._progress > STALL_SECONDS
+
+    def _enqueue(self, entry: _Entry) -> None:
+        self._queue.append(entry)
+        self._open.add(entry)
+        self._hold(entry.lines)
         self._wake.set()
-        return True
+
+    def _to_spool(self, entry: _Entry) -> bool:
+        """Write a record to the spool; past its bound (or on a write error) its lines are dropped, counted."""
+        assert self.spool is not None
+        why = self.spool.append(entry.partition, entry.transport, entry.lines, entry.payload)
+        counters = self.counters[entry.transport]
+        if why is None:
+            counters.spooled += entry.lines
+            self._refill_wake.set()
+            return True
+        if why == FULL:
+            counters.dropped_spool_full += entry.lines
+            self._warn(
+                "spool",
+                f"spool full ({self.spool.stats.bytes} bytes of {self.spool.max_bytes}): dropping the newest "
+                f"{entry.lines} {entry.transport} lines",
+            )
+        else:
+            counters.dropped_spool_error += entry.lines
+        return False
+
+    async def _refill(self, spool: Spool) -> None:
+        """Move spooled records, oldest first, into the queue while it is under half full and the broker answers."""
+        while True:
+            await self._refill_wake.wait()
+            self._refill_wake.clear()
+            while self._lines < self.max_lines // 2 and not self._stalled():
+                found = spool.next()
+                if found is None:
+                    break
+                ref, frame = found
+                self._enqueue(_Entry(frame.partition, frame.payload, frame.transport, frame.lines, None, ref))
+                await asyncio.sleep(0)  # one record at a time: the receivers run in between
 
     async def room(self) -> None:
         """Wait until the queue is below its bound (TCP pauses reading instead of dropping)."""
@@ -195,96 +278,114 @@ class BoundedProducer:
             wait = self._retry_at - time.monotonic()
             if wait > 0:  # the broker failed a send: give it a moment rather than spin on it
                 await asyncio.sleep(wait)
-            partition, batch, settled = self._queue.popleft()
+            entry = self._queue.popleft()
             try:
-                delivery = await producer.send(self.topic, encode(batch), partition=partition)
+                delivery = await producer.send(self.topic, entry.payload, partition=entry.partition)
             except KafkaError as exc:
-                self._settle(partition, batch, settled, exc)
+                self._settle(entry, exc)
                 continue
-            delivery.add_done_callback(
-                lambda future, partition=partition, batch=batch, settled=settled: self._delivered(
-                    partition, batch, settled, future
-                )
-            )
+            delivery.add_done_callback(functools.partial(self._delivered, entry))
 
     async def close(self, timeout: float) -> None:
         """Wait up to timeout for everything queued to be acknowledged, then disconnect.
 
-        Lines still unacknowledged after that are counted as dropped.
+        What the spool holds stays there for the next start. Records still unacknowledged after that go to the
+        spool if their transport spills (a record the broker took just before may then be sent twice), else
+        their lines are counted as dropped.
         """
         deadline = time.monotonic() + timeout
+        if self._refill_task is not None:
+            self._refill_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._refill_task
         try:
             await asyncio.wait_for(self._settled.wait(), timeout)
         except TimeoutError:
             log.warning("kafka drain timed out with %d lines unacknowledged", self._lines)
-        self._abandoned = True
+        self._closing = True
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-        for transport, n in self._unsettled.items():
-            self.counters[transport].dropped += n
-        self._unsettled.clear()
-        for _, _, settled in self._queue:
-            if settled is not None:
-                settled(KafkaError("not sent before the producer closed"))
-        self._queue.clear()
         if self._producer is not None:
-            try:
+            try:  # records in flight settle meanwhile
                 await asyncio.wait_for(self._producer.stop(), max(0.1, deadline - time.monotonic()))
             except TimeoutError:
                 log.warning("kafka producer did not stop in time")
             self._producer = None
+        self._abandoned = True
+        left, self._open = self._open, set()
+        self._queue.clear()
+        for entry in left:
+            if entry.ref is not None:  # still in the spool
+                continue
+            if self._spills(entry) and self._to_spool(entry):
+                continue
+            self.counters[entry.transport].dropped += entry.lines
+            if entry.settled is not None:
+                entry.settled(KafkaError("not sent before the producer closed"))
+        if self.spool is not None:
+            self.spool.close()
 
-    def _delivered(
-        self, partition: int, batch: RawBatch, settled: Settled | None, future: asyncio.Future[object]
-    ) -> None:
+    def _delivered(self, entry: _Entry, future: asyncio.Future[object]) -> None:
         if future.cancelled():
-            self._settle(partition, batch, settled, KafkaError("delivery cancelled"))
+            self._settle(entry, KafkaError("delivery cancelled"))
         else:
-            self._settle(partition, batch, settled, future.exception())
+            self._settle(entry, future.exception())
 
-    def _settle(self, partition: int, batch: RawBatch, settled: Settled | None, error: BaseException | None) -> None:
+    def _settle(self, entry: _Entry, error: BaseException | None) -> None:
         """Book a record's outcome. A broker that is away (a retriable error) gets the record again, first in
         line: its lines stay counted against the bound, so TCP readers stay paused (the senders are slowed, not
-        dropped) and UDP finds the queue full (dropped and counted there) until the broker is back."""
-        if error is not None and not self._abandoned and retriable(error):
-            self.counters[batch.transport].retried += len(batch)
-            self._queue.appendleft((partition, batch, settled))
-            self._retry_at = time.monotonic() + RETRY_SECONDS[0]
-            self._wake.set()
-            self._warn(f"kafka send failed, keeping {len(batch)} {batch.transport} lines queued to retry: {error!r}")
+        dropped) and UDP finds the queue full (spooled, or dropped and counted) until the broker is back. While
+        closing, such a record is left to close()."""
+        if entry not in self._open:
             return
-        if settled is not None:
-            settled(error)
-        if self._abandoned:
+        if error is not None and retriable(error):
+            if not self._closing:
+                self.counters[entry.transport].retried += entry.lines
+                self._queue.appendleft(entry)
+                self._retry_at = time.monotonic() + RETRY_SECONDS[0]
+                self._wake.set()
+                self._warn(
+                    "retry",
+                    f"kafka send failed, keeping {entry.lines} {entry.transport} lines queued to retry: {error!r}",
+                )
             return
-        n = len(batch)
-        counters = self.counters[batch.transport]
+        self._open.discard(entry)
+        if entry.settled is not None:
+            entry.settled(error)
+        counters = self.counters[entry.transport]
         if error is None:
-            counters.delivered += n
+            counters.delivered += entry.lines
             counters.batches += 1
+            self._progress = time.monotonic()
         else:
-            counters.dropped += n
-            log.error("kafka refused a record, dropping %d %s lines: %r", n, batch.transport, error)
-        self._hold(batch.transport, -n)
+            counters.dropped += entry.lines
+            log.error("kafka refused a record, dropping %d %s lines: %r", entry.lines, entry.transport, error)
+        if entry.ref is not None and self.spool is not None:
+            self.spool.acked(entry.ref)
+        self._hold(-entry.lines)
 
-    def _hold(self, transport: str, n: int) -> None:
+    def _hold(self, n: int) -> None:
+        if not self._lines and n > 0:
+            self._progress = time.monotonic()
         self._lines += n
-        self._unsettled[transport] += n
         if self._lines >= self.max_lines:
             self._room.clear()
         else:
             self._room.set()
+        if self._lines < self.max_lines // 2:
+            self._refill_wake.set()
         if self._lines:
             self._settled.clear()
         else:
             self._settled.set()
 
-    def _warn(self, message: str) -> None:
+    def _warn(self, kind: str, message: str) -> None:
+        """At most one warning of a kind per WARN_EVERY_SECONDS: an outage must not flood the log."""
         now = time.monotonic()
-        if now - self._last_warning >= WARN_EVERY_SECONDS:
-            self._last_warning = now
+        if now - self._last_warning.get(kind, -WARN_EVERY_SECONDS) >= WARN_EVERY_SECONDS:
+            self._last_warning[kind] = now
             log.warning("%s (further warnings suppressed for %.0fs)", message, WARN_EVERY_SECONDS)
 
 
@@ -299,7 +400,7 @@ def retriable(error: BaseException) -> bool:
 
 def _log_failure(task: asyncio.Task[None]) -> None:
     if not task.cancelled() and task.exception() is not None:
-        log.error("syslog kafka sender failed: nothing more reaches Kafka", exc_info=task.exception())
+        log.error("%s failed: nothing more reaches Kafka", task.get_name(), exc_info=task.exception())
 
 
 @contextlib.contextmanager

@@ -27,13 +27,20 @@ Snapshot = Mapping[str, Mapping[str, int]]
 
 
 def entry(snapshot: Snapshot, started: float, clean: bool, now: float | None = None) -> dict[str, Any]:
-    """One ledger entry: per transport, lines received, delivered, dropped and still at risk."""
+    """One ledger entry: per transport, lines received, delivered, dropped and still at risk.
+
+    Lines in the spool are on disk, not at risk; lines a previous run left there and this one sent count as
+    delivered, so they are added to what came in.
+    """
     transports = {
         name: {
             "received": c["received"],
             "delivered": c["delivered"],
-            "dropped": c["dropped"],
-            "at_risk": max(0, c["received"] - c["delivered"] - c["dropped"]),
+            "dropped": (dropped := c["dropped"] + c.get("dropped_spool_full", 0) + c.get("dropped_spool_error", 0)),
+            "spooled": c.get("spool_lines", 0),
+            "at_risk": max(
+                0, c["received"] + c.get("spool_restored", 0) - c["delivered"] - dropped - c.get("spool_lines", 0)
+            ),
         }
         for name, c in snapshot.items()
         if c["received"]
@@ -55,12 +62,14 @@ def loss_report(previous: Mapping[str, Any] | None, interval: float = LEDGER_SEC
     at_risk = sum(t.get("at_risk", 0) for t in transports.values())
     detail = ", ".join(f"{name} {t.get('at_risk', 0)}" for name, t in sorted(transports.items()) if t.get("at_risk"))
     dropped = sum(t.get("dropped", 0) for t in transports.values())
+    spooled = sum(t.get("spooled", 0) for t in transports.values())
+    kept = f"; {spooled} lines it had spooled are on disk and sent from there" if spooled else ""
     updated = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(float(previous.get("updated", 0))))
     return (
         f"the previous run (pid {previous.get('pid', '?')}) ended without a clean stop after {updated} UTC: "
         f"{at_risk} lines it had accepted were not yet confirmed by the broker ({detail or 'none'}) and may be "
         f"lost; lines received in its last {interval:g} s and datagrams still in the kernel's socket buffer "
-        f"are not known; it had counted {dropped} lines dropped"
+        f"are not known; it had counted {dropped} lines dropped{kept}"
     )
 
 

@@ -10,6 +10,7 @@ from prometheus_client.metrics_core import Metric
 from common.metrics import counter, gauge
 from ingest.counters import Counters
 from ingest.pollers.counters import PollerCounters
+from ingest.spool.disk import SpoolStats
 from ingest.traps.service import TrapCounters
 
 FLAGS = ("oversized", "truncated", "framing")
@@ -38,11 +39,41 @@ def syslog_families(counters: Counters, transports: Iterable[str]) -> list[Metri
         ),
         counter(
             "netobs_syslog_dropped_total",
-            "Lines lost, by reason: queue (Kafka slow, failing or not acknowledged at shutdown) or kernel "
-            "(UDP datagrams the kernel dropped with the socket buffer full).",
+            "Lines lost, by reason: queue (Kafka slow, failing or not acknowledged at shutdown, and no spool), "
+            "kernel (UDP datagrams the kernel dropped with the socket buffer full), spool_full (UDP, the spool at "
+            "syslog.spool_max_bytes), spool_error (UDP, the spool's disk failed a write).",
             ["transport", "reason"],
             [([t, "queue"], c["dropped"]) for t, c in by]
-            + [([t, "kernel"], c["kernel_dropped"]) for t, c in by if t == "udp"],
+            + [
+                ([t, reason], c[field])
+                for t, c in by
+                if t == "udp"
+                for reason, field in (
+                    ("kernel", "kernel_dropped"),
+                    ("spool_full", "dropped_spool_full"),
+                    ("spool_error", "dropped_spool_error"),
+                )
+            ],
+        ),
+        counter(
+            "netobs_syslog_spooled_total",
+            "UDP lines written to the spool (the memory queue full or the broker stalled), sent from there later.",
+            ["transport"],
+            (([t], c["spooled"]) for t, c in by if t == "udp"),
+        ),
+        *spool_families("netobs_syslog", "lines", counters.spool),
+        gauge(
+            "netobs_syslog_heavy_senders",
+            "Senders sending far more than the others now: each keeps its partition, the other senders of that "
+            "partition are placed in the remaining ones.",
+            [],
+            [([], counters.heavy_senders)],
+        ),
+        counter(
+            "netobs_syslog_moved_total",
+            "Lines placed in another partition than their sender's because a heavy sender holds it.",
+            ["transport"],
+            (([t], c["moved"]) for t, c in by),
         ),
         counter(
             "netobs_syslog_flagged_total",
@@ -123,9 +154,42 @@ def trap_families(c: TrapCounters) -> list[Metric]:
         counter("netobs_traps_published_total", "Traps acknowledged by Kafka.", [], [([], c.delivered)]),
         counter(
             "netobs_traps_dropped_total",
-            "Traps lost, by reason: queue (after decoding: Kafka slow or failing) or kernel (socket buffer full).",
+            "Traps lost, by reason: queue (after decoding: Kafka slow or failing, and no spool), kernel (socket "
+            "buffer full), spool_full (the spool at snmp.trap_spool_max_bytes), spool_error (a spool write failed).",
             ["reason"],
-            [(["queue"], c.dropped), (["kernel"], c.kernel_dropped)],
+            [
+                (["queue"], c.dropped),
+                (["kernel"], c.kernel_dropped),
+                (["spool_full"], c.dropped_spool_full),
+                (["spool_error"], c.dropped_spool_error),
+            ],
+        ),
+        counter(
+            "netobs_traps_spooled_total",
+            "Traps written to the spool (the memory queue full or the broker stalled), sent from there later.",
+            [],
+            [([], c.spooled)],
+        ),
+        *spool_families("netobs_traps", "traps", c.spool),
+    ]
+
+
+def spool_families(prefix: str, unit: str, s: SpoolStats) -> list[Metric]:
+    """A receiver's spool: what it holds now, and what it found torn."""
+    return [
+        gauge(
+            f"{prefix}_spool_bytes",
+            "Bytes of spool segment files on disk (the bound applies to this).",
+            [],
+            [([], s.bytes)],
+        ),
+        gauge(f"{prefix}_spool_records", "Kafka records in the spool not yet acknowledged.", [], [([], s.records)]),
+        gauge(f"{prefix}_spool_{unit}", f"Their {unit}.", [], [([], s.lines)]),
+        counter(
+            f"{prefix}_spool_torn_total",
+            "Torn or damaged records found in the spool (a crash mid-write); each ends its segment's reading.",
+            [],
+            [([], s.torn)],
         ),
     ]
 

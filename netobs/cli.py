@@ -232,6 +232,7 @@ def _ingest(config: config_mod.Config, _: argparse.Namespace) -> int:
                 stop,
                 counters=counters,
                 ledger_path=config.data_dir / "state" / "ingest-syslog.json",
+                spool_dir=config.data_dir / "spool" / "syslog",
             )
         )
     return 0
@@ -278,7 +279,15 @@ def _traps(config: config_mod.Config, _: argparse.Namespace) -> int:
     return _serve_edge(
         config,
         "traps",
-        lambda creds, stop: serve(config.snmp, creds, kafka, k.partitions, stop, counters=counters),
+        lambda creds, stop: serve(
+            config.snmp,
+            creds,
+            kafka,
+            k.partitions,
+            stop,
+            counters=counters,
+            spool_dir=config.data_dir / "spool" / "traps",
+        ),
         lambda: trap_families(counters),
     )
 

@@ -213,6 +213,7 @@ def validate(config: Config) -> None:
         raise ConfigError(f"NETOBS_SYSLOG_TCP_EVICTABLE_AFTER_S: 1-3600 s, got {s.tcp_evictable_after_s}")
     if not 1 <= s.batch_lines <= 100_000 or not 1 <= s.batch_ms <= 10_000:
         raise ConfigError("NETOBS_SYSLOG_BATCH_LINES is 1-100000 and NETOBS_SYSLOG_BATCH_MS 1-10000")
+    _check_spool("NETOBS_SYSLOG_SPOOL_MAX_BYTES", s.spool_max_bytes)
     sn = config.snmp
     _check_address("NETOBS_SNMP_TRAP_BIND", sn.trap_bind)
     _check_port("NETOBS_SNMP_TRAP_PORT", sn.trap_port)
@@ -222,6 +223,7 @@ def validate(config: Config) -> None:
             raise ConfigError(f"NETOBS_SNMP_{name.upper()}: no such file {value!r}")
     if not 1 <= sn.trap_batch <= 100_000 or not 1 <= sn.trap_batch_ms <= 10_000:
         raise ConfigError("NETOBS_SNMP_TRAP_BATCH is 1-100000 and NETOBS_SNMP_TRAP_BATCH_MS 1-10000")
+    _check_spool("NETOBS_SNMP_TRAP_SPOOL_MAX_BYTES", sn.trap_spool_max_bytes)
     p = config.poller
     if not 1 <= p.concurrency <= 100_000:
         raise ConfigError(f"NETOBS_POLLER_CONCURRENCY: 1-100000, got {p.concurrency}")
@@ -385,3 +387,12 @@ def _check_address(name: str, value: str) -> None:
         ipaddress.ip_address(value)
     except ValueError:
         raise ConfigError(f"{name}: an IP address to bind, got {value!r}") from None
+
+
+MIN_SPOOL_BYTES = 16 * 1024 * 1024
+"""A few segments of whole records (a record is up to 1 MiB)."""
+
+
+def _check_spool(name: str, value: int) -> None:
+    if value and not MIN_SPOOL_BYTES <= value <= 1 << 50:
+        raise ConfigError(f"{name}: 0 (no spool) or at least {MIN_SPOOL_BYTES} bytes (16 MiB), got {value}")

@@ -6,7 +6,9 @@ import zlib
 from dataclasses import dataclass, field
 
 SYSLOG_RAW = "netobs.syslog.raw"
-"""Raw syslog as received: many lines per record (schemas.raw_syslog), partitioned by source address."""
+"""Raw syslog as received: many lines per record (schemas.raw_syslog), partitioned by source address; while one
+sender floods, the other senders of its partition are placed in the others (consumers must not assume a sender
+is in one partition only)."""
 
 SNMP_TRAPS = "netobs.snmp.traps"
 """Decoded SNMP traps and informs (schemas.traps.TrapBatch), partitioned by source address."""

@@ -48,11 +48,11 @@ class DeliveryAcks:
         if not lines:
             future.set_result(None)
             return future
-        partition = self.batcher.partition(source)
+        partition = self.batcher.place(source, len(lines))
         start = self._added[partition]
         self._added[partition] += len(lines)
         self._uncut[partition].append(_Run(future, start, self._added[partition]))
-        for record_partition, batch in self.batcher.add(source, received_ns, lines):
+        for record_partition, batch in self.batcher.add(source, received_ns, lines, partition=partition):
             self.offer(record_partition, batch)
         return future
 

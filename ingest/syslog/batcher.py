@@ -11,6 +11,7 @@ import itertools
 import operator
 import time
 
+from ingest.syslog.fairness import SenderShare
 from schemas.raw_syslog import WIRE_VERSION, RawBatch
 from schemas.topics import partition_for
 
@@ -47,12 +48,17 @@ class Batcher:
         batch_lines: int,
         batch_ms: int,
         batch_bytes: int = BATCH_BYTES,
+        share: SenderShare | None = None,
     ) -> None:
         self.transport = transport
         self.partitions = partitions
         self.batch_lines = batch_lines
         self.batch_seconds = batch_ms / 1000
         self.batch_bytes = batch_bytes
+        self.share = share
+        """Shared by a receiver's transports: where senders go while one floods (ingest.syslog.fairness)."""
+        self.moved = 0
+        """Lines placed away from their sender's partition because a heavy sender holds it."""
         self._pending = [_Pending() for _ in range(partitions)]
         self._partition_of: dict[str, int] = {}
 
@@ -60,14 +66,20 @@ class Batcher:
     def pending_lines(self) -> int:
         return sum(len(p.lines) for p in self._pending)
 
-    def partition(self, source: str) -> int:
-        """partition_for(source), remembered."""
-        partition = self._partition_of.get(source)
-        if partition is None:
+    def place(self, source: str, lines: int) -> int:
+        """The partition for lines from source: through the share when there is one (it counts them), else
+        partition_for(source), remembered."""
+        if self.share is not None:
+            partition, moved = self.share.place(source, lines)
+            if moved:
+                self.moved += lines
+            return partition
+        known = self._partition_of.get(source)
+        if known is None:
             if len(self._partition_of) >= PARTITION_CACHE:
                 self._partition_of.clear()
-            partition = self._partition_of[source] = partition_for(source, self.partitions)
-        return partition
+            known = self._partition_of[source] = partition_for(source, self.partitions)
+        return known
 
     def add(
         self,
@@ -76,11 +88,14 @@ class Batcher:
         lines: list[bytes],
         flags: list[int] | None = None,
         now: float | None = None,
+        partition: int | None = None,
     ) -> list[tuple[int, RawBatch]]:
-        """Add lines from one source (flags None means all zero); return the records now full."""
+        """Add lines from one source (flags None means all zero); return the records now full. partition: where
+        place() put them already."""
         if not lines:
             return []
-        partition = self.partition(source)
+        if partition is None:
+            partition = self.place(source, len(lines))
         pending = self._pending[partition]
         if not pending.lines:
             pending.since = time.monotonic() if now is None else now

@@ -19,9 +19,11 @@ from common.kafka_client import KafkaAccess
 from ingest import ledger
 from ingest.counters import Counters, log_periodically
 from ingest.kafka_producer import BoundedProducer
+from ingest.spool.disk import open_spool
 from ingest.syslog.acks import DeliveryAcks
 from ingest.syslog.admission import Limits
 from ingest.syslog.batcher import Batcher
+from ingest.syslog.fairness import SenderShare
 from ingest.syslog.relp_server import RelpReceiver
 from ingest.syslog.tcp import StreamReceiver, server_context
 from ingest.udp import Deliver, UdpReceiver, open_socket
@@ -50,32 +52,44 @@ async def serve(
     drain_seconds: float = DRAIN_SECONDS,
     log_seconds: float = LOG_SECONDS,
     ledger_path: Path | None = None,
+    spool_dir: Path | None = None,
 ) -> None:
     """Receive syslog on the enabled ports (0 is off) and produce it to the raw topic until stop is set.
 
     Kafka is connected first (retried until stop), then the receivers listen and ready is set. On stop,
     receivers close, pending lines are cut into records and sent, waiting at most drain_seconds; what
-    Kafka did not acknowledge by then is counted as dropped. Pass counters to read them afterwards. With
-    ledger_path, what was accepted and not yet confirmed is written down every second (ingest.ledger), and
-    the start reports what a previous run that did not stop cleanly may have lost.
+    Kafka did not acknowledge by then is spooled (UDP, with a spool) or counted as dropped. Pass counters
+    to read them afterwards. With ledger_path, what was accepted and not yet confirmed is written down
+    every second (ingest.ledger), and the start reports what a previous run that did not stop cleanly may
+    have lost. With spool_dir and syslog.spool_max_bytes, UDP lines the broker cannot take yet wait there
+    (ingest.spool), and what a previous run left there is sent first.
     """
     started = ledger.open_ledger(ledger_path) if ledger_path is not None else 0.0
     counters = counters if counters is not None else Counters()
     queue_lines = max(MIN_QUEUE_LINES, 20 * syslog.batch_lines)
-    producer = BoundedProducer(kafka, SYSLOG_RAW, counters, max_lines=queue_lines)
+    spool = open_spool(spool_dir, syslog.spool_max_bytes, counters.spool)
+    if spool is not None:
+        counters.refreshers.append(_spool_refresher(counters))
+    producer = BoundedProducer(
+        kafka, SYSLOG_RAW, counters, max_lines=queue_lines, spool=spool, spill=frozenset({"udp"})
+    )
     count = await producer.start(partitions, stop)
     if count is None:
+        if spool is not None:
+            spool.close()
         if ledger_path is not None:  # stopped before anything was received
             ledger.write(ledger_path, ledger.entry(counters.snapshot(), started, clean=True))
         return
     batchers: list[Outlet] = []
+    share = SenderShare(count)
+    counters.refreshers.append(_share_refresher(counters, share, batchers))
     udp: UdpReceiver | None = None
     streams: list[StreamReceiver | RelpReceiver] = []
     tasks: list[asyncio.Task[None]] = []
 
     def receiver_input(transport: str) -> Deliver:
         """What a receiver calls with lines: count them, batch them, offer full records to Kafka."""
-        batcher = Batcher(transport, count, syslog.batch_lines, syslog.batch_ms)
+        batcher = Batcher(transport, count, syslog.batch_lines, syslog.batch_ms, share=share)
         batchers.append((batcher, None))
         totals = counters[transport]
         force = transport != "udp"
@@ -130,7 +144,7 @@ async def serve(
             streams.append(stream)
             log.info("syslog %s listening on %s:%d", transport, *stream.address)
         if syslog.relp_port:
-            acks = DeliveryAcks(Batcher("relp", count, syslog.batch_lines, syslog.batch_ms), producer)
+            acks = DeliveryAcks(Batcher("relp", count, syslog.batch_lines, syslog.batch_ms, share=share), producer)
             batchers.append((acks.batcher, acks))
             relp = RelpReceiver(
                 acks,
@@ -211,5 +225,24 @@ def _add_dropped(counters: Counters, transport: str) -> Callable[[int], None]:
 def _kernel_drops_refresher(counters: Counters, udp: UdpReceiver) -> Callable[[], None]:
     def refresh() -> None:
         counters["udp"].kernel_dropped = udp.kernel_dropped()
+
+    return refresh
+
+
+def _spool_refresher(counters: Counters) -> Callable[[], None]:
+    """The spool holds UDP lines only: its figures are UDP's (the ledger counts them as safe, not at risk)."""
+
+    def refresh() -> None:
+        counters["udp"].spool_lines = counters.spool.lines
+        counters["udp"].spool_restored = counters.spool.restored_lines
+
+    return refresh
+
+
+def _share_refresher(counters: Counters, share: SenderShare, batchers: list[Outlet]) -> Callable[[], None]:
+    def refresh() -> None:
+        counters.heavy_senders = len(share.heavy)
+        for batcher, _ in batchers:
+            counters[batcher.transport].moved = batcher.moved
 
     return refresh

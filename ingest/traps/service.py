@@ -16,12 +16,14 @@ import logging
 import socket
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import ClassVar
 
 from common.config import SnmpConfig
 from common.kafka_client import KafkaAccess
 from common.snmp.credentials import SnmpCredential
 from ingest.kafka_producer import BoundedProducer
+from ingest.spool.disk import SpoolStats, open_spool
 from ingest.traps.decode import AUTH, COMMUNITY, DISCOVERY, MALFORMED, UNSUPPORTED, V3, Rejected, decode, peek_version
 from ingest.traps.receiver import Datagram, TrapReceiver, open_trap_socket, send_reply
 from ingest.traps.usm import UsmReceiver
@@ -69,14 +71,22 @@ class TrapCounters:
     retried: int = 0
     """Traps sent again because the broker was away (a retriable failure); not lost."""
     dropped: int = 0
-    """Traps lost after decoding (Kafka queue full or refusing them) or datagrams the event loop could not keep
-    up with."""
+    """Traps lost after decoding (Kafka queue full with no spool, or refusing them) or datagrams the event loop
+    could not keep up with."""
+    spooled: int = 0
+    """Traps written to the spool (the queue full or the broker stalled); sent from there later."""
+    dropped_spool_full: int = 0
+    """Traps dropped because the spool had reached snmp.trap_spool_max_bytes (the newest are dropped)."""
+    dropped_spool_error: int = 0
+    """Traps dropped because writing them to the spool failed (disk full, I/O error)."""
     kernel_dropped: int = 0
     """Datagrams the kernel dropped because the socket buffer was full (from /proc/net/udp)."""
 
     def __post_init__(self) -> None:
         self.refreshers: list[Callable[[], None]] = []
         """Called before the counters are read for metrics, to update kernel_dropped (not a field: not logged)."""
+        self.spool = SpoolStats()
+        """The trap spool's files (ingest.spool.disk keeps it current)."""
 
     def __getitem__(self, _transport: str) -> TrapCounters:
         """BoundedProducer books deliveries under counters[record.transport]; traps have one set of counters."""
@@ -238,22 +248,34 @@ async def serve(
     counters: TrapCounters | None = None,
     drain_seconds: float = DRAIN_SECONDS,
     log_seconds: float = LOG_SECONDS,
+    spool_dir: Path | None = None,
 ) -> None:
     """Receive SNMP traps and informs on snmp.trap_port (0 is off) and produce them to the trap topic until stop.
 
     Kafka is connected first (retried until stop), then the socket listens and ready is set. v1/v2c
     communities: snmp.trap_communities (never the credentials' ones); v3 users: the v3 credentials. On
     stop, the socket closes, pending traps are sent, waiting at most drain_seconds; what Kafka did not
-    acknowledge by then is counted as dropped. Pass counters to read them afterwards.
+    acknowledge by then is spooled (with spool_dir and snmp.trap_spool_max_bytes) or counted as dropped. Pass
+    counters to read them afterwards.
     """
     if not snmp.trap_port:
         log.info("snmp trap receiver off (trap_port 0)")
         return
     counters = counters if counters is not None else TrapCounters()
     queue_traps = max(MIN_QUEUE_TRAPS, 20 * snmp.trap_batch)
-    producer = BoundedProducer(kafka, SNMP_TRAPS, counters, max_lines=queue_traps)  # type: ignore[arg-type]
+    spool = open_spool(spool_dir, snmp.trap_spool_max_bytes, counters.spool)
+    producer = BoundedProducer(
+        kafka,
+        SNMP_TRAPS,
+        counters,  # type: ignore[arg-type]
+        max_lines=queue_traps,
+        spool=spool,
+        spill=frozenset({_TrapRecord.transport}),
+    )
     count = await producer.start(partitions, stop)
     if count is None:
+        if spool is not None:
+            spool.close()
         return
     communities = communities_of(snmp)
     receiver: TrapReceiver | None = None
@@ -329,7 +351,8 @@ def rate_line(now: dict[str, int], before: dict[str, int], seconds: float) -> st
         f"published {now['delivered']} in {now['batches']} records, informs acked {now['informs_acked']}, "
         f"rejected community {now['rejected_community']} auth {now['rejected_auth']}, "
         f"malformed {now['malformed']}, unsupported {now['unsupported']}, discovery {now['discovery']}, "
-        f"dropped {now['dropped']}, kernel dropped {now['kernel_dropped']}"
+        f"dropped {now['dropped']} (+{now['dropped_spool_full']} spool full, {now['dropped_spool_error']} spool "
+        f"errors), spooled {now['spooled']}, kernel dropped {now['kernel_dropped']}"
     )
 
 

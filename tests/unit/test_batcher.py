@@ -62,7 +62,7 @@ def test_sources_go_to_their_partitions():
 def test_cuts_by_age_only_partitions_that_waited():
     batcher = Batcher("udp", 256, batch_lines=1000, batch_ms=100)
     old, new = "10.0.0.1", "10.0.0.2"
-    assert batcher.partition(old) != batcher.partition(new)
+    assert batcher.place(old, 1) != batcher.place(new, 1)
     batcher.add(old, [1], [b"old"], now=0.0)
     batcher.add(new, [2], [b"new"], now=0.08)
     assert batcher.expired(now=0.09) == []

@@ -20,10 +20,18 @@ def _snapshot(**transports: tuple[int, int, int]) -> dict[str, dict[str, int]]:
 def test_entry_counts_what_was_accepted_and_not_settled() -> None:
     e = ledger.entry(_snapshot(udp=(100, 70, 5), tcp=(40, 40, 0), tls=(0, 0, 0)), started=1.0, clean=False, now=2.0)
     assert e["transports"] == {
-        "udp": {"received": 100, "delivered": 70, "dropped": 5, "at_risk": 25},
-        "tcp": {"received": 40, "delivered": 40, "dropped": 0, "at_risk": 0},
+        "udp": {"received": 100, "delivered": 70, "dropped": 5, "spooled": 0, "at_risk": 25},
+        "tcp": {"received": 40, "delivered": 40, "dropped": 0, "spooled": 0, "at_risk": 0},
     }
     assert (e["clean"], e["started"], e["updated"]) == (False, 1.0, 2.0)
+
+
+def test_lines_in_the_spool_are_not_at_risk_and_lines_restored_from_it_are_accounted() -> None:
+    """100 received, 30 of the previous run's spool found at start: 90 delivered, 2 dropped past the spool's
+    bound, 1 on a write error, 20 in the spool now: 17 are in memory only."""
+    udp = {"received": 100, "delivered": 90, "dropped": 0, "dropped_spool_full": 2, "dropped_spool_error": 1}
+    e = ledger.entry({"udp": {**udp, "spool_lines": 20, "spool_restored": 30}}, started=1.0, clean=False)
+    assert e["transports"]["udp"] == {"received": 100, "delivered": 90, "dropped": 3, "spooled": 20, "at_risk": 17}
 
 
 def test_an_unclean_end_is_reported_with_what_was_at_risk() -> None:
