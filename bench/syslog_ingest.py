@@ -383,7 +383,8 @@ def clickhouse_stage(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     from netobs.config import load
 
     data = work / "ch-data"
-    with common.kafka(work) as broker:
+    # A broker of its own: the receiver steps' millions of lines stay in theirs (Kafka keeps its topics).
+    with common.kafka(work / "ch-broker") as broker:
         env = common.netobs_env(
             broker,
             data,
