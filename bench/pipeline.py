@@ -72,6 +72,8 @@ WARMUP_SEQ = 9_000_000_000
 OVERLOAD_SEQ = 500_000_000
 BUCKETS_PER_S = 50
 """Latency: send times are grouped in buckets of 1/50 s by the query (it may return at most 10,000 rows)."""
+WINDOW_SECONDS = 10
+"""Latency percentiles are also given per 10 s of send time, to show a stall apart from a steady delay."""
 START_SECONDS = 300
 TOKEN_NAME = "bench"
 UDP_BUFFER = 32 * 1024 * 1024
@@ -422,6 +424,7 @@ class Step:
     offered_per_s: float = 0.0
     stored: int = 0
     missing: int = 0
+    """Sent but not stored when the step ended (netobs: in the broker or lost; see extra)."""
     duplicates: int | None = None
     all_stored_s: float | None = None
     """From the first line sent until every line was there (None: not within the grace)."""
@@ -501,9 +504,11 @@ def netobs_step(ctx: Context, rate: int) -> Step:
         )[0]
         step.stored, step.duplicates = int(distinct), int(rows) - int(distinct)
         step.missing = step.sent - step.stored
+        counters = node_counters(before, after)
         step.extra = {
             "node_start_s": round(node.start_seconds, 1),
-            **node_counters(before, after),
+            **counters,
+            "in_broker_not_stored": counters["accepted"] - step.stored,
             "rss_peak_mb": node.rss.peak(started),
             "scrapes_missing_ingest": node.missed_scrapes,
         }
@@ -584,9 +589,12 @@ class Search:
         if self.passed == 0:
             low = self.failed // 2
             return low if low >= 1000 else None
-        if self.failed - self.passed <= self.resolution * self.passed:
+        gap = self.failed - self.passed
+        if gap <= self.resolution * self.passed:
             return None
-        return int(round((self.passed + self.failed) / 2, -3))
+        unit = 10 ** max(2, int(math.log10(gap)) - 1)
+        middle = (self.passed + self.failed) // 2 // unit * unit
+        return middle if self.passed < middle < self.failed else None
 
     def record(self, rate: int, sustained: bool) -> None:
         self.steps += 1
@@ -607,7 +615,8 @@ def show(step: Step) -> None:
     if step.receiver == "netobs":
         e = step.extra
         common.say(
-            f"            shed {e.get('dropped')}, lag {e.get('consumer_lag_records')} records, "
+            f"            shed {e.get('dropped')}, in the broker not stored {e.get('in_broker_not_stored')}, "
+            f"syslog lag {e.get('consumer_lag_records', {}).get('netobs.syslog.raw')} records, "
             f"RSS peak {e.get('rss_peak_mb', {}).get('total')} MB"
         )
 
@@ -677,6 +686,7 @@ def latency(ctx: Context, node: Node, rate: int) -> dict[str, Any]:
     watermark = {int(p): int(o) + 1 for p, o in newest}
     seen: dict[tuple[int, int, int], int] = {}
     pairs: list[tuple[float, int]] = []
+    windows: dict[int, list[tuple[float, int]]] = {}
     receive_max = 0.0
     proc = start_sender(node.syslog_port, rate, int(rate * a.latency_seconds), ctx.sources, 0)
     result: dict[str, Any] | None = None
@@ -694,7 +704,9 @@ def latency(ctx: Context, node: Node, rate: int) -> dict[str, Any]:
             new = int(n) - seen.get(key, 0)
             if new > 0:
                 seen[key] = int(n)
-                pairs.append((answered - (int(bucket) + 0.5) / BUCKETS_PER_S, new))
+                sent = (int(bucket) + 0.5) / BUCKETS_PER_S
+                pairs.append((answered - sent, new))
+                windows.setdefault(int(sent // WINDOW_SECONDS), []).append((answered - sent, new))
                 visible += new
                 receive_max = max(receive_max, float(receive))
             watermark[key[0]] = max(watermark.get(key[0], 0), key[1])
@@ -721,6 +733,14 @@ def latency(ctx: Context, node: Node, rate: int) -> dict[str, Any]:
         "p99_s": common.rounded(weighted_percentile(pairs, 99)),
         "max_s": common.rounded(max((v for v, _ in pairs), default=math.nan)),
         "send_to_receive_max_s": round(receive_max, 3),
+        "by_window": [
+            {
+                "from_s": round(w * WINDOW_SECONDS - result["start"]),
+                "p50_s": common.rounded(weighted_percentile(v, 50)),
+                "p99_s": common.rounded(weighted_percentile(v, 99)),
+            }
+            for w, v in sorted(windows.items())
+        ],
         "bias": f"high by up to one poll ({a.poll} s) plus the query's own time, and 1/{BUCKETS_PER_S} s of bucket",
     }
 
