@@ -686,7 +686,8 @@ def latency(ctx: Context, node: Node, rate: int) -> dict[str, Any]:
     watermark = {int(p): int(o) + 1 for p, o in newest}
     seen: dict[tuple[int, int, int], int] = {}
     pairs: list[tuple[float, int]] = []
-    windows: dict[int, list[tuple[float, int]]] = {}
+    sent_at: list[float] = []
+    """The send time of each pair (its bucket's middle), for the percentiles per window."""
     receive_max = 0.0
     proc = start_sender(node.syslog_port, rate, int(rate * a.latency_seconds), ctx.sources, 0)
     result: dict[str, Any] | None = None
@@ -706,7 +707,7 @@ def latency(ctx: Context, node: Node, rate: int) -> dict[str, Any]:
                 seen[key] = int(n)
                 sent = (int(bucket) + 0.5) / BUCKETS_PER_S
                 pairs.append((answered - sent, new))
-                windows.setdefault(int(sent // WINDOW_SECONDS), []).append((answered - sent, new))
+                sent_at.append(sent)
                 visible += new
                 receive_max = max(receive_max, float(receive))
             watermark[key[0]] = max(watermark.get(key[0], 0), key[1])
@@ -718,6 +719,9 @@ def latency(ctx: Context, node: Node, rate: int) -> dict[str, Any]:
             break
         time.sleep(max(0.0, a.poll - (time.time() - asked)))
     assert result is not None
+    windows: dict[int, list[tuple[float, int]]] = {}
+    for pair, sent in zip(pairs, sent_at, strict=True):
+        windows.setdefault(max(0, int((sent - result["start"]) // WINDOW_SECONDS)), []).append(pair)
     return {
         "rate": rate,
         "seconds": a.latency_seconds,
@@ -735,7 +739,7 @@ def latency(ctx: Context, node: Node, rate: int) -> dict[str, Any]:
         "send_to_receive_max_s": round(receive_max, 3),
         "by_window": [
             {
-                "from_s": round(w * WINDOW_SECONDS - result["start"]),
+                "from_s": w * WINDOW_SECONDS,
                 "p50_s": common.rounded(weighted_percentile(v, 50)),
                 "p99_s": common.rounded(weighted_percentile(v, 99)),
             }
