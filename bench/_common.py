@@ -167,11 +167,17 @@ class MmsgRing:
         self._base = ctypes.addressof(self._msgs)
         self._stride = ctypes.sizeof(_MMsgHdr)
 
-    def send(self, start: int, n: int) -> tuple[int, int]:
-        """Send entries start..start+n-1 (start + n <= size); returns (sent, failed)."""
+    def buffer(self) -> memoryview:
+        """The lines' bytes, writable in place (e.g. to stamp a sequence number before each send)."""
+        return memoryview(self._data).cast("B")
+
+    def send(self, start: int, n: int, fd: int | None = None) -> tuple[int, int]:
+        """Send entries start..start+n-1 (start + n <= size) on the ring's socket, or on another connected
+        socket fd (e.g. one bound to another source address); returns (sent, failed)."""
+        fd = self._fd if fd is None else fd
         sent = failed = 0
         while sent + failed < n:
-            done = self._sendmmsg(self._fd, self._base + (start + sent + failed) * self._stride, n - sent - failed, 0)
+            done = self._sendmmsg(fd, self._base + (start + sent + failed) * self._stride, n - sent - failed, 0)
             if done < 0:
                 failed += 1  # e.g. ECONNREFUSED from an earlier datagram: skip one and go on
             else:
