@@ -55,6 +55,10 @@ def test_env_overrides_file(tmp_path: Path):
         ({"NETOBS_CLICKHOUSE_HTTP_PORT": "65536"}, "NETOBS_CLICKHOUSE_HTTP_PORT: a port"),
         ({"NETOBS_CLICKHOUSE_HTTP_BIND": "0.0.0.0"}, "NETOBS_CLICKHOUSE_HTTP_BIND=0.0.0.0 is not loopback"),
         ({"NETOBS_CLICKHOUSE_HTTP_TLS_KEY": "/nonexistent.pem"}, "go together"),
+        ({"NETOBS_CLICKHOUSE_MAX_MEMORY_BYTES": "1000000"}, "NETOBS_CLICKHOUSE_MAX_MEMORY_BYTES: at least 256 MiB"),
+        ({"NETOBS_CLICKHOUSE_MAX_MEMORY_BYTES": "536870912", "NETOBS_CLICKHOUSE_CACHE_BYTES": "536870912"}, "half of"),
+        ({"NETOBS_WORKER_BATCH_BYTES": "1000"}, "NETOBS_WORKER_BATCH_BYTES: 1 MiB to 1 GiB"),
+        ({"NETOBS_WORKER_BUFFER_RECORDS": "0"}, "NETOBS_WORKER_BUFFER_RECORDS: 1-100000"),
     ],
 )
 def test_bad_values_are_named(env, message):
