@@ -182,7 +182,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if args.check_config:
         return _check_config(config, args.command)
-    logs.setup(config.log_level)
+    logs.setup(config.log_level, args.command)
     configure_engine(config.clickhouse)
     if args.command != "patterns":  # the one command that never touches the data directory
         data_dir.prepare(config.data_dir)
