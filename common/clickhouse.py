@@ -7,6 +7,12 @@ import os
 from pathlib import Path
 from typing import Any
 
+from common.config import ClickHouseConfig
+
+# chdb hosts one engine per process, started by the first connection with that connection's server settings
+# (later ones cannot change them): so the settings are the process's, fixed once by configure_engine.
+_engine: dict[str, int] = {}
+
 
 class StoreHeld(RuntimeError):
     """The embedded store is open in another process: chdb lets one process open a path at a time."""
@@ -18,7 +24,7 @@ def connect(dsn: str, **options: Any) -> Any:
 
     if dsn.startswith("chdb://"):
         try:
-            return clickhouse_connect.get_client(dsn=dsn, **options)
+            return clickhouse_connect.get_client(dsn=dsn, chdb_options=dict(_engine) or None, **options)
         except Exception as exc:
             holder = store_holder(Path(dsn.removeprefix("chdb://")))
             if holder is None:
@@ -28,6 +34,25 @@ def connect(dsn: str, **options: Any) -> Any:
                 "opens it at a time: stop that process, or ask the node that holds it (its MCP endpoint)"
             ) from exc
     return clickhouse_connect.get_client(dsn=dsn, autogenerate_session_id=False, **options)
+
+
+def engine_settings(section: ClickHouseConfig) -> dict[str, int]:
+    """The embedded engine's server settings for section: its memory ceiling, and cache_bytes shared by the
+    caches that otherwise grow with the parts read (mark cache half, primary index and skip-index marks a
+    quarter each)."""
+    return {
+        "max_server_memory_usage": section.max_memory_bytes,
+        "mark_cache_size": section.cache_bytes // 2,
+        "primary_index_cache_size": section.cache_bytes // 4,
+        "index_mark_cache_size": section.cache_bytes // 4,
+    }
+
+
+def configure_engine(section: ClickHouseConfig) -> None:
+    """Start this process's embedded engine, whenever a chdb:// connection first opens it, with section's
+    limits. Call before the first connect (netobs does, right after loading its configuration)."""
+    _engine.clear()
+    _engine.update(engine_settings(section))
 
 
 def store_holder(path: Path) -> str | None:

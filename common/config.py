@@ -51,6 +51,11 @@ class ClickHouseConfig:
 
     http_port: the read-only ClickHouse HTTP endpoint for analysts' own tools, served by the process that holds
     the embedded store (0 turns it off); on http_bind, with TLS 1.3 when http_tls_cert and http_tls_key are set.
+
+    max_memory_bytes and cache_bytes bound the embedded engine (chdb) inside the process that holds it: all its
+    queries, inserts, merges and caches together stay under max_memory_bytes (a query or insert that would pass
+    it fails, and the worker retries its insert); cache_bytes is shared by its mark and index caches, which
+    ClickHouse would otherwise let grow to 5 GiB each. A ClickHouse server keeps its own configuration.
     """
 
     dsn: str = ""
@@ -60,6 +65,8 @@ class ClickHouseConfig:
     http_bind: str = "127.0.0.1"
     http_tls_cert: str = ""
     http_tls_key: str = ""
+    max_memory_bytes: int = 2 * 1024**3
+    cache_bytes: int = 256 * 1024**2
 
 
 @dataclass(frozen=True)
@@ -175,11 +182,18 @@ class KeysConfig:
 @dataclass(frozen=True)
 class WorkerConfig:
     """The Faust worker: how many Kafka records one ClickHouse insert gathers, and how long it waits; how many
-    parse processes parse and mine syslog beside it (0: in the worker's own process)."""
+    parse processes parse and mine syslog beside it (0: in the worker's own process).
+
+    Its memory is bounded by records, whose size the receivers cap (about 1 MB): each agent holds at most
+    buffer_records fetched records waiting plus batch_records taken, and one insert is cut at batch_bytes of
+    raw records, so a burst waits in the broker instead of the worker's heap.
+    """
 
     group_id: str = "netobs-worker"
     batch_records: int = 200
     batch_seconds: float = 0.5
+    batch_bytes: int = 16 * 1024**2
+    buffer_records: int = 128
     snapshot_seconds: float = 30.0
     parse_processes: int = 2
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from common import kafka_client
-from common.clickhouse import StoreHeld
+from common.clickhouse import StoreHeld, configure_engine
 from common.config import ConfigError
 from netobs import config as config_mod
 from netobs import data_dir, logs, signals
@@ -182,7 +182,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if args.check_config:
         return _check_config(config, args.command)
-    logs.setup(config.log_level)
+    logs.setup(config.log_level, args.command)
+    configure_engine(config.clickhouse)
     if args.command != "patterns":  # the one command that never touches the data directory
         data_dir.prepare(config.data_dir)
     if args.command in SERVICES:

@@ -77,6 +77,7 @@ ALIASES = {"NETOBS_KAFKA": "NETOBS_KAFKA_BOOTSTRAP", "NETOBS_CLICKHOUSE": "NETOB
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 TRANSPORTS = ("http", "stdio", "off")
 METRICS_ACCESS = ("token", "open", "off")
+MIB = 1024 * 1024
 
 
 def load(path: str | os.PathLike[str] | None = None, environ: Mapping[str, str] | None = None) -> Config:
@@ -183,6 +184,13 @@ def validate(config: Config) -> None:
         raise ConfigError(f"NETOBS_CLICKHOUSE_DATABASE: a plain identifier, got {ch.database!r}")
     if ch.retention_days < 1:
         raise ConfigError(f"NETOBS_CLICKHOUSE_RETENTION_DAYS: at least 1, got {ch.retention_days}")
+    if ch.max_memory_bytes < 256 * MIB:
+        raise ConfigError(f"NETOBS_CLICKHOUSE_MAX_MEMORY_BYTES: at least 256 MiB, got {ch.max_memory_bytes}")
+    if not 16 * MIB <= ch.cache_bytes <= ch.max_memory_bytes // 2:
+        raise ConfigError(
+            f"NETOBS_CLICKHOUSE_CACHE_BYTES: 16 MiB to half of NETOBS_CLICKHOUSE_MAX_MEMORY_BYTES "
+            f"({ch.max_memory_bytes // 2}), got {ch.cache_bytes}"
+        )
     _validate_clickhouse_http(ch, config.mcp.allow_plain_http)
     s = config.syslog
     _check_address("NETOBS_SYSLOG_BIND", s.bind)
@@ -238,6 +246,10 @@ def validate(config: Config) -> None:
         raise ConfigError(f"NETOBS_WORKER_GROUP_ID: letters, digits, '-', '_' and '.', got {w.group_id!r}")
     if not 1 <= w.batch_records <= 100_000 or not 0.01 <= w.batch_seconds <= 60:
         raise ConfigError("NETOBS_WORKER_BATCH_RECORDS is 1-100000 and NETOBS_WORKER_BATCH_SECONDS 0.01-60")
+    if not MIB <= w.batch_bytes <= 1024 * MIB:
+        raise ConfigError(f"NETOBS_WORKER_BATCH_BYTES: 1 MiB to 1 GiB, got {w.batch_bytes}")
+    if not 1 <= w.buffer_records <= 100_000:
+        raise ConfigError(f"NETOBS_WORKER_BUFFER_RECORDS: 1-100000, got {w.buffer_records}")
     if not 0 <= w.parse_processes <= 64:
         raise ConfigError(
             f"NETOBS_WORKER_PARSE_PROCESSES: 0-64 (0 parses in the worker itself), got {w.parse_processes}"

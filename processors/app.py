@@ -89,6 +89,7 @@ def make_app(
         topic_partitions=partitions,
         topic_replication_factor=1,
         consumer_auto_offset_reset="earliest",
+        stream_buffer_maxsize=settings.buffer_records,
         broker_commit_every=1000,
         broker_commit_interval=1.0,
         # A dead worker's partitions move to the others within seconds, not Kafka's minute.
@@ -183,11 +184,28 @@ def make_app(
 
 
 async def record_batches(stream: faust.StreamT, worker: WorkerConfig) -> AsyncIterator[list[Record]]:
-    """The records of a stream in batches of at most worker.batch_records, gathered for batch_seconds at most.
+    """The records of a stream in batches of at most worker.batch_records, gathered for batch_seconds at most,
+    and cut at worker.batch_bytes of record values (a batch of big records would otherwise hold a million
+    lines' rows at once). Faust acks the events it handed over only once every part of them was handled.
     Agents are handed a faust.Stream, whose take_events StreamT does not declare."""
     assert isinstance(stream, faust.Stream)
     async for events in stream.take_events(worker.batch_records, within=worker.batch_seconds):
-        yield [(e.message.partition, e.message.offset, int(e.message.timestamp * 1e9), e.value) for e in events]
+        records = [(e.message.partition, e.message.offset, int(e.message.timestamp * 1e9), e.value) for e in events]
+        for part in cut_by_bytes(records, worker.batch_bytes):
+            yield part
+
+
+def cut_by_bytes(records: list[Record], limit: int) -> list[list[Record]]:
+    """records in order, in consecutive parts of at most limit bytes of values (a bigger record alone)."""
+    parts: list[list[Record]] = [[]]
+    size = 0
+    for record in records:
+        if parts[-1] and size + len(record[3]) > limit:
+            parts.append([])
+            size = 0
+        parts[-1].append(record)
+        size += len(record[3])
+    return parts if parts[0] else []
 
 
 def _table_agent(

@@ -38,8 +38,8 @@ class PartitionState:
     """Offset of the last saved miner snapshot."""
 
 
-CHUNK_BYTES = 16 << 20
-"""Raw record bytes mined and inserted at a time (about 120,000 lines): a batch of a backlog (up to
+CHUNK_BYTES = 4 << 20
+"""Raw record bytes mined and inserted at a time (about 30,000 lines): a batch of a backlog (up to
 batch_records records of up to syslog.batch_lines lines each) goes in piece by piece, so memory stays
 bounded, rows become queryable sooner, and parse processes mine a piece while the one before is inserted."""
 
