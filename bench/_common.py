@@ -493,6 +493,52 @@ def scratch_dir(prefix: str) -> Path:
     return Path(tempfile.mkdtemp(prefix=prefix))
 
 
+def process_tree(pid: int) -> list[int]:
+    """pid and every live process below it (from /proc)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(parent, []).append(int(entry.name))
+    found, todo = [], [pid]
+    while todo:
+        found.append(todo.pop())
+        todo += children.get(found[-1], [])
+    return found
+
+
+def process_kind(pid: int, root: int) -> str:
+    """node (the `netobs run` process), broker (the JVM), the netobs subcommand, mp-child (a parse process or
+    multiprocessing's helper), or the program's name."""
+    if pid == root:
+        return "node"
+    try:
+        args = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace").split("\0")
+    except OSError:
+        return "gone"
+    if args and args[0].endswith("java"):
+        return "broker"
+    if "netobs" in args and args.index("netobs") + 1 < len(args):
+        return args[args.index("netobs") + 1] or "netobs"
+    if any("multiprocessing" in a for a in args):
+        return "mp-child"
+    return Path(args[0]).name if args and args[0] else str(pid)
+
+
+def rss_mb(pid: int | None) -> float | None:
+    """VmRSS of pid in MB, None when it is gone."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return None
+
+
 BROKER = "apache kafka (embedded, SASL/SCRAM and ACLs)"
 """What the benches run against, for their JSON line."""
 

@@ -59,6 +59,9 @@ from _common import (
     finish_sender,
     free_port_pair,
     median,
+    process_kind,
+    process_tree,
+    rss_mb,
     say,
     scratch_dir,
     start_sender,
@@ -81,51 +84,6 @@ Figures = dict[str, Any]
 # --- processes --------------------------------------------------------------------------------------------
 
 
-def tree(pid: int) -> list[int]:
-    """pid and every live process below it (from /proc)."""
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        parent = int(stat.rsplit(")", 1)[1].split()[1])
-        children.setdefault(parent, []).append(int(entry.name))
-    found, todo = [], [pid]
-    while todo:
-        found.append(todo.pop())
-        todo += children.get(found[-1], [])
-    return found
-
-
-def label(pid: int, root: int) -> str:
-    """What a process of the node is: node (the main process), broker (java), or the netobs subcommand."""
-    if pid == root:
-        return "node"
-    try:
-        args = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace").split("\0")
-    except OSError:
-        return str(pid)
-    if args and args[0].endswith("java"):
-        return "broker"
-    if "netobs" in args:
-        rest = args[args.index("netobs") + 1 :]
-        return rest[0] if rest and rest[0] else "netobs"
-    return Path(args[0]).name if args else str(pid)
-
-
-def rss_mb(pid: int) -> float | None:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return None
-
-
 class RssSampler:
     """VmRSS of every process under the node, every SAMPLE_SECONDS, on a thread: (time, {label: MB}) samples."""
 
@@ -139,10 +97,10 @@ class RssSampler:
     def _run(self) -> None:
         while not self._stop.wait(SAMPLE_SECONDS):
             sample: dict[str, float] = {}
-            for pid in tree(self.root):
+            for pid in process_tree(self.root):
                 mb = rss_mb(pid)
                 if mb is not None:
-                    name = label(pid, self.root)
+                    name = process_kind(pid, self.root)
                     sample[name] = sample.get(name, 0.0) + mb
             if sample:
                 self.samples.append((time.monotonic(), sample))
@@ -209,8 +167,8 @@ class Node:
         return int(rows), int(distinct)
 
     def broker_pid(self) -> int:
-        for pid in tree(self.proc.pid):
-            if label(pid, self.proc.pid) == "broker":
+        for pid in process_tree(self.proc.pid):
+            if process_kind(pid, self.proc.pid) == "broker":
                 return pid
         raise RuntimeError("no broker (java) process under the node")
 
@@ -221,7 +179,7 @@ class Node:
 
     def stop(self, timeout: float) -> Figures:
         """SIGTERM; SIGKILL to every process of the node if it has not exited within timeout."""
-        pids = tree(self.proc.pid)
+        pids = process_tree(self.proc.pid)
         started = time.monotonic()
         self.proc.send_signal(signal.SIGTERM)
         try:
@@ -243,7 +201,7 @@ class Node:
         self.rss.close()
         if self.proc.returncode is None or pids:
             for sig in (signal.SIGCONT, signal.SIGKILL):
-                for pid in pids or tree(self.proc.pid):
+                for pid in pids or process_tree(self.proc.pid):
                     with contextlib.suppress(OSError):
                         os.kill(pid, sig)
         with contextlib.suppress(subprocess.TimeoutExpired):

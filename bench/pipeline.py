@@ -177,50 +177,6 @@ def source_addresses(count: int, partitions: int) -> list[str]:
 # --- processes and their memory (/proc) ----------------------------------------------------------------
 
 
-def tree(pid: int) -> list[int]:
-    """pid and every live process below it."""
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):
-                continue
-            children.setdefault(parent, []).append(int(entry.name))
-    found, todo = [], [pid]
-    while todo:
-        found.append(todo.pop())
-        todo += children.get(found[-1], [])
-    return found
-
-
-def kind(pid: int, root: int) -> str:
-    """node (the `netobs run` process), broker (the JVM), the netobs subcommand, or the program's name."""
-    if pid == root:
-        return "node"
-    try:
-        args = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace").split("\0")
-    except OSError:
-        return "gone"
-    if args and args[0].endswith("java"):
-        return "broker"
-    if "netobs" in args and args.index("netobs") + 1 < len(args):
-        return args[args.index("netobs") + 1] or "netobs"
-    if any("multiprocessing" in a for a in args):
-        return "mp-child"
-    return Path(args[0]).name if args and args[0] else str(pid)
-
-
-def rss_mb(pid: int) -> float | None:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return None
-
-
 class RssSampler:
     """RSS of every process under root every `every` seconds, on a thread; processes of the same kind are
     told apart by order of pid (`ingest`, `mp-child`, `mp-child#2`, ...)."""
@@ -236,11 +192,11 @@ class RssSampler:
     def sample(self) -> dict[str, float]:
         seen: dict[str, int] = {}
         out: dict[str, float] = {}
-        for pid in sorted(tree(self.root)):
-            mb = rss_mb(pid)
+        for pid in sorted(common.process_tree(self.root)):
+            mb = common.rss_mb(pid)
             if mb is None or mb == 0:
                 continue
-            name = kind(pid, self.root)
+            name = common.process_kind(pid, self.root)
             seen[name] = seen.get(name, 0) + 1
             out[name if seen[name] == 1 else f"{name}#{seen[name]}"] = mb
         return out
@@ -345,7 +301,7 @@ class Node:
         self.rss.close()
         with contextlib.suppress(Exception):
             self.client.close()
-        pids = tree(self.proc.pid)
+        pids = common.process_tree(self.proc.pid)
         started = time.monotonic()
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)

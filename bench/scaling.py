@@ -76,16 +76,6 @@ async def _fill(access: Any, records: list[tuple[int, bytes]]) -> None:
         await producer.stop()
 
 
-def _rss_mb(pid: int | None) -> int:
-    """Resident memory of a process in MB (sampled: ru_maxrss of children also counts any short fork of this
-    big process)."""
-    try:
-        status = Path(f"/proc/{pid}/status").read_text()
-    except OSError:
-        return 0
-    return next((int(line.split()[1]) // 1024 for line in status.splitlines() if line.startswith("VmRSS:")), 0)
-
-
 def run_one(args: argparse.Namespace) -> dict[str, Any]:
     """In a process of its own: a worker with NETOBS_WORKER_PARSE_PROCESSES from the environment drains the
     topic into a fresh store; the figures of that run."""
@@ -105,7 +95,9 @@ def run_one(args: argparse.Namespace) -> dict[str, Any]:
     parse_rss = 0
     while rows < args.lines and time.monotonic() < deadline:
         time.sleep(0.05)
-        parse_rss = max(parse_rss, *(_rss_mb(child.pid) for child in multiprocessing.active_children()), 0)
+        parse_rss = max(
+            parse_rss, *(int(common.rss_mb(child.pid) or 0) for child in multiprocessing.active_children()), 0
+        )
         rows = int(client.query("SELECT count() FROM netobs.syslog").result_rows[0][0])
         if rows and first is None:
             first = time.monotonic()
