@@ -27,7 +27,7 @@ from common.kafka_client import KafkaAccess
 from processors import clickhouse_writer
 from processors.monitoring import resource_monitor
 from processors.monitoring.projector import StateProjector
-from processors.projector import Projector, Record
+from processors.projector import Projector, Record, cut_by_bytes
 from processors.syslog.projector import SyslogProjector
 from processors.tables.projector import Keys, TableProjector, projections
 from schemas import events as events_wire
@@ -193,19 +193,6 @@ async def record_batches(stream: faust.StreamT, worker: WorkerConfig) -> AsyncIt
         records = [(e.message.partition, e.message.offset, int(e.message.timestamp * 1e9), e.value) for e in events]
         for part in cut_by_bytes(records, worker.batch_bytes):
             yield part
-
-
-def cut_by_bytes(records: list[Record], limit: int) -> list[list[Record]]:
-    """records in order, in consecutive parts of at most limit bytes of values (a bigger record alone)."""
-    parts: list[list[Record]] = [[]]
-    size = 0
-    for record in records:
-        if parts[-1] and size + len(record[3]) > limit:
-            parts.append([])
-            size = 0
-        parts[-1].append(record)
-        size += len(record[3])
-    return parts if parts[0] else []
 
 
 def _table_agent(

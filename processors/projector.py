@@ -7,7 +7,7 @@ agents call that on the concrete projector; offsets, rebalances and shutdown go 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any, Protocol
 
 Record = tuple[int, int, int, bytes]
@@ -15,6 +15,19 @@ Record = tuple[int, int, int, bytes]
 
 Row = dict[str, Any]
 """One table row, values by column name: the insert orders them (schemas.tables.COLUMNS)."""
+
+
+def cut_by_bytes(records: Sequence[Record], limit: int) -> list[list[Record]]:
+    """records in order, in consecutive parts of at most limit bytes of values (a bigger record alone)."""
+    parts: list[list[Record]] = [[]]
+    size = 0
+    for record in records:
+        if parts[-1] and size + len(record[3]) > limit:
+            parts.append([])
+            size = 0
+        parts[-1].append(record)
+        size += len(record[3])
+    return parts if parts[0] else []
 
 
 class Refused(Exception):

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from processors import clickhouse_writer
-from processors.projector import Record
+from processors.projector import Record, cut_by_bytes
 from processors.syslog.batch import Work
 from processors.syslog.parse_pool import Mining, ParseProcessLost, mining
 from schemas.tables import SYSLOG
@@ -39,7 +39,7 @@ class PartitionState:
 
 
 CHUNK_BYTES = 4 << 20
-"""Raw record bytes mined and inserted at a time (about 30,000 lines): a batch of a backlog (up to
+"""Raw record bytes mined and inserted at a time (at most; about 30,000 lines): a batch of a backlog (up to
 batch_records records of up to syslog.batch_lines lines each) goes in piece by piece, so memory stays
 bounded, rows become queryable sooner, and parse processes mine a piece while the one before is inserted."""
 
@@ -53,7 +53,6 @@ class _Chunk:
     """Stored offsets per partition, lowest and highest: the insert's deduplication token."""
     touched: dict[int, int] = field(default_factory=dict)
     """Highest offset mined per partition."""
-    size: int = 0
 
 
 class SyslogProjector:
@@ -124,30 +123,27 @@ class SyslogProjector:
         return stored
 
     def _chunks(self, records: Sequence[Record]) -> list[_Chunk]:
-        """records cut in chunks of about CHUNK_BYTES, each with what to mine and store: the states of every
-        partition are loaded here, before any chunk is handed to the miners."""
+        """records cut in chunks of at most CHUNK_BYTES (cut_by_bytes), each with what to mine and store: the
+        states of every partition are loaded here, before any chunk is handed to the miners."""
         chunks: list[_Chunk] = []
-        chunk = _Chunk()
-        for record in records:
-            partition, offset, _, value = record
-            state = self._state(partition)
-            if offset <= state.mined_offset:
-                self.records_skipped += 1
-                continue
-            chunk.touched[partition] = offset
-            store = offset > state.stored_offset
-            chunk.work.append((record, store))
-            chunk.size += len(value)
-            if store:
-                low, _ = chunk.ranges.get(partition, (offset, offset))
-                chunk.ranges[partition] = (low, offset)
-            else:
-                self.records_skipped += 1
-            if chunk.size >= CHUNK_BYTES:
+        for part in cut_by_bytes(records, CHUNK_BYTES):
+            chunk = _Chunk()
+            for record in part:
+                partition, offset = record[0], record[1]
+                state = self._state(partition)
+                if offset <= state.mined_offset:
+                    self.records_skipped += 1
+                    continue
+                chunk.touched[partition] = offset
+                store = offset > state.stored_offset
+                chunk.work.append((record, store))
+                if store:
+                    low, _ = chunk.ranges.get(partition, (offset, offset))
+                    chunk.ranges[partition] = (low, offset)
+                else:
+                    self.records_skipped += 1
+            if chunk.work:
                 chunks.append(chunk)
-                chunk = _Chunk()
-        if chunk.work:
-            chunks.append(chunk)
         return chunks
 
     def stored_offsets(self) -> dict[int, int]:

@@ -1,7 +1,7 @@
 """Hardening issue, finding 13: one insert never gathers more than worker.batch_bytes of raw records (a batch
 of 200 records of 5,000 lines held a million lines' rows in the worker at once)."""
 
-from processors.app import cut_by_bytes
+from processors.projector import cut_by_bytes
 
 
 def _records(sizes: list[int]) -> list[tuple[int, int, int, bytes]]:
