@@ -27,8 +27,9 @@ log = logging.getLogger(__name__)
 
 RECENT = 10_000
 """Commands whose steps are kept in memory."""
-FETCH_WAIT_MS = 20
-"""An agent waits for each step: do not let the broker hold a fetch long (some hold it for the whole wait)."""
+FETCH_WAIT_MS = 500
+"""How long an empty fetch of command results waits: Apache Kafka answers it as soon as a result arrives, so
+a longer wait costs the agent nothing and the idle broker less."""
 ANSWERS = frozenset({"pending_approval", *commands.FINAL_STEPS})
 """Steps that answer the agent: the command is done, or waits for someone else."""
 
