@@ -174,7 +174,8 @@ class Audited:
     async def set(self, value: str) -> None:
         args = {"target": NODE, "mib_object_name": "sysContact.0", "type": "string", "value": value}
         answer = await self.call("snmpset", args)
-        if not isinstance(answer, list) or answer[0].get("Value") != value:
+        items = answer.get("items") if isinstance(answer, dict) else None
+        if not items or items[0].get("Value") != value:
             raise RuntimeError(f"audited snmpset answered {str(answer)[:300]} for {value!r}")
 
 
