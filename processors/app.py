@@ -1,8 +1,9 @@
 """The Faust app: one agent per topic, each projecting its topic into ClickHouse in batches.
 
-`stream.take_events` hands over a batch; Faust acks its events only after the loop body returns, and
-commits only acked offsets, so an offset is committed after its rows were inserted (and, for poll
-results, after the events they caused were published).
+Faust commits only acked offsets, and an event is acked only once its rows were inserted (and, for poll
+results, after the events they caused were published): the syslog and table agents ack a batch's events
+themselves once it is stored (store_while_gathering); the poll-results agent's `stream.take_events` acks
+them when its loop body returns.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import os
 import socket
 import tempfile
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -117,11 +118,10 @@ def make_app(
 
     @app.agent(topics[SYSLOG_RAW], name="syslog-projector")
     async def project_syslog(stream: faust.StreamT) -> None:
-        async for records in batches(stream):
-            await retry("syslog insert", projector.process, records)
+        await store_while_gathering(stream, settings, "syslog insert", projector.process)
 
     for topic, table_projector in tables.items():
-        app.agent(topics[topic], name=f"{topic}-projector")(_table_agent(table_projector, batches))
+        app.agent(topics[topic], name=f"{topic}-projector")(_table_agent(table_projector, settings))
 
     @app.agent(topics[POLL_RESULTS], name="state-projector")
     async def project_states(stream: faust.StreamT) -> None:
@@ -190,17 +190,52 @@ async def record_batches(stream: faust.StreamT, worker: WorkerConfig) -> AsyncIt
     Agents are handed a faust.Stream, whose take_events StreamT does not declare."""
     assert isinstance(stream, faust.Stream)
     async for events in stream.take_events(worker.batch_records, within=worker.batch_seconds):
-        records = [(e.message.partition, e.message.offset, int(e.message.timestamp * 1e9), e.value) for e in events]
-        for part in cut_by_bytes(records, worker.batch_bytes):
+        for part in cut_by_bytes(_records(events), worker.batch_bytes):
             yield part
 
 
-def _table_agent(
-    projector: TableProjector, batches: Callable[[faust.StreamT], AsyncIterator[list[Record]]]
-) -> Callable[[faust.StreamT], Awaitable[None]]:
+async def store_while_gathering(
+    stream: faust.StreamT, worker: WorkerConfig, what: str, store: Callable[[list[Record]], Any]
+) -> None:
+    """Store a stream's records in batches as record_batches cuts them, gathering the next batch while the
+    previous one is stored. With take_events the next batch's batch_seconds only start once the previous
+    batch is stored, so a line waited for up to two inserts and a window; here the window runs beside the
+    insert. One batch is stored at a time, in order, each part retried until it is stored, and a batch's
+    events are acked only then (an event not acked is delivered again after a restart, and the projector
+    skips what it already stored)."""
+    assert isinstance(stream, faust.Stream)
+    storing: asyncio.Task[None] | None = None
+    try:
+        async for events in stream.noack_take(worker.batch_records, within=worker.batch_seconds):
+            if storing is not None:
+                await storing
+                storing = None
+            parts = cut_by_bytes(_records(events), worker.batch_bytes)
+            storing = asyncio.create_task(_store_and_ack(stream, what, store, parts, list(events)))
+    finally:
+        if storing is not None:
+            await storing
+
+
+async def _store_and_ack(
+    stream: faust.Stream, what: str, store: Callable[[list[Record]], Any], parts: list[list[Record]], events: list[Any]
+) -> None:
+    """Store parts in order (each retried until it is stored), then ack events, so that a batch is committed
+    as soon as it is stored even when no batch follows it."""
+    for part in parts:
+        await retry(what, store, part)
+    for event in events:
+        await stream.ack(event)
+
+
+def _records(events: Sequence[Any]) -> list[Record]:
+    """(partition, offset, broker time in ns, value) of each Faust event."""
+    return [(e.message.partition, e.message.offset, int(e.message.timestamp * 1e9), e.value) for e in events]
+
+
+def _table_agent(projector: TableProjector, worker: WorkerConfig) -> Callable[[faust.StreamT], Awaitable[None]]:
     async def project(stream: faust.StreamT) -> None:
-        async for records in batches(stream):
-            await retry(f"{projector.projection.topic} insert", projector.process, records)
+        await store_while_gathering(stream, worker, f"{projector.projection.topic} insert", projector.process)
 
     return project
 
