@@ -539,6 +539,26 @@ def rss_mb(pid: int | None) -> float | None:
     return None
 
 
+def cpu_seconds(pid: int) -> float | None:
+    """User + system CPU seconds pid has used (its own threads), None when it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_by_kind(root: int) -> dict[str, float]:
+    """CPU seconds used so far by each kind of process under root (process_kind; a kind's processes summed)."""
+    out: dict[str, float] = {}
+    for pid in process_tree(root):
+        used = cpu_seconds(pid)
+        if used is not None:
+            kind = process_kind(pid, root)
+            out[kind] = out.get(kind, 0.0) + used
+    return out
+
+
 BROKER = "apache kafka (embedded, SASL/SCRAM and ACLs)"
 """What the benches run against, for their JSON line."""
 

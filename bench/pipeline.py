@@ -452,7 +452,9 @@ def netobs_step(ctx: Context, rate: int) -> Step:
         base = node.count()
         before = node.metrics()
         started = time.monotonic()
+        cpu_before = common.cpu_by_kind(node.proc.pid)
         follow(ctx, node.syslog_port, rate, lambda: node.count() - base, step)
+        cpu_after = common.cpu_by_kind(node.proc.pid)
         after = node.metrics()
         rows, distinct = node.query(
             "SELECT count(), uniqExact(extract(message, '^seq=([0-9]+) ')) FROM syslog "
@@ -466,6 +468,7 @@ def netobs_step(ctx: Context, rate: int) -> Step:
             **counters,
             "in_broker_not_stored": counters["accepted"] - step.stored,
             "rss_peak_mb": node.rss.peak(started),
+            "cpu_us_per_line": cpu_per_line(cpu_before, cpu_after, step.sent),
             "scrapes_missing_ingest": node.missed_scrapes,
         }
         judge(step, ctx.args.min_ratio)
@@ -474,6 +477,14 @@ def netobs_step(ctx: Context, rate: int) -> Step:
         if not ctx.args.keep:
             shutil.rmtree(node.data, ignore_errors=True)
     return step
+
+
+def cpu_per_line(before: dict[str, float], after: dict[str, float], lines: int) -> dict[str, float]:
+    """CPU µs per line each kind of process spent between two cpu_by_kind snapshots (and their total): where
+    a node's cores go, whatever else the machine runs."""
+    spent = {kind: used - before.get(kind, 0.0) for kind, used in after.items()}
+    spent["total"] = sum(spent.values())
+    return {kind: round(used / max(lines, 1) * 1e6, 1) for kind, used in sorted(spent.items())}
 
 
 class LineCounter:
@@ -575,6 +586,7 @@ def show(step: Step) -> None:
             f"syslog lag {e.get('consumer_lag_records', {}).get('netobs.syslog.raw')} records, "
             f"RSS peak {e.get('rss_peak_mb', {}).get('total')} MB"
         )
+        common.say(f"            CPU µs per line: {e.get('cpu_us_per_line')}")
 
 
 def find_rates(ctx: Context, receivers: list[str]) -> list[Step]:
