@@ -92,6 +92,9 @@ class SyslogConfig:
     """When every connection slot is taken, one stalled at least this long gives its slot to a newcomer."""
     batch_lines: int = 5000
     batch_ms: int = 100
+    queue_bytes: int = 32 * 1024 * 1024
+    """Encoded records waiting in memory for the broker's acknowledgement; past it TCP/TLS/RELP readers wait (the
+    senders are slowed) and UDP lines go to the spool (or are dropped, counted, without one)."""
     spool_max_bytes: int = 1024 * 1024 * 1024
     """UDP lines the broker cannot take yet wait in <data_dir>/spool/syslog up to this size; the newest past it are
     dropped (counted). 0: no spool, UDP lines past the memory queue are dropped."""

@@ -34,8 +34,9 @@ log = logging.getLogger("netobs.ingest")
 
 DRAIN_SECONDS = 10.0
 LOG_SECONDS = 30.0
-MIN_QUEUE_LINES = 200_000
-"""Lines waiting for Kafka acknowledgement before UDP lines are dropped (at least 20 batches)."""
+UDP_BACKLOG_LINES = 200_000
+"""Lines the UDP receiving thread may hand to the loop before it drops them (a hand-off, emptied as fast as the
+loop runs; what waits for Kafka is bounded in bytes by syslog.queue_bytes)."""
 
 Outlet = tuple[Batcher, DeliveryAcks | None]
 """A transport's batcher, and the DeliveryAcks its records go through when its receiver answers its sender."""
@@ -66,12 +67,11 @@ async def serve(
     """
     started = ledger.open_ledger(ledger_path) if ledger_path is not None else 0.0
     counters = counters if counters is not None else Counters()
-    queue_lines = max(MIN_QUEUE_LINES, 20 * syslog.batch_lines)
     spool = open_spool(spool_dir, syslog.spool_max_bytes, counters.spool)
     if spool is not None:
         counters.refreshers.append(_spool_refresher(counters))
     producer = BoundedProducer(
-        kafka, SYSLOG_RAW, counters, max_lines=queue_lines, spool=spool, spill=frozenset({"udp"})
+        kafka, SYSLOG_RAW, counters, max_bytes=syslog.queue_bytes, spool=spool, spill=frozenset({"udp"})
     )
     count = await producer.start(partitions, stop)
     if count is None:
@@ -112,7 +112,7 @@ async def serve(
                 receiver_input("udp"),
                 on_dropped=_add_dropped(counters, "udp"),
                 max_line=syslog.max_line_bytes,
-                max_backlog=queue_lines,
+                max_backlog=UDP_BACKLOG_LINES,
             )
             udp.start()
             counters.refreshers.append(_kernel_drops_refresher(counters, udp))
