@@ -4,9 +4,10 @@ Receivers must never wait for Kafka: offer() either queues a record or drops it 
 as a UDP network would. A record's encoded bytes count against the bound until Kafka acknowledges it, so a
 slow or absent broker fills the queue, not memory: a bound in bytes holds whatever the lines' length (a
 bound in lines let a queue of 64 KiB lines weigh 500 times one of 120-byte lines). shed() makes the queue
-take nothing more for a while (the node's memory watch asks it to when the process nears its ceiling). With a spool (ingest.spool.disk), the records of the
-transports that cannot be paused (UDP syslog, traps) go to disk instead of being dropped once the queue is
-full or the broker has not acknowledged anything for STALL_SECONDS, and come back, in order, when it does.
+take nothing more for a while (the node's memory watch asks it to when the process nears its ceiling).
+With a spool (ingest.spool.disk), the records of the transports that cannot be paused (UDP syslog, traps) go
+to disk instead of being dropped once the queue is full (or shedding) or the broker has not acknowledged
+anything for STALL_SECONDS, and come back, in order, when it does.
 """
 
 from __future__ import annotations

@@ -222,9 +222,7 @@ def validate(config: Config) -> None:
     if not 1 <= s.batch_lines <= 100_000 or not 1 <= s.batch_ms <= 10_000:
         raise ConfigError("NETOBS_SYSLOG_BATCH_LINES is 1-100000 and NETOBS_SYSLOG_BATCH_MS 1-10000")
     if not 4 * MIB <= s.queue_bytes <= 4096 * MIB:
-        raise ConfigError(
-            f"NETOBS_SYSLOG_QUEUE_BYTES: 4 MiB (a few records) to 4 GiB, got {s.queue_bytes}"
-        )
+        raise ConfigError(f"NETOBS_SYSLOG_QUEUE_BYTES: 4 MiB (a few records) to 4 GiB, got {s.queue_bytes}")
     _check_spool("NETOBS_SYSLOG_SPOOL_MAX_BYTES", s.spool_max_bytes)
     sn = config.snmp
     _check_address("NETOBS_SNMP_TRAP_BIND", sn.trap_bind)
