@@ -129,6 +129,10 @@ class BoundedProducer:
     def queued_bytes(self) -> int:
         return self._bytes
 
+    @property
+    def shedding(self) -> bool:
+        return self._shedding
+
     def shed(self, on: bool) -> None:
         """While on, the queue counts as full: nothing more is taken into memory (TCP readers wait, spill
         transports go to the spool), and what is queued still goes to the broker."""

@@ -234,6 +234,7 @@ def _ingest(config: config_mod.Config, _: argparse.Namespace) -> int:
                 counters=counters,
                 ledger_path=config.data_dir / "state" / "ingest-syslog.json",
                 spool_dir=config.data_dir / "spool" / "syslog",
+                shed_on_signals=True,
             )
         )
     return 0
