@@ -392,8 +392,8 @@ def _validate_mcp(m: McpConfig) -> None:
         raise ConfigError(f"NETOBS_MCP_STDIO_SCOPES: unknown scope(s) {sorted(unknown)}; known: {SCOPES}")
 
 
-MIN_CEILING_BYTES = 32 * MIB
-"""Below an idle Python process: a smaller ceiling would restart a child the moment it starts."""
+MIN_CEILING_BYTES = 16 * MIB
+"""About a bare Python interpreter's size: with less, a child would be restarted the moment it starts."""
 
 
 def _validate_memory(m: MemoryConfig) -> None:
@@ -402,7 +402,7 @@ def _validate_memory(m: MemoryConfig) -> None:
         derived = kind in ("broker", "ingest")
         if (value or not derived) and not MIN_CEILING_BYTES <= value <= 1 << 40:
             zero = "0 (derived) or " if derived else ""
-            raise ConfigError(f"NETOBS_MEMORY_{kind.upper()}_BYTES: {zero}32 MiB to 1 TiB, got {value}")
+            raise ConfigError(f"NETOBS_MEMORY_{kind.upper()}_BYTES: {zero}16 MiB to 1 TiB, got {value}")
     if not 0.5 <= m.soft_fraction <= 0.95:
         raise ConfigError(f"NETOBS_MEMORY_SOFT_FRACTION: 0.5-0.95 (of each ceiling), got {m.soft_fraction}")
     if not 0.1 <= m.sample_seconds <= 60:

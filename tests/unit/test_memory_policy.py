@@ -91,9 +91,9 @@ def test_ceilings_come_from_settings_and_are_derived_where_zero() -> None:
 @pytest.mark.parametrize(
     ("name", "value", "message"),
     [
-        ("NETOBS_MEMORY_PARSE_BYTES", "0", "NETOBS_MEMORY_PARSE_BYTES: 32 MiB"),
-        ("NETOBS_MEMORY_NODE_BYTES", str(16 * MIB), "NETOBS_MEMORY_NODE_BYTES"),
-        ("NETOBS_MEMORY_INGEST_BYTES", str(MIB), "NETOBS_MEMORY_INGEST_BYTES: 0 (derived) or 32 MiB"),
+        ("NETOBS_MEMORY_PARSE_BYTES", "0", "NETOBS_MEMORY_PARSE_BYTES: 16 MiB"),
+        ("NETOBS_MEMORY_NODE_BYTES", str(8 * MIB), "NETOBS_MEMORY_NODE_BYTES"),
+        ("NETOBS_MEMORY_INGEST_BYTES", str(MIB), "NETOBS_MEMORY_INGEST_BYTES: 0 (derived) or 16 MiB"),
         ("NETOBS_MEMORY_SOFT_FRACTION", "1.2", "NETOBS_MEMORY_SOFT_FRACTION"),
         ("NETOBS_MEMORY_SAMPLE_SECONDS", "0", "NETOBS_MEMORY_SAMPLE_SECONDS"),
         ("NETOBS_MEMORY_SHED_SECONDS", "0.5", "NETOBS_MEMORY_SHED_SECONDS"),
