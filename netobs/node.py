@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import os
 import shutil
@@ -27,7 +28,7 @@ from common.kafka_client import KafkaAccess
 from common.metrics import Source
 from common.sealing import load_or_create_key
 from executor import inventory_seed
-from netobs import broker, broker_auth, children, mcp_service, metrics_endpoint, signals
+from netobs import broker, broker_auth, children, logs, mcp_service, metrics_endpoint, signals
 from netobs.config import Config
 from netobs.memory import policy as memory_policy
 from netobs.memory.watch import MemoryWatch, node_hooks
@@ -106,6 +107,7 @@ async def run(config: Config) -> int:
             embedded = broker.start(config.kafka, config.data_dir, log=log.info, groups=groups)
             broker_proc, bootstrap, admin = embedded.proc, embedded.bootstrap, embedded.admin
             log.info("embedded Apache Kafka on %s, ready in %.1f s", bootstrap, time.monotonic() - started)
+            logs.probe_broker(functools.partial(kafka_client.answers, admin, logs.PROBE_SECONDS))
             stages = {name: broker_auth.stage_access(config.data_dir, bootstrap, name) for name in broker_auth.STAGES}
             child_env = {name: broker_auth.stage_environment(config.data_dir, name) for name in broker_auth.STAGES}
         await ensure_topics(admin, config.kafka.partitions, config.kafka.replication_factor)
