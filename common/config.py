@@ -92,6 +92,9 @@ class SyslogConfig:
     """When every connection slot is taken, one stalled at least this long gives its slot to a newcomer."""
     batch_lines: int = 5000
     batch_ms: int = 100
+    queue_bytes: int = 32 * 1024 * 1024
+    """Encoded records waiting in memory for the broker's acknowledgement; past it TCP/TLS/RELP readers wait (the
+    senders are slowed) and UDP lines go to the spool (or are dropped, counted, without one)."""
     spool_max_bytes: int = 1024 * 1024 * 1024
     """UDP lines the broker cannot take yet wait in <data_dir>/spool/syslog up to this size; the newest past it are
     dropped (counted). 0: no spool, UDP lines past the memory queue are dropped."""
@@ -196,6 +199,31 @@ class WorkerConfig:
     buffer_records: int = 128
     snapshot_seconds: float = 30.0
     parse_processes: int = 2
+
+
+@dataclass(frozen=True)
+class MemoryConfig:
+    """The resident-memory (RSS) ceiling of each process of a single node, which the node samples and enforces.
+
+    Past soft_fraction of its ceiling a process that can shed is told to (the worker stops fetching, so a backlog
+    waits in the broker; the receivers take nothing more into memory: TCP senders wait, UDP goes to the spool),
+    for at most shed_seconds unless it is past its ceiling. Past its ceiling a child that can be restarted is
+    (parse processes, receivers, trap receiver, poller, executor; at most once per shed_seconds each); the node
+    itself and the broker are reported, not restarted. 0 for broker_bytes or ingest_bytes: derived from
+    kafka.heap and syslog.queue_bytes.
+    """
+
+    enabled: bool = True
+    node_bytes: int = 3 * 1024**3
+    parse_bytes: int = 512 * 1024**2
+    broker_bytes: int = 0
+    ingest_bytes: int = 0
+    traps_bytes: int = 256 * 1024**2
+    poller_bytes: int = 256 * 1024**2
+    executor_bytes: int = 256 * 1024**2
+    soft_fraction: float = 0.8
+    sample_seconds: float = 1.0
+    shed_seconds: float = 30.0
 
 
 SQL_SESSIONS = 2  # ClickHouse sessions of run_select_query, shared by all callers

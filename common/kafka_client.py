@@ -7,12 +7,13 @@ that true: no client is built by hand with a bare bootstrap address.
 
 from __future__ import annotations
 
+import asyncio
 import ssl
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaClient, AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
 
 from common.config import ConfigError, KafkaConfig
@@ -87,6 +88,25 @@ def consumer(kafka: KafkaAccess, *topics: str, **kwargs: Any) -> AIOKafkaConsume
 
 def admin(kafka: KafkaAccess, **kwargs: Any) -> AIOKafkaAdminClient:
     return AIOKafkaAdminClient(**kafka.options(), **kwargs)
+
+
+def answers(kafka: KafkaAccess, timeout: float = 5.0) -> bool:
+    """Whether the broker answers a Metadata request as this principal within timeout. A broker that is down
+    refuses the connection; a paused one (SIGSTOP, a stalled JVM) accepts it in the kernel and answers nothing:
+    both are False. Runs its own event loop: call it from a thread that has none."""
+
+    async def probe() -> None:
+        client = AIOKafkaClient(**kafka.options(), request_timeout_ms=int(timeout * 1000))
+        try:
+            await asyncio.wait_for(client.bootstrap(), timeout)
+        finally:
+            await asyncio.wait_for(client.close(), timeout)
+
+    try:
+        asyncio.run(probe())
+    except Exception:
+        return False
+    return True
 
 
 def faust_settings(kafka: KafkaAccess) -> dict[str, Any]:

@@ -1,10 +1,13 @@
 """The Kafka edge of ingest: a bounded queue of RawBatch records in front of an aiokafka producer.
 
 Receivers must never wait for Kafka: offer() either queues a record or drops it and counts the loss,
-as a UDP network would. Lines count against the bound until Kafka acknowledges them, so a slow or
-absent broker fills the queue instead of memory. With a spool (ingest.spool.disk), the records of the
-transports that cannot be paused (UDP syslog, traps) go to disk instead of being dropped once the queue is
-full or the broker has not acknowledged anything for STALL_SECONDS, and come back, in order, when it does.
+as a UDP network would. A record's encoded bytes count against the bound until Kafka acknowledges it, so a
+slow or absent broker fills the queue, not memory: a bound in bytes holds whatever the lines' length (a
+bound in lines let a queue of 64 KiB lines weigh 500 times one of 120-byte lines). shed() makes the queue
+take nothing more for a while (the node's memory watch asks it to when the process nears its ceiling).
+With a spool (ingest.spool.disk), the records of the transports that cannot be paused (UDP syslog, traps) go
+to disk instead of being dropped once the queue is full (or shedding) or the broker has not acknowledged
+anything for STALL_SECONDS, and come back, in order, when it does.
 """
 
 from __future__ import annotations
@@ -73,7 +76,7 @@ class BoundedProducer:
         kafka: KafkaAccess,
         topic: str,
         counters: Counters,
-        max_lines: int,
+        max_bytes: int,
         compression: str = "auto",
         linger_ms: int = 5,
         request_timeout_ms: int = 40_000,
@@ -85,7 +88,8 @@ class BoundedProducer:
         """How long the broker may take to answer before a send counts as failed (and is retried)."""
         self.topic = topic
         self.counters = counters
-        self.max_lines = max_lines
+        self.max_bytes = max_bytes
+        """Encoded record bytes queued or in flight past which offers are refused (TCP waits, UDP spools)."""
         self.compression = pick_compression(compression)
         self.linger_ms = linger_ms
         self.idempotent = False
@@ -99,6 +103,9 @@ class BoundedProducer:
         """Records queued or in flight: what close() has to account for."""
         self._lines = 0
         """Lines queued or in flight."""
+        self._bytes = 0
+        """Encoded bytes of the records queued or in flight."""
+        self._shedding = False
         self._progress = time.monotonic()
         """When the broker last acknowledged a record, or the queue last became non-empty."""
         self._refill_task: asyncio.Task[None] | None = None
@@ -117,6 +124,23 @@ class BoundedProducer:
     @property
     def queued_lines(self) -> int:
         return self._lines
+
+    @property
+    def queued_bytes(self) -> int:
+        return self._bytes
+
+    @property
+    def shedding(self) -> bool:
+        return self._shedding
+
+    def shed(self, on: bool) -> None:
+        """While on, the queue counts as full: nothing more is taken into memory (TCP readers wait, spill
+        transports go to the spool), and what is queued still goes to the broker."""
+        self._shedding = on
+        self._hold(0)
+
+    def _full(self, more: int) -> bool:
+        return self._shedding or self._bytes + more > self.max_bytes
 
     async def start(self, partitions: int, stop: asyncio.Event) -> int | None:
         """Create the topic, connect and start sending, retrying until stop; return the partition count.
@@ -208,13 +232,18 @@ class BoundedProducer:
         n = len(batch)
         if not self._abandoned:
             entry = _Entry(partition, encode(batch), batch.transport, n, settled)
-            if self._spills(entry) and (self.spool.unread or self._lines + n > self.max_lines or self._stalled()):  # type: ignore[union-attr]
+            size = len(entry.payload)
+            if self._spills(entry) and (self.spool.unread or self._full(size) or self._stalled()):  # type: ignore[union-attr]
                 return self._to_spool(entry)
-            if force or self._lines + n <= self.max_lines:
+            if force or not self._full(size):
                 self._enqueue(entry)
                 return True
         self.counters[batch.transport].dropped += n
-        self._warn("queue", f"kafka queue full ({self._lines} lines): dropping {n} {batch.transport} lines")
+        self._warn(
+            "queue",
+            f"kafka queue full ({self._lines} lines, {self._bytes} bytes{', shedding' if self._shedding else ''}): "
+            f"dropping {n} {batch.transport} lines",
+        )
         if settled is not None:
             settled(KafkaError("not queued: the producer is full or closing"))
         return False
@@ -228,7 +257,7 @@ class BoundedProducer:
     def _enqueue(self, entry: _Entry) -> None:
         self._queue.append(entry)
         self._open.add(entry)
-        self._hold(entry.lines)
+        self._hold(entry.lines, len(entry.payload))
         self._wake.set()
 
     def _to_spool(self, entry: _Entry) -> bool:
@@ -256,7 +285,7 @@ class BoundedProducer:
         while True:
             await self._refill_wake.wait()
             self._refill_wake.clear()
-            while self._lines < self.max_lines // 2 and not self._stalled():
+            while self._bytes < self.max_bytes // 2 and not self._shedding and not self._stalled():
                 found = spool.next()
                 if found is None:
                     break
@@ -265,7 +294,7 @@ class BoundedProducer:
                 await asyncio.sleep(0)  # one record at a time: the receivers run in between
 
     async def room(self) -> None:
-        """Wait until the queue is below its bound (TCP pauses reading instead of dropping)."""
+        """Wait until the queue is below its bound and not shedding (TCP pauses reading instead of dropping)."""
         await self._room.wait()
 
     async def _send(self, producer: AIOKafkaProducer) -> None:
@@ -364,17 +393,18 @@ class BoundedProducer:
             log.error("kafka refused a record, dropping %d %s lines: %r", entry.lines, entry.transport, error)
         if entry.ref is not None and self.spool is not None:
             self.spool.acked(entry.ref)
-        self._hold(-entry.lines)
+        self._hold(-entry.lines, -len(entry.payload))
 
-    def _hold(self, n: int) -> None:
-        if not self._lines and n > 0:
+    def _hold(self, lines: int, size: int = 0) -> None:
+        if not self._lines and lines > 0:
             self._progress = time.monotonic()
-        self._lines += n
-        if self._lines >= self.max_lines:
+        self._lines += lines
+        self._bytes += size
+        if self._shedding or self._bytes >= self.max_bytes:
             self._room.clear()
         else:
             self._room.set()
-        if self._lines < self.max_lines // 2:
+        if self._bytes < self.max_bytes // 2 and not self._shedding:
             self._refill_wake.set()
         if self._lines:
             self._settled.clear()

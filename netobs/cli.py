@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import functools
 import logging
 import os
 import sys
@@ -14,7 +15,7 @@ from typing import Any
 
 from common import kafka_client
 from common.clickhouse import StoreHeld, configure_engine
-from common.config import ConfigError
+from common.config import ConfigError, KafkaConfig
 from netobs import config as config_mod
 from netobs import data_dir, logs, signals
 from schemas.scopes import SCOPES
@@ -183,6 +184,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.check_config:
         return _check_config(config, args.command)
     logs.setup(config.log_level, args.command)
+    if config.kafka.bootstrap:
+        _probe_broker(config.kafka)
     configure_engine(config.clickhouse)
     if args.command != "patterns":  # the one command that never touches the data directory
         data_dir.prepare(config.data_dir)
@@ -193,6 +196,15 @@ def main(argv: list[str] | None = None) -> int:
     except StoreHeld as exc:
         print(f"netobs {args.command}: {exc}", file=sys.stderr)
         return 1
+
+
+def _probe_broker(kafka: KafkaConfig) -> None:
+    """The broker log gate asks the broker itself, as this process's principal, whether it is back."""
+    try:
+        access = kafka_client.access(kafka)
+    except ConfigError:  # the command says so when it connects
+        return
+    logs.probe_broker(functools.partial(kafka_client.answers, access, logs.PROBE_SECONDS))
 
 
 def _run(config: config_mod.Config, _: argparse.Namespace) -> int:
@@ -234,6 +246,7 @@ def _ingest(config: config_mod.Config, _: argparse.Namespace) -> int:
                 counters=counters,
                 ledger_path=config.data_dir / "state" / "ingest-syslog.json",
                 spool_dir=config.data_dir / "spool" / "syslog",
+                shed_on_signals=True,
             )
         )
     return 0

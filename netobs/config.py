@@ -27,6 +27,7 @@ from common.config import (
     KafkaConfig,
     KeysConfig,
     McpConfig,
+    MemoryConfig,
     MetricsConfig,
     PollerConfig,
     SnmpConfig,
@@ -56,6 +57,7 @@ class Config:
     actions: ActionsConfig = field(default_factory=ActionsConfig)
     metrics: MetricsConfig = field(default_factory=MetricsConfig)
     keys: KeysConfig = field(default_factory=KeysConfig)
+    memory: MemoryConfig = field(default_factory=MemoryConfig)
 
     @property
     def clickhouse_dsn(self) -> str:
@@ -221,6 +223,8 @@ def validate(config: Config) -> None:
         raise ConfigError(f"NETOBS_SYSLOG_TCP_EVICTABLE_AFTER_S: 1-3600 s, got {s.tcp_evictable_after_s}")
     if not 1 <= s.batch_lines <= 100_000 or not 1 <= s.batch_ms <= 10_000:
         raise ConfigError("NETOBS_SYSLOG_BATCH_LINES is 1-100000 and NETOBS_SYSLOG_BATCH_MS 1-10000")
+    if not 4 * MIB <= s.queue_bytes <= 4096 * MIB:
+        raise ConfigError(f"NETOBS_SYSLOG_QUEUE_BYTES: 4 MiB (a few records) to 4 GiB, got {s.queue_bytes}")
     _check_spool("NETOBS_SYSLOG_SPOOL_MAX_BYTES", s.spool_max_bytes)
     sn = config.snmp
     _check_address("NETOBS_SNMP_TRAP_BIND", sn.trap_bind)
@@ -254,6 +258,7 @@ def validate(config: Config) -> None:
         raise ConfigError(
             f"NETOBS_WORKER_PARSE_PROCESSES: 0-64 (0 parses in the worker itself), got {w.parse_processes}"
         )
+    _validate_memory(config.memory)
     _validate_mcp(config.mcp)
     _validate_actions(config.actions)
     for purpose in signing.PURPOSES:
@@ -385,6 +390,27 @@ def _validate_mcp(m: McpConfig) -> None:
     unknown = set(m.stdio_scopes) - set(SCOPES)
     if unknown:
         raise ConfigError(f"NETOBS_MCP_STDIO_SCOPES: unknown scope(s) {sorted(unknown)}; known: {SCOPES}")
+
+
+MIN_CEILING_BYTES = 16 * MIB
+"""About a bare Python interpreter's size: with less, a child would be restarted the moment it starts."""
+
+
+def _validate_memory(m: MemoryConfig) -> None:
+    for kind in ("node", "parse", "broker", "ingest", "traps", "poller", "executor"):
+        value = getattr(m, f"{kind}_bytes")
+        derived = kind in ("broker", "ingest")
+        if (value or not derived) and not MIN_CEILING_BYTES <= value <= 1 << 40:
+            zero = "0 (derived) or " if derived else ""
+            raise ConfigError(f"NETOBS_MEMORY_{kind.upper()}_BYTES: {zero}16 MiB to 1 TiB, got {value}")
+    if not 0.5 <= m.soft_fraction <= 0.95:
+        raise ConfigError(f"NETOBS_MEMORY_SOFT_FRACTION: 0.5-0.95 (of each ceiling), got {m.soft_fraction}")
+    if not 0.1 <= m.sample_seconds <= 60:
+        raise ConfigError(f"NETOBS_MEMORY_SAMPLE_SECONDS: 0.1-60, got {m.sample_seconds}")
+    if not m.sample_seconds <= m.shed_seconds <= 3600:
+        raise ConfigError(
+            f"NETOBS_MEMORY_SHED_SECONDS: from NETOBS_MEMORY_SAMPLE_SECONDS to 3600, got {m.shed_seconds}"
+        )
 
 
 def _validate_metrics(m: MetricsConfig) -> None:

@@ -23,7 +23,11 @@ ERROR_LOG_BYTES = 1_000_000
 LIBRARIES = ("aiokafka", "kafka", "faust", "mode")
 SUMMARY_SECONDS = 30.0
 QUIET_SECONDS = 15.0
-"""No library complaint for this long after an outage: the broker answers again."""
+"""No library complaint for this long after an outage: time to ask the broker whether it answers again."""
+PROBE_SECONDS = 5.0
+"""How long the probe waits for the broker's answer."""
+WATCHER = "broker-log-gate"
+"""The gate's own thread: the probe's library messages, logged from it, are neither shown nor counted."""
 
 BROKER_AWAY = re.compile(
     r"Unable connect to node|Unable to update metadata|NodeNotReady|KafkaConnectionError|Connect call failed"
@@ -50,7 +54,8 @@ WAITING = {
 class BrokerLogGate(logging.Filter):
     """Holds back the Kafka libraries' repeated broker-unreachable messages, and says instead, once, that
     the broker is lost (with the first message and what waits), every summary_seconds how long and how many
-    messages were held back, and once that it is back (quiet_seconds without such a message).
+    messages were held back, and once that it is back: quiet_seconds without such a message, and then the
+    probe (when set: a Metadata request, see probe_broker) answered.
 
     A filter on every handler of the root logger (a filter on a library's logger would miss its children);
     a record reaches each handler, so the verdict of the last record is kept for the others.
@@ -68,6 +73,8 @@ class BrokerLogGate(logging.Filter):
         self.summary_seconds = summary_seconds
         self.quiet_seconds = quiet_seconds
         self.clock = clock
+        self.probe: Callable[[], bool] | None = None
+        """Whether the broker answers now; None: quiet alone says it is back (a process with no broker address)."""
         self.log = logging.getLogger("netobs.broker")
         self._lock = threading.RLock()
         self._last: tuple[logging.LogRecord | None, bool] = (None, True)
@@ -82,7 +89,7 @@ class BrokerLogGate(logging.Filter):
             if record is self._last[0]:
                 return self._last[1]
             about = self._about_broker(record)
-            if about:
+            if about and record.threadName != WATCHER:
                 self._hold(record)
             self._last = (record, not about)
             return not about
@@ -92,7 +99,7 @@ class BrokerLogGate(logging.Filter):
         return (
             record.levelno >= logging.WARNING
             and record.name.split(".", 1)[0] in LIBRARIES
-            and BROKER_AWAY.search(record.getMessage()) is not None
+            and (record.threadName == WATCHER or BROKER_AWAY.search(record.getMessage()) is not None)
         )
 
     def _hold(self, record: logging.LogRecord) -> None:
@@ -110,19 +117,27 @@ class BrokerLogGate(logging.Filter):
                 self.summary_seconds,
             )
             if self._watcher is None or not self._watcher.is_alive():
-                self._watcher = threading.Thread(target=self._watch, name="broker-log-gate", daemon=True)
+                self._watcher = threading.Thread(target=self._watch, name=WATCHER, daemon=True)
                 self._watcher.start()
 
     def tick(self) -> bool:
-        """Say what is due (a summary, or that the broker is back); False once the outage is over."""
+        """Say what is due (a summary, or that the broker is back); False once the outage is over. The probe runs
+        outside the lock (it may wait PROBE_SECONDS), so the libraries' messages are filtered meanwhile."""
+        with self._lock:
+            if self._lost_at is None:
+                return False
+            quiet = self.clock() - self._last_seen >= self.quiet_seconds
+            probe = self.probe
+        answered = quiet and (probe is None or probe())
         with self._lock:
             if self._lost_at is None:
                 return False
             now = self.clock()
-            if now - self._last_seen >= self.quiet_seconds:
+            if answered and now - self._last_seen >= self.quiet_seconds:
                 self.log.warning(
-                    "broker answering again: no broker errors for %.0f s, after %.0f s away; %s",
+                    "broker answering again: no broker errors for %.0f s%s, after %.0f s away; %s",
                     self.quiet_seconds,
+                    " and it answered a metadata request" if probe is not None else "",
                     self._last_seen - self._lost_at,
                     self._counts(),
                 )
@@ -131,7 +146,12 @@ class BrokerLogGate(logging.Filter):
                 return False
             if now - self._last_summary >= self.summary_seconds:
                 self._last_summary = now
-                self.log.warning("broker still unreachable after %.0f s; %s", now - self._lost_at, self._counts())
+                self.log.warning(
+                    "broker still unreachable after %.0f s%s; %s",
+                    now - self._lost_at,
+                    "" if not quiet else " (the clients are quiet, but it does not answer a metadata request)",
+                    self._counts(),
+                )
             return True
 
     def _counts(self) -> str:
@@ -154,6 +174,15 @@ def setup(level: str, command: str = "") -> None:
         gate = BrokerLogGate(WAITING[command])
         for handler in logging.getLogger().handlers:
             handler.addFilter(gate)
+
+
+def probe_broker(answers: Callable[[], bool]) -> None:
+    """Give this process's BrokerLogGate the probe that tells it the broker is back (common.kafka_client.answers
+    with the process's own access); a process without a gate ignores it."""
+    for handler in logging.getLogger().handlers:
+        for gate in handler.filters:
+            if isinstance(gate, BrokerLogGate):
+                gate.probe = answers
 
 
 def keep_errors(data_dir: Path, service: str) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import os
 import shutil
@@ -21,13 +22,16 @@ from pathlib import Path
 
 from aiokafka import TopicPartition
 
-from common import kafka_client, migrations, progress
+from common import kafka_client, migrations, pressure, progress
 from common.kafka_admin import ensure_topics
 from common.kafka_client import KafkaAccess
+from common.metrics import Source
 from common.sealing import load_or_create_key
 from executor import inventory_seed
-from netobs import broker, broker_auth, children, mcp_service, metrics_endpoint, signals
+from netobs import broker, broker_auth, children, logs, mcp_service, metrics_endpoint, signals
 from netobs.config import Config
+from netobs.memory import policy as memory_policy
+from netobs.memory.watch import MemoryWatch, node_hooks
 from netobs.worker_thread import WorkerThread
 from processors.app import Worker, lag_by_partition, make_app
 from processors.tables.projector import Keys as WorkerKeys
@@ -76,10 +80,15 @@ async def run(config: Config) -> int:
     signals.stop_on_signals(stop)
     config.data_dir.mkdir(parents=True, exist_ok=True)
     broker_proc = None
-    edges: dict[str, subprocess.Popen[bytes]] = {}
+    edge_env: dict[str, dict[str, str]] = {}
+    edges = children.Children(
+        lambda name: children.spawn(
+            [sys.executable, "-m", "netobs", name], ignore=(pressure.SHED, pressure.RESUME), env=edge_env[name]
+        )
+    )
     thread = None
     status = 0
-    deadline = signals.StopDeadline(STOP_SECONDS, lambda: _kill(edges, broker_proc))
+    deadline = signals.StopDeadline(STOP_SECONDS, lambda: _kill(edges.procs, broker_proc))
     # Before anything (the metrics endpoint's authenticator) creates the admin token: is this its first start?
     fresh = not config.mcp.token and not (config.data_dir / TOKEN_FILE).exists()
     sockets = Path(tempfile.mkdtemp(prefix="netobs-metrics-"))
@@ -98,6 +107,7 @@ async def run(config: Config) -> int:
             embedded = broker.start(config.kafka, config.data_dir, log=log.info, groups=groups)
             broker_proc, bootstrap, admin = embedded.proc, embedded.bootstrap, embedded.admin
             log.info("embedded Apache Kafka on %s, ready in %.1f s", bootstrap, time.monotonic() - started)
+            logs.probe_broker(functools.partial(kafka_client.answers, admin, logs.PROBE_SECONDS))
             stages = {name: broker_auth.stage_access(config.data_dir, bootstrap, name) for name in broker_auth.STAGES}
             child_env = {name: broker_auth.stage_environment(config.data_dir, name) for name in broker_auth.STAGES}
         await ensure_topics(admin, config.kafka.partitions, config.kafka.replication_factor)
@@ -123,12 +133,12 @@ async def run(config: Config) -> int:
         )
         for name, wanted in wanted_edges:
             if wanted:
-                edge_env = {
+                edge_env[name] = {
                     **env,
                     **child_env.get(name, {}),
                     metrics_endpoint.SOCKET_ENV: str(sockets / f"{name}.sock"),
                 }
-                edges[name] = children.spawn([sys.executable, "-m", "netobs", name], env=edge_env)
+                edges.start(name)
         thread = WorkerThread(
             make_app(
                 stages["worker"],
@@ -147,19 +157,22 @@ async def run(config: Config) -> int:
         mcp_metrics = Metrics()
         own = metrics_endpoint.registry()
         own.register(metrics_endpoint.worker_source(thread.worker))
+        memory = _memory_watch(config, edges, broker_proc, thread)
+        own.register(Source(memory.families))
         exposition = metrics_endpoint.registry_of(
             metrics_endpoint.NodeCollector(
                 own,
-                {name: sockets / f"{name}.sock" for name in edges},
+                {name: sockets / f"{name}.sock" for name in edges.procs},
                 mcp_metrics.render if config.mcp.transport == "http" else None,
             )
         )
         endpoint.enter_context(metrics_endpoint.serving(config, exposition, "node"))
-        watched = dict(edges, broker=broker_proc) if broker_proc is not None else dict(edges)
         tasks = [
-            asyncio.create_task(_watch(watched, thread, stop)),
+            asyncio.create_task(_watch(edges, broker_proc, thread, stop)),
             asyncio.create_task(_catch_up(thread.worker, stop)),
         ]
+        if config.memory.enabled:
+            tasks.append(asyncio.create_task(memory.run(stop)))
         token_line = None
         if config.mcp.transport == "http" or mcp_service.serves_clickhouse_http(config):
             token = load_or_create_token(config.mcp.token, config.data_dir)
@@ -175,19 +188,19 @@ async def run(config: Config) -> int:
         log.info("stopping (within %.0f s): receivers first, then the worker once it has stored what they sent",
                  STOP_SECONDS)  # fmt: skip
         deadline.step = "stopping the receivers, poller and executor"
-        children.stop_all(list(edges.values()), EDGES_STOP_SECONDS)
+        await asyncio.to_thread(edges.stop_all, EDGES_STOP_SECONDS)
         deadline.step = "waiting for the worker to store what was received"
         await _drain(stages["worker"], thread.worker)
         deadline.step = "stopping the MCP service"
         await asyncio.gather(*tasks, return_exceptions=True)
-        failed = [name for name, proc in edges.items() if proc.returncode not in (0, -signal.SIGTERM)]
+        failed = [name for name, proc in edges.procs.items() if proc.returncode not in (0, -signal.SIGTERM)]
         status = 1 if thread.error or failed else 0
     except Exception as exc:
         log.error("%s", exc)
         status = 1
     finally:
         deadline.arm()
-        children.stop_all(list(edges.values()), EDGES_STOP_SECONDS)
+        edges.stop_all(EDGES_STOP_SECONDS)
         if thread is not None:
             deadline.step = "stopping the worker"
             await asyncio.to_thread(thread.stop, WORKER_STOP_SECONDS)
@@ -211,10 +224,32 @@ def _kill(edges: dict[str, subprocess.Popen[bytes]], broker_proc: subprocess.Pop
             proc.kill()
 
 
-async def _watch(edges: dict[str, subprocess.Popen[bytes]], thread: WorkerThread, stop: asyncio.Event) -> None:
-    """Stop the node when a part dies (the embedded broker included), rather than run half-blind."""
+def _memory_watch(
+    config: Config, edges: children.Children, broker_proc: subprocess.Popen[bytes] | None, thread: WorkerThread
+) -> MemoryWatch:
+    """The memory watch of this node: its children, its broker and its worker (netobs.memory)."""
+
+    async def restart(name: str) -> None:
+        await edges.restart(name, EDGES_STOP_SECONDS)
+
+    hooks = node_hooks(
+        lambda: {name: proc.pid for name, proc in edges.procs.items() if proc.poll() is None},
+        lambda: broker_proc.pid if broker_proc is not None and broker_proc.poll() is None else None,
+        thread.pause,
+        restart,
+    )
+    return MemoryWatch(config.memory, memory_policy.kinds(config), hooks)
+
+
+async def _watch(
+    edges: children.Children, broker_proc: subprocess.Popen[bytes] | None, thread: WorkerThread, stop: asyncio.Event
+) -> None:
+    """Stop the node when a part dies (the embedded broker included), rather than run half-blind; a child the
+    memory watch restarts is not dead."""
     while not stop.is_set():
-        dead = [(name, proc.returncode) for name, proc in edges.items() if proc.poll() is not None]
+        dead = edges.exited()
+        if broker_proc is not None and broker_proc.poll() is not None:
+            dead.append(("broker", broker_proc.returncode))
         if dead:
             log.error("%s exited with %s; stopping", dead[0][0], dead[0][1])
             stop.set()

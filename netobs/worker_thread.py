@@ -12,6 +12,8 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from faust.types import TP
+
     from processors.app import Worker
 
 log = logging.getLogger(__name__)
@@ -42,6 +44,8 @@ class WorkerThread(threading.Thread):
         self.started = threading.Event()
         self._loop = asyncio.new_event_loop()
         self._stop_requested: asyncio.Event | None = None
+        self._paused: set[TP] = set()
+        """Partitions this thread paused (memory), resumed by pause(False); Faust's own pauses are its own."""
 
     def run(self) -> None:
         asyncio.set_event_loop(self._loop)
@@ -69,6 +73,23 @@ class WorkerThread(threading.Thread):
                 await trimming
             await app.stop()
             self.worker.release()
+
+    def pause(self, on: bool) -> None:
+        """Stop fetching (on) or fetch again: while paused, what the worker fetched is still stored and the rest
+        waits in the broker. Idempotent; the memory watch repeats it while the node stays high, since a
+        rebalance resumes every partition Faust pauses itself."""
+        if not self._loop.is_closed():
+            self._loop.call_soon_threadsafe(self._pause, on)
+
+    def _pause(self, on: bool) -> None:
+        consumer = self.worker.app.consumer
+        assigned = consumer.assignment()
+        if on:
+            consumer.pause_partitions(assigned)
+            self._paused = assigned
+        elif self._paused:
+            consumer.resume_partitions(self._paused & assigned)
+            self._paused = set()
 
     def stop(self, timeout: float = 30.0) -> None:
         """Ask the app to stop and wait for it."""

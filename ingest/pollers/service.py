@@ -48,8 +48,8 @@ LOG_SECONDS = 30.0
 MAX_SLEEP_S = 1.0
 """The scheduler looks at the clock at least this often (a wall-clock step is noticed within it)."""
 MAX_RESULTS_PER_RECORD = 500
-QUEUE_RESULTS = 200_000
-"""Results waiting for Kafka before new ones are dropped (and counted)."""
+QUEUE_BYTES = 64 * 1024 * 1024
+"""Encoded result records waiting for Kafka before new ones are dropped (and counted)."""
 RETRY_SECONDS = (0.5, 1.0, 2.0, 5.0)
 WARN_EVERY_SECONDS = 60.0
 
@@ -86,7 +86,7 @@ async def serve(
     counters = counters if counters is not None else PollerCounters()
     producer_counters = Counters()
     producer_counters.by_transport[STREAM] = TransportCounters()
-    producer = BoundedProducer(kafka, POLL_RESULTS, producer_counters, max_lines=QUEUE_RESULTS)
+    producer = BoundedProducer(kafka, POLL_RESULTS, producer_counters, max_bytes=QUEUE_BYTES)
     count = await producer.start(partitions, stop)
     if count is None:
         return

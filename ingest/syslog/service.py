@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from common import pressure
 from common.config import SyslogConfig
 from common.kafka_client import KafkaAccess
 from ingest import ledger
@@ -34,8 +35,9 @@ log = logging.getLogger("netobs.ingest")
 
 DRAIN_SECONDS = 10.0
 LOG_SECONDS = 30.0
-MIN_QUEUE_LINES = 200_000
-"""Lines waiting for Kafka acknowledgement before UDP lines are dropped (at least 20 batches)."""
+UDP_BACKLOG_LINES = 200_000
+"""Lines the UDP receiving thread may hand to the loop before it drops them (a hand-off, emptied as fast as the
+loop runs; what waits for Kafka is bounded in bytes by syslog.queue_bytes)."""
 
 Outlet = tuple[Batcher, DeliveryAcks | None]
 """A transport's batcher, and the DeliveryAcks its records go through when its receiver answers its sender."""
@@ -53,6 +55,7 @@ async def serve(
     log_seconds: float = LOG_SECONDS,
     ledger_path: Path | None = None,
     spool_dir: Path | None = None,
+    shed_on_signals: bool = False,
 ) -> None:
     """Receive syslog on the enabled ports (0 is off) and produce it to the raw topic until stop is set.
 
@@ -62,16 +65,16 @@ async def serve(
     to read them afterwards. With ledger_path, what was accepted and not yet confirmed is written down
     every second (ingest.ledger), and the start reports what a previous run that did not stop cleanly may
     have lost. With spool_dir and syslog.spool_max_bytes, UDP lines the broker cannot take yet wait there
-    (ingest.spool), and what a previous run left there is sent first.
+    (ingest.spool), and what a previous run left there is sent first. With shed_on_signals, common.pressure's
+    signals make the queue take nothing more into memory, and then take again.
     """
     started = ledger.open_ledger(ledger_path) if ledger_path is not None else 0.0
     counters = counters if counters is not None else Counters()
-    queue_lines = max(MIN_QUEUE_LINES, 20 * syslog.batch_lines)
     spool = open_spool(spool_dir, syslog.spool_max_bytes, counters.spool)
     if spool is not None:
         counters.refreshers.append(_spool_refresher(counters))
     producer = BoundedProducer(
-        kafka, SYSLOG_RAW, counters, max_lines=queue_lines, spool=spool, spill=frozenset({"udp"})
+        kafka, SYSLOG_RAW, counters, max_bytes=syslog.queue_bytes, spool=spool, spill=frozenset({"udp"})
     )
     count = await producer.start(partitions, stop)
     if count is None:
@@ -80,6 +83,8 @@ async def serve(
         if ledger_path is not None:  # stopped before anything was received
             ledger.write(ledger_path, ledger.entry(counters.snapshot(), started, clean=True))
         return
+    if shed_on_signals:
+        stop_listening = pressure.on_signals(asyncio.get_running_loop(), _shedder(producer))
     batchers: list[Outlet] = []
     share = SenderShare(count)
     counters.refreshers.append(_share_refresher(counters, share, batchers))
@@ -112,7 +117,7 @@ async def serve(
                 receiver_input("udp"),
                 on_dropped=_add_dropped(counters, "udp"),
                 max_line=syslog.max_line_bytes,
-                max_backlog=queue_lines,
+                max_backlog=UDP_BACKLOG_LINES,
             )
             udp.start()
             counters.refreshers.append(_kernel_drops_refresher(counters, udp))
@@ -165,6 +170,8 @@ async def serve(
             ready.set()
         await stop.wait()
     finally:
+        if shed_on_signals:
+            stop_listening()
         await _drain(udp, streams, tasks, batchers, producer, drain_seconds)
         totals = counters.snapshot()
         if ledger_path is not None:
@@ -213,6 +220,23 @@ def _offer(producer: BoundedProducer, acks: DeliveryAcks | None, partition: int,
         acks.offer(partition, batch)
     else:
         producer.offer(partition, batch, force)
+
+
+def _shedder(producer: BoundedProducer) -> Callable[[bool], None]:
+    """Shedding on or off, told once per change (the node repeats its signal while a process stays high)."""
+
+    def shed(on: bool) -> None:
+        if on == producer.shedding:
+            return
+        producer.shed(on)
+        log.warning(
+            "%s",
+            "shedding: nothing more is taken into memory (TCP senders wait, UDP goes to the spool)"
+            if on
+            else "shedding over: taking lines into memory again",
+        )
+
+    return shed
 
 
 def _add_dropped(counters: Counters, transport: str) -> Callable[[int], None]:

@@ -36,7 +36,9 @@ log = logging.getLogger("netobs.ingest")
 DRAIN_SECONDS = 10.0
 LOG_SECONDS = 30.0
 MIN_QUEUE_TRAPS = 100_000
-"""Traps waiting for Kafka acknowledgement before new ones are dropped (at least 20 batches)."""
+"""Traps the receiving thread may hand to the loop before it drops them (at least 20 batches)."""
+QUEUE_BYTES = 64 * 1024 * 1024
+"""Encoded trap records waiting for Kafka acknowledgement before new ones are spooled (or dropped, counted)."""
 BATCH_BYTES = 700_000
 """Estimated record size at which a batch is cut: below Kafka's default message.max.bytes (1 MiB)."""
 RENDERED_PER_BYTE = 3
@@ -268,7 +270,7 @@ async def serve(
         kafka,
         SNMP_TRAPS,
         counters,  # type: ignore[arg-type]
-        max_lines=queue_traps,
+        max_bytes=QUEUE_BYTES,
         spool=spool,
         spill=frozenset({_TrapRecord.transport}),
     )

@@ -45,7 +45,7 @@ def test_records_sent_while_the_broker_is_down_are_delivered_not_dropped(tmp_pat
     async def scenario() -> brokers.Cluster:
         await ensure_topics(cluster.admin, 4, 1)  # as the node does: a stage's principal may not create topics
         producer = BoundedProducer(
-            cluster.stage("ingest"), SYSLOG_RAW, counters, max_lines=100_000, request_timeout_ms=REQUEST_TIMEOUT_MS
+            cluster.stage("ingest"), SYSLOG_RAW, counters, max_bytes=64 << 20, request_timeout_ms=REQUEST_TIMEOUT_MS
         )
         assert await producer.start(4, asyncio.Event()) is not None
         producer.offer(0, _batch(0, LINES), force=True)

@@ -9,6 +9,8 @@ on the broker's fixed port) and started again on the same port and data; their l
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 import socket
 import subprocess
 import sys
@@ -18,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from common.kafka_admin import ensure_topics
+from netobs.logs import PROBE_SECONDS, QUIET_SECONDS
 from tests import brokers
 from tests.integration.pipeline import node_env
 
@@ -84,3 +87,50 @@ def test_a_broker_restart_is_told_in_a_few_lines(tmp_path: Path) -> None:
         assert len(errors) <= MAX_ERRORS, f"{name}: {len(errors)} ERROR lines, e.g. {errors[:5]}"
         assert len(lost) == 1 and " ERROR " in lost[0], f"{name}: {lost}"
         assert len(back) == 1, f"{name}: {back}"
+
+
+PAUSED_SECONDS = QUIET_SECONDS + 3 * PROBE_SECONDS
+"""Longer than the quiet that used to be taken for "back", with time for several probes."""
+
+
+def test_a_paused_broker_is_not_reported_back_until_it_answers(tmp_path: Path) -> None:
+    """A SIGSTOPped broker accepts connections (the kernel does) and answers nothing, so the clients wait rather
+    than complain: 15 s of quiet used to be reported as the broker answering again. Now the gate asks the broker
+    (a Metadata request) before it says so."""
+    port, directory = brokers.free_port(), tmp_path / "kafka"
+    cluster = brokers.start_apache_kafka(port, directory)
+    asyncio.run(ensure_topics(cluster.admin, 2, 1))
+    env = node_env(cluster, tmp_path / "worker", "worker", NETOBS_CLICKHOUSE_HTTP_PORT="0", NETOBS_METRICS_PORT="0")
+    env.update(NETOBS_KAFKA_PARTITIONS="2")
+    env.pop("NETOBS_CLICKHOUSE", None)
+    log = tmp_path / "worker.log"
+    worker = _spawn("worker", env, log)
+    paused = False
+    try:
+        deadline = time.monotonic() + 120
+        while "processors.app: worker:" not in log.read_text(errors="replace"):
+            assert time.monotonic() < deadline and worker.poll() is None, log.read_text(errors="replace")[-3000:]
+            time.sleep(1)
+        mark = log.stat().st_size
+        os.kill(cluster.proc.pid, signal.SIGSTOP)
+        paused = True
+        deadline = time.monotonic() + BACK_TIMEOUT
+        while not any("netobs.broker: broker unreachable" in line for line in _since(log, mark)):
+            assert time.monotonic() < deadline, "\n".join(_since(log, mark)[-30:])
+            time.sleep(1)
+        time.sleep(PAUSED_SECONDS)
+        while_paused = _since(log, mark)
+        os.kill(cluster.proc.pid, signal.SIGCONT)
+        paused = False
+        deadline = time.monotonic() + BACK_TIMEOUT
+        while not any("netobs.broker: broker answering again" in line for line in _since(log, mark)):
+            assert time.monotonic() < deadline, "\n".join(_since(log, mark)[-30:])
+            time.sleep(1)
+    finally:
+        if paused:
+            os.kill(cluster.proc.pid, signal.SIGCONT)
+        brokers.stop(worker)
+        brokers.stop(cluster.proc)
+    assert not [line for line in while_paused if "broker answering again" in line], "\n".join(while_paused[-30:])
+    back = [line for line in _since(log, mark) if "broker answering again" in line]
+    assert len(back) == 1 and "answered a metadata request" in back[0], back

@@ -29,7 +29,7 @@ from ingest.counters import Counters
 from ingest.kafka_producer import BoundedProducer
 from ingest.syslog.service import serve
 from ingest.syslog.tcp import server_context
-from schemas.raw_syslog import LineFlag, RawBatch, decode
+from schemas.raw_syslog import LineFlag, RawBatch, decode, encode
 from schemas.topics import SYSLOG_RAW, partition_for
 from tests import brokers
 
@@ -427,8 +427,8 @@ async def test_stop_before_kafka_is_reachable_returns():
 
 async def test_full_queue_drops_and_counts_instead_of_waiting():
     counters = Counters()
-    producer = BoundedProducer(KafkaAccess("127.0.0.1:1"), SYSLOG_RAW, counters, max_lines=3)
     batch = RawBatch(1, "udp", [1, 2], ["127.0.0.1"] * 2, [b"a", b"b"], [0, 0])
+    producer = BoundedProducer(KafkaAccess("127.0.0.1:1"), SYSLOG_RAW, counters, max_bytes=len(encode(batch)) + 1)
     assert producer.offer(0, batch)
     assert not producer.offer(0, batch)
     assert counters["udp"].dropped == 2 and producer.queued_lines == 2

@@ -4,9 +4,13 @@ library's complaint (a 43 s restart under a node logged 21,366 ERROR lines)."""
 from __future__ import annotations
 
 import logging
+import socket
+import time
 
 import pytest
 
+from common import kafka_client
+from common.kafka_client import KafkaAccess
 from netobs.logs import BrokerLogGate
 
 
@@ -68,3 +72,60 @@ def test_other_messages_pass_and_a_new_outage_is_told_again(wired) -> None:
         "broker answering again: no broker errors",
         "broker unreachable (aiokafka: Unable to ",
     ]
+
+
+def test_with_a_probe_quiet_is_not_enough_the_broker_must_answer(wired) -> None:
+    """A paused broker: the clients wait and stop complaining, but it answers nothing."""
+    gate, lines, now = wired
+    answering = [False]
+    gate.probe = lambda: answering[0]
+    logging.getLogger("aiokafka.consumer.fetcher").error("Failed fetch messages from 1: RequestTimedOutError")
+    for second in range(1, 40):
+        now[0] = 100.0 + second
+        assert gate.tick() is True
+    answering[0] = True
+    now[0] += 1
+    assert gate.tick() is False
+    said = [r.getMessage() for r in lines.records]
+    assert said[0].startswith("broker unreachable")
+    assert said[1].startswith("broker still unreachable after 30 s (the clients are quiet, but it does not answer")
+    assert said[2].startswith("broker answering again: no broker errors for 15 s and it answered a metadata request")
+    assert len(said) == 3
+
+
+def test_answers_is_false_for_a_closed_port_and_for_a_listener_that_never_answers() -> None:
+    """A listening socket nobody reads stands in for a paused broker: the kernel completes the handshake."""
+    closed = socket.socket()
+    closed.bind(("127.0.0.1", 0))
+    port = closed.getsockname()[1]
+    closed.close()
+    assert kafka_client.answers(KafkaAccess(f"127.0.0.1:{port}"), timeout=1.0) is False
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        started = time.monotonic()
+        assert kafka_client.answers(KafkaAccess(f"127.0.0.1:{silent.getsockname()[1]}"), timeout=1.0) is False
+        assert time.monotonic() - started < 30, "the probe gives up after its timeout"
+
+
+def test_the_probes_own_library_messages_are_neither_shown_nor_counted() -> None:
+    """The probe runs on the gate's thread; what aiokafka says about its failed attempt must not restart the
+    quiet period (the broker would then never be found back) nor reach the log."""
+    lines = Lines()
+    gate = BrokerLogGate("the worker waits", summary_seconds=3600, quiet_seconds=0.0)
+    closed = socket.socket()
+    closed.bind(("127.0.0.1", 0))
+    port = closed.getsockname()[1]
+    closed.close()
+    gate.probe = lambda: kafka_client.answers(KafkaAccess(f"127.0.0.1:{port}"), timeout=1.0)
+    lines.addFilter(gate)
+    root = logging.getLogger()
+    root.addHandler(lines)
+    try:
+        logging.getLogger("aiokafka").error("Unable connect to node with id 1: [Errno 111] Connect call failed")
+        for _ in range(3):
+            time.sleep(1.5)
+    finally:
+        root.removeHandler(lines)
+    assert sum(gate._held.values()) == 1
+    assert [r.name for r in lines.records] == ["netobs.broker"]
