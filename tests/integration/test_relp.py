@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from common.config import SyslogConfig
+from common.kafka_admin import ensure_topics
 from ingest.counters import Counters
 from ingest.syslog import relp
 from ingest.syslog.service import serve
@@ -45,6 +46,7 @@ async def _frames(reader: asyncio.StreamReader, count: int) -> list[relp.Frame]:
 
 
 async def test_the_receiver_answers_after_the_broker_and_refuses_bad_frames(broker: Cluster) -> None:
+    await ensure_topics(broker.admin, 3, 1)  # as the node does: the ingest principal may not create topics
     port = brokers.free_port()
     config = SyslogConfig(udp_port=0, tcp_port=0, tls_port=0, relp_port=port, batch_ms=50, max_line_bytes=1024)
     counters, stop, ready = Counters(), asyncio.Event(), asyncio.Event()
