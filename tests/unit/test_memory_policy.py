@@ -122,7 +122,12 @@ def test_spawned_children_finds_multiprocessing_spawn_children_only() -> None:
     spawned = multiprocessing.get_context("spawn").Process(target=_idle, args=(30,), daemon=True)
     spawned.start()
     try:
-        found = spawned_children(os.getpid())
+        found: list[int] = []
+        for _ in range(200):  # until the child has exec'd: before that its command line is this process's
+            found = spawned_children(os.getpid())
+            if spawned.pid in found:
+                break
+            time.sleep(0.05)
         assert spawned.pid in found and other.pid not in found
     finally:
         spawned.kill()
