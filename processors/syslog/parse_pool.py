@@ -16,10 +16,10 @@ import logging
 import multiprocessing
 import os
 import signal
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from processors.native_format import ColumnTypes
 from processors.syslog import batch
@@ -27,6 +27,8 @@ from processors.syslog.batch import Mined, Work
 from processors.syslog.miner import Miner
 
 log = logging.getLogger(__name__)
+
+_Item = TypeVar("_Item")
 
 _PAGE = os.sysconf("SC_PAGE_SIZE")
 
@@ -223,10 +225,7 @@ class ParsePool:
         return clusters
 
     def start(self, work: Sequence[Work]) -> None:
-        shares: dict[int, list[Work]] = {}
-        for item in work:
-            index, _ = self._process(item[0][0])
-            shares.setdefault(index, []).append(item)
+        shares = self._by_slot(work, lambda item: item[0][0])
         self._pending = self._send({index: ("mine", (share,)) for index, share in shares.items()})
 
     def finish(self) -> Mined:
@@ -238,22 +237,27 @@ class ParsePool:
         return out
 
     def snapshots(self, partitions: Iterable[int]) -> dict[int, bytes]:
-        wanted: dict[int, list[int]] = {}
-        for p in partitions:
-            index, _ = self._process(p)
-            wanted.setdefault(index, []).append(p)
+        wanted = self._by_slot(partitions, int)
         out: dict[int, bytes] = {}
         for reply in self._call({index: ("snapshots", (ps,)) for index, ps in wanted.items()}).values():
             out.update(reply)
         return out
 
     def drop(self, partitions: Iterable[int]) -> None:
-        wanted: dict[int, list[int]] = {}
-        for p in partitions:
-            index, process = self._process(p)
-            process.partitions.discard(p)
-            wanted.setdefault(index, []).append(p)
+        wanted = self._by_slot(partitions, int)
+        for index, ps in wanted.items():
+            process = self._slots[index]
+            assert process is not None  # _by_slot started it
+            process.partitions.difference_update(ps)
         self._call({index: ("drop", (ps,)) for index, ps in wanted.items()})
+
+    def _by_slot(self, items: Iterable[_Item], partition_of: Callable[[_Item], int]) -> dict[int, list[_Item]]:
+        """items grouped by the slot of the process that holds their partition (started if need be)."""
+        grouped: dict[int, list[_Item]] = {}
+        for item in items:
+            index, _ = self._process(partition_of(item))
+            grouped.setdefault(index, []).append(item)
+        return grouped
 
     def close(self) -> None:
         for index, process in enumerate(self._slots):
