@@ -51,6 +51,7 @@ import _common as common
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared._httpx_utils import create_mcp_http_client
+from mcp.types import TextContent
 
 from common.config import ActionsConfig
 from executor.snmp import snmp_set
@@ -163,10 +164,12 @@ class Audited:
         await self._stack.aclose()
 
     async def call(self, tool: str, args: dict[str, Any]) -> Any:
-        """The tool's JSON answer; RuntimeError when the tool reports an error."""
+        """The tool's JSON answer (its text: run_select_query has no output schema); RuntimeError when the tool
+        reports an error."""
         assert self._client is not None
         result = await self._client.call_tool(tool, args)
-        text = result.content[0].text if result.content else ""
+        content = result.content[0] if result.content else None
+        text = content.text if isinstance(content, TextContent) else ""
         if result.is_error:
             raise RuntimeError(f"{tool} failed: {text[:300]}")
         return json.loads(text)

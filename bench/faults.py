@@ -137,7 +137,7 @@ class Node:
         self.log_path = data_dir / "run.log"
         self._log_start = self.log_path.stat().st_size if self.log_path.exists() else 0
         env = node_env(
-            "",
+            None,
             data_dir,
             NETOBS_KAFKA_EMBEDDED_PORT=str(self.ports["kafka"]),
             NETOBS_SYSLOG_UDP_PORT=str(self.syslog_port),
