@@ -26,7 +26,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -209,11 +209,19 @@ Outcome = tuple[int, int, float]
 """(sent, failed, wall-clock start of sending)."""
 
 
-def _send_udp_ring(sock: socket.socket, lines: list[bytes], rate: float, count: int) -> Outcome:
-    ring = MmsgRing(sock, lines)
+def pace_ring(
+    ring: MmsgRing,
+    rate: float,
+    count: int,
+    fds: Sequence[int] = (),
+    before: Callable[[int, int, int], None] | None = None,
+) -> Outcome:
+    """count lines of ring at rate lines/s, in slices of at most MAX_SLICE, taking turns over fds (connected
+    sockets; none: the ring's own); before(position, n, done) is called as each slice is about to go out (to
+    stamp its lines in ring.buffer(), say)."""
     start = time.time()
     pacer = Pacer(rate, count)
-    done = sent = failed = 0
+    done = sent = failed = turn = 0
     while done < count:
         due = pacer.due()
         if due <= done:
@@ -221,9 +229,15 @@ def _send_udp_ring(sock: socket.socket, lines: list[bytes], rate: float, count: 
             continue
         position = done % ring.size
         n = min(due - done, MAX_SLICE, ring.size - position)
-        ok, bad = ring.send(position, n)
-        sent, failed, done = sent + ok, failed + bad, done + n
+        if before is not None:
+            before(position, n, done)
+        ok, bad = ring.send(position, n, fds[turn % len(fds)] if fds else None)
+        sent, failed, done, turn = sent + ok, failed + bad, done + n, turn + 1
     return sent, failed, start
+
+
+def _send_udp_ring(sock: socket.socket, lines: list[bytes], rate: float, count: int) -> Outcome:
+    return pace_ring(MmsgRing(sock, lines), rate, count)
 
 
 def _send_tcp_ring(sock: socket.socket, lines: list[bytes], rate: float, count: int) -> Outcome:

@@ -111,24 +111,15 @@ def send(port: int, rate: float, count: int, sources: list[str], seq_start: int,
     lines, offsets = ring_lines(min(count, common.RING_LINES), seed)
     ring = common.MmsgRing(socks[0], lines)
     buf = ring.buffer()
-    fds = [s.fileno() for s in socks]
-    start = time.time()
-    pacer = common.Pacer(rate, count)
-    done = sent = failed = turn = 0
-    while done < count:
-        due = pacer.due()
-        if due <= done:
-            pacer.wait(done)
-            continue
-        position = done % ring.size
-        n = min(due - done, common.MAX_SLICE, ring.size - position)
+
+    def number_and_stamp(position: int, n: int, done: int) -> None:
         stamp = b"%17.6f" % time.time()
         for i in range(n):
             at = offsets[position + i]
             buf[at : at + SEQ_DIGITS] = b"%010d" % (seq_start + done + i)
             buf[at + SENT_AFTER_SEQ : at + SENT_AFTER_SEQ + SENT_CHARS] = stamp
-        ok, bad = ring.send(position, n, fds[turn % len(fds)])
-        sent, failed, done, turn = sent + ok, failed + bad, done + n, turn + 1
+
+    sent, failed, start = common.pace_ring(ring, rate, count, [s.fileno() for s in socks], number_and_stamp)
     end = time.time()
     for sock in socks:
         sock.close()
