@@ -25,7 +25,7 @@ import faust
 from common import clickhouse, kafka_client
 from common.config import WorkerConfig
 from common.kafka_client import KafkaAccess
-from processors import clickhouse_writer
+from processors import clickhouse_writer, metrics
 from processors.monitoring import resource_monitor
 from processors.monitoring.projector import StateProjector
 from processors.projector import Projector, Record, cut_by_bytes
@@ -118,7 +118,7 @@ def make_app(
 
     @app.agent(topics[SYSLOG_RAW], name="syslog-projector")
     async def project_syslog(stream: faust.StreamT) -> None:
-        await store_while_gathering(stream, settings, "syslog insert", projector.process)
+        await store_while_gathering(stream, settings, SYSLOG_RAW, projector.process)
 
     for topic, table_projector in tables.items():
         app.agent(topics[topic], name=f"{topic}-projector")(_table_agent(table_projector, settings))
@@ -195,12 +195,12 @@ async def record_batches(stream: faust.StreamT, worker: WorkerConfig) -> AsyncIt
 
 
 async def store_while_gathering(
-    stream: faust.StreamT, worker: WorkerConfig, what: str, store: Callable[[list[Record]], Any]
+    stream: faust.StreamT, worker: WorkerConfig, topic: str, store: Callable[[list[Record]], Any]
 ) -> None:
-    """Store a stream's records in batches as record_batches cuts them, gathering the next batch while the
-    previous one is stored. With take_events the next batch's batch_seconds only start once the previous
-    batch is stored, so a line waited for up to two inserts and a window; here the window runs beside the
-    insert. One batch is stored at a time, in order, each part retried until it is stored, and a batch's
+    """Store the records of topic's stream in batches as record_batches cuts them, gathering the next batch
+    while the previous one is stored. With take_events the next batch's batch_seconds only start once the
+    previous batch is stored, so a line waited for up to two inserts and a window; here the window runs beside
+    the insert. One batch is stored at a time, in order, each part retried until it is stored, and a batch's
     events are acked only then (an event not acked is delivered again after a restart, and the projector
     skips what it already stored)."""
     assert isinstance(stream, faust.Stream)
@@ -211,19 +211,24 @@ async def store_while_gathering(
                 await storing
                 storing = None
             parts = cut_by_bytes(_records(events), worker.batch_bytes)
-            storing = asyncio.create_task(_store_and_ack(stream, what, store, parts, list(events)))
+            storing = asyncio.create_task(_store_and_ack(stream, topic, store, parts, list(events)))
     finally:
         if storing is not None:
             await storing
 
 
 async def _store_and_ack(
-    stream: faust.Stream, what: str, store: Callable[[list[Record]], Any], parts: list[list[Record]], events: list[Any]
+    stream: faust.Stream, topic: str, store: Callable[[list[Record]], Any], parts: list[list[Record]], events: list[Any]
 ) -> None:
     """Store parts in order (each retried until it is stored), then ack events, so that a batch is committed
     as soon as it is stored even when no batch follows it."""
     for part in parts:
-        await retry(what, store, part)
+        await retry(f"{topic} insert", store, part)
+    delay = metrics.STORE_DELAY_SECONDS.labels(topic).observe
+    now_ns = time.time_ns()
+    for part in parts:
+        for record in part:
+            delay(max(0.0, (now_ns - record[2]) / 1e9))  # clocks of another host may be ahead
     for event in events:
         await stream.ack(event)
 
@@ -235,7 +240,7 @@ def _records(events: Sequence[Any]) -> list[Record]:
 
 def _table_agent(projector: TableProjector, worker: WorkerConfig) -> Callable[[faust.StreamT], Awaitable[None]]:
     async def project(stream: faust.StreamT) -> None:
-        await store_while_gathering(stream, worker, f"{projector.projection.topic} insert", projector.process)
+        await store_while_gathering(stream, worker, projector.projection.topic, projector.process)
 
     return project
 

@@ -1,5 +1,6 @@
 """The worker's Prometheus families: rows stored and insert latency per table (timed in clickhouse_writer),
-consumer lag per partition, undecodable and redelivered records per topic."""
+how long records took to be stored, consumer lag per partition, undecodable and redelivered records per
+topic."""
 
 from __future__ import annotations
 
@@ -12,13 +13,20 @@ from common.metrics import counter, gauge
 from processors.projector import Projector
 
 INSERTS = CollectorRegistry(auto_describe=True)
-"""The insert timings of this process: ClickHouse inserts happen in worker threads, and a histogram is the
-one kind of state the counters of the projectors do not already keep."""
+"""The insert and store timings of this process: ClickHouse inserts happen in worker threads, and a histogram
+is the one kind of state the counters of the projectors do not already keep."""
 INSERT_SECONDS = Histogram(
     "netobs_clickhouse_insert_seconds",
     "Time of one columnar ClickHouse insert, by table.",
     ["table"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0),
+    registry=INSERTS,
+)
+STORE_DELAY_SECONDS = Histogram(
+    "netobs_worker_store_delay_seconds",
+    "From a record's broker time to its rows being stored (queryable), by topic; one observation per record.",
+    ["topic"],
+    buckets=(0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 300.0, 3600.0),
     registry=INSERTS,
 )
 ROWS_INSERTED = Counter(

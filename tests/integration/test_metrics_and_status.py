@@ -144,6 +144,11 @@ def test_one_endpoint_counts_every_process_and_status_reads_it(tmp_path):
         assert value(s, "netobs_clickhouse_rows_inserted_total", table="syslog", process="node") >= 5
         assert value(s, "netobs_clickhouse_insert_seconds_count", table="syslog", process="node") >= 1
         assert value(s, "netobs_worker_rows_stored_total", topic="netobs.syslog.raw", process="node") >= 5
+        stored_in = value(s, "netobs_worker_store_delay_seconds_count", topic="netobs.syslog.raw", process="node")
+        assert (
+            stored_in >= 1
+            and value(s, "netobs_worker_store_delay_seconds_sum", topic="netobs.syslog.raw", process="node") > 0
+        )
         lags = [v for (name, labels), v in s.items() if name == "netobs_worker_consumer_lag"]
         assert lags and all(v >= 0 for v in lags)
         # A parse process (two by default, each started when its first partition comes) parsed the lines above.
