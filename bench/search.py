@@ -14,7 +14,11 @@ worker writes) into chdb with the project's own migrations, then OPTIMIZE ... FI
   get_syslog_summary's SQL over the whole window beside one `grep -c -F` pass over the file. Each is run
   --runs times, alternating, and the medians compared; the hit counts are checked to agree.
 
-    python bench/search.py [--lines 10000000] [--runs 5] [--keep DIR]
+    python bench/search.py [--lines 10000000] [--runs 5] [--keep DIR [--reuse]]
+
+--reuse measures a store kept by an earlier run (--keep) with the same --lines and --seed instead of storing the
+lines again: the migrations not applied to it yet run first (as at a node's start after an upgrade), then their
+background work is waited for and the table merged again.
 
 The last line is one JSON object.
 """
@@ -148,6 +152,13 @@ def store(client: Any, count: int, seed: int, start_ns: int, raw_path: Path) -> 
     return time.perf_counter() - began
 
 
+def settle(client: Any) -> None:
+    """Wait for the table's mutations (an index materialized by a migration) to finish."""
+    query = f"SELECT count() FROM system.mutations WHERE database = '{DB}' AND table = '{SYSLOG}' AND NOT is_done"
+    while client.query(query).result_rows[0][0]:
+        time.sleep(1)
+
+
 def disk(client: Any, rows: int) -> tuple[int, list[tuple[str, int, int]]]:
     """Bytes of the active parts, and (column or index, compressed, uncompressed bytes) biggest first."""
     total = client.query(
@@ -202,18 +213,28 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--keep", type=Path, help="keep the chdb data and the lines file in this directory")
+    parser.add_argument("--reuse", action="store_true", help="measure the store kept in --keep, upgraded")
     args = parser.parse_args()
+    if args.reuse and args.keep is None:
+        parser.error("--reuse needs --keep DIR")
     work = args.keep or Path(tempfile.mkdtemp(prefix="netobs-search-"))
     work.mkdir(parents=True, exist_ok=True)
     raw_path = work / "lines.log"
     client = clickhouse.connect(f"chdb://{work / 'chdb'}")
     try:
-        migrations.apply(client, DB, 3650)
-        client.command(f"TRUNCATE TABLE {DB}.{SYSLOG}")
-        now = datetime.now(UTC).replace(microsecond=0)
-        start = now - timedelta(seconds=args.lines // 1000 + 3600)
-        say(f"storing {args.lines:,} lines")
-        stored_s = store(client, args.lines, args.seed, int(start.timestamp()) * 1_000_000_000, raw_path)
+        if args.reuse:
+            say(f"reusing the store in {work}: migrations applied now: {migrations.apply(client, DB, 3650)}")
+            settle(client)
+            first, last = client.query(f"SELECT min(received_at), max(received_at) FROM {DB}.{SYSLOG}").result_rows[0]
+            start, now = first.replace(tzinfo=UTC), last.replace(tzinfo=UTC)
+            stored_s = 0.0  # stored by the run that kept the store
+        else:
+            migrations.apply(client, DB, 3650)
+            client.command(f"TRUNCATE TABLE {DB}.{SYSLOG}")
+            now = datetime.now(UTC).replace(microsecond=0)
+            start = now - timedelta(seconds=args.lines // 1000 + 3600)
+            say(f"storing {args.lines:,} lines")
+            stored_s = store(client, args.lines, args.seed, int(start.timestamp()) * 1_000_000_000, raw_path)
         merge_s, _ = timed(lambda: client.command(f"OPTIMIZE TABLE {DB}.{SYSLOG} FINAL"))
         rows = client.query(f"SELECT count() FROM {DB}.{SYSLOG}").result_rows[0][0]
         assert rows == args.lines, (rows, args.lines)
@@ -236,31 +257,40 @@ def main() -> None:
 
         end = now + timedelta(hours=1)
 
-        def tool(filt: q.SyslogFilter, limit: int) -> Callable[[], int]:
-            sql, params = q.search_sql(DB, filt, limit, False)
-            return lambda: len(client.query(sql, parameters=params).result_rows)
+        def tool(sql: str, params: dict[str, object]) -> Callable[[], tuple[int, int, int]]:
+            """The query's rows, and the rows and bytes ClickHouse read for it."""
+
+            def run() -> tuple[int, int, int]:
+                result = client.query(sql, parameters=params)
+                summary = result.summary
+                return len(result.result_rows), int(summary.get("read_rows", 0)), int(summary.get("read_bytes", 0))
+
+            return run
 
         token_filter = q.SyslogFilter(start=start, end=end, message_filter=TOKEN)
         regex_filter = q.SyslogFilter(start=start, end=end, message_filter=REGEX)
-        tok_s, tok_grep_s, tok_hits, tok_grep_hits = compare(
-            args.runs, tool(token_filter, 10_000), lambda: grep(["-F", TOKEN], raw_path)
+        tok_s, tok_grep_s, tok, tok_grep_hits = compare(
+            args.runs, tool(*q.search_sql(DB, token_filter, 10_000, False)), lambda: grep(["-F", TOKEN], raw_path)
         )
-        re_s, re_grep_s, re_hits, re_grep_hits = compare(
-            args.runs, tool(regex_filter, 10_000), lambda: grep(["-E", REGEX], raw_path)
+        re_s, re_grep_s, rex, re_grep_hits = compare(
+            args.runs, tool(*q.search_sql(DB, regex_filter, 10_000, False)), lambda: grep(["-E", REGEX], raw_path)
         )
-        sum_sql, sum_params = q.summary_sql(DB, q.SyslogFilter(start=start, end=end), 5)
-        sum_s, pass_s, patterns, counted = compare(
+        sum_s, pass_s, summ, counted = compare(
             args.runs,
-            lambda: client.query(sum_sql, parameters=sum_params).result_rows,
+            tool(*q.summary_sql(DB, q.SyslogFilter(start=start, end=end), 5)),
             lambda: grep(["-c", "-F", TOKEN], raw_path),
         )
-        say(f"{'search':<28}{'netobs s':>10}{'grep s':>10}{'speedup':>9}{'hits':>8}{'grep hits':>10}")
-        for name, ours, theirs, hits, grep_hits in (
-            ("token (message_filter)", tok_s, tok_grep_s, tok_hits, tok_grep_hits),
-            ("regex (message_filter)", re_s, re_grep_s, re_hits, re_grep_hits),
-            ("summary vs grep -c pass", sum_s, pass_s, len(patterns), counted),
+        tok_hits, re_hits = tok[0], rex[0]
+        say(f"{'search':<26}{'netobs s':>9}{'grep s':>9}{'speedup':>8}{'hits':>7}{'grep':>6}{'rows read':>11}{'MB':>7}")
+        for name, ours, theirs, (hits, read_rows, read_bytes), grep_hits in (
+            ("token (message_filter)", tok_s, tok_grep_s, tok, tok_grep_hits),
+            ("regex (message_filter)", re_s, re_grep_s, rex, re_grep_hits),
+            ("summary vs grep -c pass", sum_s, pass_s, summ, counted),
         ):
-            say(f"{name:<28}{ours:>10.4f}{theirs:>10.4f}{theirs / ours:>9.2f}{hits:>8}{grep_hits:>10}")
+            say(
+                f"{name:<26}{ours:>9.4f}{theirs:>9.4f}{theirs / ours:>8.2f}{hits:>7}{grep_hits:>6}"
+                f"{read_rows:>11,}{read_bytes / 1e6:>7.1f}"
+            )
         if tok_hits != tok_grep_hits or re_hits != re_grep_hits:
             say("WARNING: hit counts differ from grep's")
         print(
@@ -281,6 +311,12 @@ def main() -> None:
                     "regex_grep_seconds": round(re_grep_s, 4),
                     "regex_search_speedup_vs_grep": round(re_grep_s / re_s, 2),
                     "regex_hits": re_hits,
+                    "token_read_rows": tok[1],
+                    "token_read_bytes": tok[2],
+                    "regex_read_rows": rex[1],
+                    "regex_read_bytes": rex[2],
+                    "summary_read_rows": summ[1],
+                    "summary_read_bytes": summ[2],
                     "summary_seconds": round(sum_s, 4),
                     "grep_pass_seconds": round(pass_s, 4),
                     "stored_seconds": round(stored_s, 1),
