@@ -10,8 +10,6 @@ one id, however its template evolved. The summary groups by it, and a template f
 
 from __future__ import annotations
 
-import re
-import string
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -33,14 +31,6 @@ SORT_KEY = (
 """The order of search_syslog: time, then the line's place in the raw topic (unique per line)."""
 RAW_PARTS = "(s.raw_whole, s.raw_head, s.host, s.event_time, s.message, s.raw_tail)"
 """What migration 0008's ALIAS raw is rebuilt from: an aggregate picks this tuple and raw_of rebuilds it once."""
-LIKE_MIN_BYTES = 4
-"""The shortest fragment the text index's dictionary scan serves (ClickHouse's text_index_like_min_pattern_length)."""
-LIKE_MAX_FRAGMENTS = 3
-_TOKEN_RUN = re.compile("[A-Za-z0-9\u0080-\ud7ff\ue000-\U0010ffff]+")
-"""A run of the characters the text index (tokenizer splitByNonAlpha) keeps inside tokens."""
-_RE2_META = frozenset("\\^$.|?*+()[]{}")
-_RE2_SELF_ESCAPES = frozenset(string.punctuation + " ")
-"""What RE2 reads as the character itself after a backslash (it does for every ASCII non-word character)."""
 FOLD = "if(cur.current_id = 0, s.template_id, cur.current_id)"
 FOLD_JOIN = "LEFT JOIN cur ON s.template_id = cur.template_id"
 
@@ -77,36 +67,6 @@ def raw_of(parts: str) -> str:
     return f"if({whole}, {head}, concat({head_out}, {message}, {tail}))"
 
 
-def literal(pattern: str) -> str | None:
-    """The string an RE2 pattern stands for when it has no operator (only plain characters and escaped
-    punctuation), so that it matches exactly the texts containing that string; None otherwise."""
-    out: list[str] = []
-    chars = iter(pattern)
-    for c in chars:
-        if c == "\\":
-            escaped = next(chars, "")
-            if not escaped or escaped not in _RE2_SELF_ESCAPES:
-                return None
-            out.append(escaped)
-        elif c in _RE2_META:
-            return None
-        else:
-            out.append(c)
-    return "".join(out)
-
-
-def index_fragments(pattern: str) -> list[str]:
-    """Pieces every text the pattern matches must contain, each one a run of token characters long enough for
-    the text index on message to look up (its dictionary scan for LIKE '%piece%'), the longest first. Only a
-    pattern without operators has them here: a piece of its literal is in every matching message, so the
-    condition LIKE '%piece%' is implied by match() and never changes which lines match."""
-    text = literal(pattern)
-    if not text:
-        return []
-    runs = [run for run in _TOKEN_RUN.findall(text) if len(run.encode()) >= LIKE_MIN_BYTES]
-    return sorted(set(runs), key=lambda run: (-len(run.encode()), run))[:LIKE_MAX_FRAGMENTS]
-
-
 def where(f: SyslogFilter, window: bool = True) -> tuple[list[str], dict[str, object]]:
     """The filters as clauses on alias s; without window, the time bounds are the caller's."""
     clauses: list[str] = []
@@ -119,9 +79,6 @@ def where(f: SyslogFilter, window: bool = True) -> tuple[list[str], dict[str, ob
         if pattern:
             clauses.append(f"match(s.{column}, {{{arg}:String}})")
             params[arg] = pattern
-    for i, piece in enumerate(index_fragments(f.message_filter)):
-        clauses.append(f"s.message LIKE {{message_piece_{i}:String}}")
-        params[f"message_piece_{i}"] = f"%{piece}%"
     if f.template_ids:
         clauses.append("s.template_id IN {template_ids:Array(UInt64)}")
         params["template_ids"] = list(f.template_ids)

@@ -256,9 +256,9 @@ TRICKY_FILTERS = [
 
 
 def test_tricky_filters_match_the_same_lines_as_match_alone(client) -> None:
-    """Partial tokens, punctuation, case, UTF-8, LIKE's own wildcards, empty: the search (with the LIKE pieces
-    the text index serves) finds exactly the lines match() finds over every message, with the indexes used
-    or not; and a rare literal is served by the text index, reading only the granules with hits."""
+    """Partial tokens, punctuation, case, UTF-8, LIKE's wildcards, empty: the search finds exactly the lines
+    match() finds over every message, with the indexes used or not (migration 0009's smaller n-gram filter);
+    and a rare literal reads only the granule that holds it."""
     db = "storage_tricky_test"
     migrations.apply(client, db, 30)
     rng = random.Random(7)
@@ -289,11 +289,11 @@ def test_tricky_filters_match_the_same_lines_as_match_alone(client) -> None:
     assert found["kx7intr"] == {m for m in TRICKY_MESSAGES if "kx7intr" in m}  # partial tokens, whole line set
     assert found["KX7intruder"] == set()
     assert found["(?i)kx7intruder"] == {m for m in TRICKY_MESSAGES if "kx7intruder" in m.lower()}
-    assert found["kx7_ntruder"] == set()  # _ is no wildcard here, though LIKE would read it as one
+    assert found["kx7_ntruder"] == set()  # _ is no wildcard in a regex
     window = q.SyslogFilter(start=start, end=end, message_filter="akx7intruderz")
     sql, params = q.search_sql(db, window, 10_000, False)
     plan = [row[0] for row in client.query("EXPLAIN indexes = 1 " + sql, parameters=params).result_rows]
-    at = next(i for i, line in enumerate(plan) if "Name: idx_message_tokens" in line)
+    at = next(i for i, line in enumerate(plan) if "Name: idx_message" in line)
     read, total = next(map(int, m.groups()) for line in plan[at:] if (m := re.search(r"Granules: (\d+)/(\d+)", line)))
     assert (read, total) == (1, 5), plan  # the one line's granule of the five
 
@@ -319,8 +319,8 @@ def test_summary_example_is_the_newest_raw_line_of_each_pattern(client) -> None:
     assert {row[0]: row[5] for row in rows} == reference
 
 
-def test_migration_0009_indexes_the_rows_already_stored(client) -> None:
-    """A store of schema 0008 with rows in it gets the text index on message for those rows too."""
+def test_migration_0009_indexes_the_rows_already_stored_again(client) -> None:
+    """A store of schema 0008 with rows in it gets the smaller n-gram filter for those rows too."""
     db = "storage_upgrade_0009_test"
     client.command(f"DROP DATABASE IF EXISTS {db}")
     client.command(f"CREATE DATABASE {db}")
@@ -348,14 +348,14 @@ def test_migration_0009_indexes_the_rows_already_stored(client) -> None:
             break
         time.sleep(0.1)
     size = client.query(
-        "SELECT data_compressed_bytes FROM system.data_skipping_indices "
-        f"WHERE database = '{db}' AND table = '{SYSLOG}' AND name = 'idx_message_tokens'"
+        "SELECT type_full, data_uncompressed_bytes FROM system.data_skipping_indices "
+        f"WHERE database = '{db}' AND table = '{SYSLOG}' AND name = 'idx_message'"
     ).result_rows
-    assert size and size[0][0] > 0
+    assert size == [("ngrambf_v1(3, 2048, 2, 0)", 3 * 2048)]  # one filter of each of the 3 granules
     start = datetime.fromtimestamp(NOW_NS / 1e9, UTC) - timedelta(hours=1)
     window = q.SyslogFilter(start=start, end=start + timedelta(hours=3), message_filter="kx7intruder")
     sql, params = q.search_sql(db, window, 100, False)
     assert [row[5] for row in client.query(sql, parameters=params).result_rows] == ["user kx7intruder failed"]
     plan = [row[0] for row in client.query("EXPLAIN indexes = 1 " + sql, parameters=params).result_rows]
-    at = next(i for i, line in enumerate(plan) if "Name: idx_message_tokens" in line)
+    at = next(i for i, line in enumerate(plan) if "Name: idx_message" in line)
     assert any("Granules: 1/3" in line for line in plan[at : at + 6]), plan
