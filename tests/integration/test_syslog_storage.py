@@ -352,6 +352,8 @@ def test_migration_0009_indexes_the_rows_already_stored_again(client) -> None:
         f"WHERE database = '{db}' AND table = '{SYSLOG}' AND name = 'idx_message'"
     ).result_rows
     assert size == [("ngrambf_v1(3, 2048, 2, 0)", 3 * 2048)]  # one filter of each of the 3 granules
+    engine = client.query(f"SELECT engine_full FROM system.tables WHERE database = '{db}' AND name = '{SYSLOG}'")
+    assert "min_compress_block_size = 8192" in engine.result_rows[0][0]
     start = datetime.fromtimestamp(NOW_NS / 1e9, UTC) - timedelta(hours=1)
     window = q.SyslogFilter(start=start, end=start + timedelta(hours=3), message_filter="kx7intruder")
     sql, params = q.search_sql(db, window, 100, False)
