@@ -231,12 +231,13 @@ def main() -> None:
     raw_path = work / "lines.log"
     client = clickhouse.connect(f"chdb://{work / 'chdb'}")
     try:
+        stored_s: float | None
         if args.reuse:
             say(f"reusing the store in {work}: migrations applied now: {migrations.apply(client, DB, 3650)}")
             settle(client)
             first, last = client.query(f"SELECT min(received_at), max(received_at) FROM {DB}.{SYSLOG}").result_rows[0]
             start, now = first.replace(tzinfo=UTC), last.replace(tzinfo=UTC)
-            stored_s = 0.0  # stored by the run that kept the store
+            stored_s = None  # stored by the run that kept the store
         else:
             migrations.apply(client, DB, 3650)
             client.command(f"TRUNCATE TABLE {DB}.{SYSLOG}")
@@ -256,7 +257,8 @@ def main() -> None:
             subprocess.run(["gzip", "-6", "-c", str(raw_path)], stdout=gz, check=True)
         raw_bytes, gz_bytes = raw_path.stat().st_size, gz_path.stat().st_size
         total, parts = disk(client, rows)
-        say(f"stored in {stored_s:.0f} s, merged in {merge_s:.1f} s; lines file {raw_bytes / rows:.1f} bytes/line")
+        stored = "earlier" if stored_s is None else f"in {stored_s:.0f} s"
+        say(f"stored {stored}, merged in {merge_s:.1f} s; lines file {raw_bytes / rows:.1f} bytes/line")
         say(f"{'column or index':<28}{'bytes/line':>12}{'ratio':>8}")
         for name, compressed, uncompressed in parts:
             ratio = uncompressed / compressed if compressed else 0
@@ -336,7 +338,7 @@ def main() -> None:
                     "summary_bytes_decompressed": summ[2],
                     "summary_seconds": round(sum_s, 4),
                     "grep_pass_seconds": round(pass_s, 4),
-                    "stored_seconds": round(stored_s, 1),
+                    "stored_seconds": None if stored_s is None else round(stored_s, 1),
                     "merge_seconds": round(merge_s, 1),
                 }
             )
