@@ -14,7 +14,11 @@ worker writes) into chdb with the project's own migrations, then OPTIMIZE ... FI
   get_syslog_summary's SQL over the whole window beside one `grep -c -F` pass over the file. Each is run
   --runs times, alternating, and the medians compared; the hit counts are checked to agree.
 
-    python bench/search.py [--lines 10000000] [--runs 5] [--keep DIR]
+    python bench/search.py [--lines 10000000] [--runs 5] [--keep DIR [--reuse]]
+
+--reuse measures a store kept by an earlier run (--keep) with the same --lines and --seed instead of storing the
+lines again: the migrations not applied to it yet run first (as at a node's start after an upgrade), then their
+background work is waited for and the table merged again.
 
 The last line is one JSON object.
 """
@@ -56,6 +60,8 @@ TOKEN = "kx7intruder"
 RARE_HITS = 20
 REGEX = r"Failed password for (invalid user )?(root|admin) from 10\."
 """A regular expression an operator might search with: few hundred hits per million lines."""
+READ_COUNTERS = ("SelectedMarks", "SelectedRows", "CompressedReadBufferBytes")
+"""Granules and rows a query selected after the indexes, and the bytes it decompressed."""
 RECORD_LINES = 1000
 INSERT_ROWS = 100_000
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
@@ -148,6 +154,20 @@ def store(client: Any, count: int, seed: int, start_ns: int, raw_path: Path) -> 
     return time.perf_counter() - began
 
 
+def settle(client: Any) -> None:
+    """Wait for the table's mutations (an index materialized by a migration) to finish."""
+    query = f"SELECT count() FROM system.mutations WHERE database = '{DB}' AND table = '{SYSLOG}' AND NOT is_done"
+    while client.query(query).result_rows[0][0]:
+        time.sleep(1)
+
+
+def counters(client: Any) -> dict[str, int]:
+    """The engine's READ_COUNTERS so far (system.events)."""
+    names = ", ".join(f"'{name}'" for name in READ_COUNTERS)
+    found = dict(client.query(f"SELECT event, value FROM system.events WHERE event IN ({names})").result_rows)
+    return {name: int(found.get(name, 0)) for name in READ_COUNTERS}
+
+
 def disk(client: Any, rows: int) -> tuple[int, list[tuple[str, int, int]]]:
     """Bytes of the active parts, and (column or index, compressed, uncompressed bytes) biggest first."""
     total = client.query(
@@ -202,18 +222,29 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--keep", type=Path, help="keep the chdb data and the lines file in this directory")
+    parser.add_argument("--reuse", action="store_true", help="measure the store kept in --keep, upgraded")
     args = parser.parse_args()
+    if args.reuse and args.keep is None:
+        parser.error("--reuse needs --keep DIR")
     work = args.keep or Path(tempfile.mkdtemp(prefix="netobs-search-"))
     work.mkdir(parents=True, exist_ok=True)
     raw_path = work / "lines.log"
     client = clickhouse.connect(f"chdb://{work / 'chdb'}")
     try:
-        migrations.apply(client, DB, 3650)
-        client.command(f"TRUNCATE TABLE {DB}.{SYSLOG}")
-        now = datetime.now(UTC).replace(microsecond=0)
-        start = now - timedelta(seconds=args.lines // 1000 + 3600)
-        say(f"storing {args.lines:,} lines")
-        stored_s = store(client, args.lines, args.seed, int(start.timestamp()) * 1_000_000_000, raw_path)
+        stored_s: float | None
+        if args.reuse:
+            say(f"reusing the store in {work}: migrations applied now: {migrations.apply(client, DB, 3650)}")
+            settle(client)
+            first, last = client.query(f"SELECT min(received_at), max(received_at) FROM {DB}.{SYSLOG}").result_rows[0]
+            start, now = first.replace(tzinfo=UTC), last.replace(tzinfo=UTC)
+            stored_s = None  # stored by the run that kept the store
+        else:
+            migrations.apply(client, DB, 3650)
+            client.command(f"TRUNCATE TABLE {DB}.{SYSLOG}")
+            now = datetime.now(UTC).replace(microsecond=0)
+            start = now - timedelta(seconds=args.lines // 1000 + 3600)
+            say(f"storing {args.lines:,} lines")
+            stored_s = store(client, args.lines, args.seed, int(start.timestamp()) * 1_000_000_000, raw_path)
         merge_s, _ = timed(lambda: client.command(f"OPTIMIZE TABLE {DB}.{SYSLOG} FINAL"))
         rows = client.query(f"SELECT count() FROM {DB}.{SYSLOG}").result_rows[0][0]
         assert rows == args.lines, (rows, args.lines)
@@ -226,7 +257,8 @@ def main() -> None:
             subprocess.run(["gzip", "-6", "-c", str(raw_path)], stdout=gz, check=True)
         raw_bytes, gz_bytes = raw_path.stat().st_size, gz_path.stat().st_size
         total, parts = disk(client, rows)
-        say(f"stored in {stored_s:.0f} s, merged in {merge_s:.1f} s; lines file {raw_bytes / rows:.1f} bytes/line")
+        stored = "earlier" if stored_s is None else f"in {stored_s:.0f} s"
+        say(f"stored {stored}, merged in {merge_s:.1f} s; lines file {raw_bytes / rows:.1f} bytes/line")
         say(f"{'column or index':<28}{'bytes/line':>12}{'ratio':>8}")
         for name, compressed, uncompressed in parts:
             ratio = uncompressed / compressed if compressed else 0
@@ -236,31 +268,45 @@ def main() -> None:
 
         end = now + timedelta(hours=1)
 
-        def tool(filt: q.SyslogFilter, limit: int) -> Callable[[], int]:
-            sql, params = q.search_sql(DB, filt, limit, False)
+        def tool(sql: str, params: dict[str, object]) -> Callable[[], int]:
             return lambda: len(client.query(sql, parameters=params).result_rows)
+
+        def cost(sql: str, params: dict[str, object]) -> tuple[int, ...]:
+            """The granules, rows and decompressed bytes the query reads, from the engine's counters before and
+            after one more (untimed) run: nothing else runs in the engine meanwhile."""
+            before = counters(client)
+            client.query(sql, parameters=params)
+            after = counters(client)
+            return tuple(after[name] - before[name] for name in READ_COUNTERS)
 
         token_filter = q.SyslogFilter(start=start, end=end, message_filter=TOKEN)
         regex_filter = q.SyslogFilter(start=start, end=end, message_filter=REGEX)
+        token_sql = q.search_sql(DB, token_filter, 10_000, False)
+        regex_sql = q.search_sql(DB, regex_filter, 10_000, False)
+        summary_sql = q.summary_sql(DB, q.SyslogFilter(start=start, end=end), 5)
         tok_s, tok_grep_s, tok_hits, tok_grep_hits = compare(
-            args.runs, tool(token_filter, 10_000), lambda: grep(["-F", TOKEN], raw_path)
+            args.runs, tool(*token_sql), lambda: grep(["-F", TOKEN], raw_path)
         )
         re_s, re_grep_s, re_hits, re_grep_hits = compare(
-            args.runs, tool(regex_filter, 10_000), lambda: grep(["-E", REGEX], raw_path)
+            args.runs, tool(*regex_sql), lambda: grep(["-E", REGEX], raw_path)
         )
-        sum_sql, sum_params = q.summary_sql(DB, q.SyslogFilter(start=start, end=end), 5)
         sum_s, pass_s, patterns, counted = compare(
-            args.runs,
-            lambda: client.query(sum_sql, parameters=sum_params).result_rows,
-            lambda: grep(["-c", "-F", TOKEN], raw_path),
+            args.runs, tool(*summary_sql), lambda: grep(["-c", "-F", TOKEN], raw_path)
         )
-        say(f"{'search':<28}{'netobs s':>10}{'grep s':>10}{'speedup':>9}{'hits':>8}{'grep hits':>10}")
-        for name, ours, theirs, hits, grep_hits in (
-            ("token (message_filter)", tok_s, tok_grep_s, tok_hits, tok_grep_hits),
-            ("regex (message_filter)", re_s, re_grep_s, re_hits, re_grep_hits),
-            ("summary vs grep -c pass", sum_s, pass_s, len(patterns), counted),
+        tok, rex, summ = cost(*token_sql), cost(*regex_sql), cost(*summary_sql)
+        say(
+            f"{'search':<26}{'netobs s':>9}{'grep s':>9}{'speedup':>8}{'hits':>7}{'grep':>6}"
+            f"{'granules':>9}{'rows':>12}{'MB':>8}"
+        )
+        for name, ours, theirs, hits, grep_hits, (marks, read_rows, read_bytes) in (
+            ("token (message_filter)", tok_s, tok_grep_s, tok_hits, tok_grep_hits, tok),
+            ("regex (message_filter)", re_s, re_grep_s, re_hits, re_grep_hits, rex),
+            ("summary vs grep -c pass", sum_s, pass_s, patterns, counted, summ),
         ):
-            say(f"{name:<28}{ours:>10.4f}{theirs:>10.4f}{theirs / ours:>9.2f}{hits:>8}{grep_hits:>10}")
+            say(
+                f"{name:<26}{ours:>9.4f}{theirs:>9.4f}{theirs / ours:>8.2f}{hits:>7}{grep_hits:>6}"
+                f"{marks:>9,}{read_rows:>12,}{read_bytes / 1e6:>8.1f}"
+            )
         if tok_hits != tok_grep_hits or re_hits != re_grep_hits:
             say("WARNING: hit counts differ from grep's")
         print(
@@ -281,9 +327,18 @@ def main() -> None:
                     "regex_grep_seconds": round(re_grep_s, 4),
                     "regex_search_speedup_vs_grep": round(re_grep_s / re_s, 2),
                     "regex_hits": re_hits,
+                    "token_granules": tok[0],
+                    "token_rows_selected": tok[1],
+                    "token_bytes_decompressed": tok[2],
+                    "regex_granules": rex[0],
+                    "regex_rows_selected": rex[1],
+                    "regex_bytes_decompressed": rex[2],
+                    "summary_granules": summ[0],
+                    "summary_rows_selected": summ[1],
+                    "summary_bytes_decompressed": summ[2],
                     "summary_seconds": round(sum_s, 4),
                     "grep_pass_seconds": round(pass_s, 4),
-                    "stored_seconds": round(stored_s, 1),
+                    "stored_seconds": None if stored_s is None else round(stored_s, 1),
                     "merge_seconds": round(merge_s, 1),
                 }
             )

@@ -29,6 +29,8 @@ SORT_KEY = (
     ("s.line_no", "UInt32"),
 )
 """The order of search_syslog: time, then the line's place in the raw topic (unique per line)."""
+RAW_PARTS = "(s.raw_whole, s.raw_head, s.host, s.event_time, s.message, s.raw_tail)"
+"""What migration 0008's ALIAS raw is rebuilt from: an aggregate picks this tuple and raw_of rebuilds it once."""
 FOLD = "if(cur.current_id = 0, s.template_id, cur.current_id)"
 FOLD_JOIN = "LEFT JOIN cur ON s.template_id = cur.template_id"
 
@@ -52,6 +54,17 @@ class SyslogFilter:
     tag_filter: str = ""
     message_filter: str = ""
     template_ids: tuple[int, ...] = ()
+
+
+def raw_of(parts: str) -> str:
+    """raw rebuilt from a RAW_PARTS tuple, as migration 0008's ALIAS does it from the columns."""
+    whole, head, host, at, message, tail = (f"{parts}.{i}" for i in range(1, 7))
+    stamp = (
+        f"concat(formatDateTime({at}, '%b ', 'UTC'), leftPad(toString(toDayOfMonth({at}, 'UTC')), 2, ' '), "
+        f"formatDateTime({at}, ' %H:%i:%S', 'UTC'))"
+    )
+    head_out = f"replaceOne(replaceOne({head}, '\\x01', {host}), '\\x02', {stamp})"
+    return f"if({whole}, {head}, concat({head_out}, {message}, {tail}))"
 
 
 def where(f: SyslogFilter, window: bool = True) -> tuple[list[str], dict[str, object]]:
@@ -107,7 +120,7 @@ def summary_sql(db: str, f: SyslogFilter, top_n: int) -> tuple[str, dict[str, ob
         f"WITH {fold_with(db)} "
         f"SELECT {FOLD} AS tid, count() AS n, "
         "min(s.received_at) AS first_seen, max(s.received_at) AS last_seen, "
-        "topK(1)(s.level)[1] AS level, argMax(s.raw, s.received_at) AS example, "
+        f"topK(1)(s.level)[1] AS level, {raw_of(f'argMax({RAW_PARTS}, s.received_at)')} AS example, "
         "uniqExact(s.host) AS hosts, topK(3)(s.host) AS top_hosts "
         f"FROM {db}.{SYSLOG} AS s {FOLD_JOIN} "
         f"WHERE {' AND '.join(clauses)} GROUP BY tid ORDER BY n DESC, tid LIMIT {{top_n:UInt32}}"
@@ -170,7 +183,8 @@ def new_patterns_sql(
     params |= base_params
     sql = (
         f"WITH {fold_with(db)} "
-        f"SELECT {FOLD} AS tid, count() AS n, min(s.received_at), max(s.received_at), argMin(s.raw, s.received_at), "
+        f"SELECT {FOLD} AS tid, count() AS n, min(s.received_at), max(s.received_at), "
+        f"{raw_of(f'argMin({RAW_PARTS}, s.received_at)')}, "
         "topK(1)(s.level)[1], uniqExact(s.host), topK(5)(s.host) "
         f"FROM {db}.{SYSLOG} AS s {FOLD_JOIN} WHERE {' AND '.join(clauses)} GROUP BY tid "
         f"HAVING tid NOT IN (SELECT DISTINCT {FOLD} FROM {db}.{SYSLOG} AS s {FOLD_JOIN} WHERE {' AND '.join(base)}) "

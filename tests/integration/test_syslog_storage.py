@@ -208,3 +208,156 @@ def test_search_finds_the_same_lines_with_and_without_the_message_index(client) 
         plan = client.query("EXPLAIN indexes = 1 " + sql, parameters=params).result_rows
         used_index |= any("idx_message" in row[0] for row in plan)
     assert used_index  # the comparison above was about something
+
+
+TRICKY_MESSAGES = [
+    "Failed password for invalid user kx7intruder from 10.9.1.7 port 22 ssh2",
+    "Failed password for invalid user akx7intruderz from 10.9.1.8 port 22 ssh2",
+    "user KX7INTRUDER denied",
+    "kx7intruder.y and kx7intruder_z",
+    "é日本kx7intruder 日本語 naïve",
+    "user_kx7intruder%x a-b c%d_e",
+    "kx7 intruder split by a space",
+    "x7intrud alone",
+    "tab\tkx7intruder\there",
+    "10.9.1.7:22 closed",
+    "",
+]
+TRICKY_FILTERS = [
+    "kx7intruder",
+    "kx7intr",
+    "x7intrud",
+    "truder",
+    "KX7intruder",
+    "KX7INTRUDER",
+    "(?i)kx7intruder",
+    r"kx7intruder\.y",
+    "kx7intruder y",
+    "kx7intruder_z",
+    "user kx7intruder",
+    "user_kx7",
+    "_kx7intruder%",
+    r"a\-b c\%d_e",
+    "日本kx7",
+    "日本語",
+    "é日本",
+    "naïve",
+    "kx7 intruder",
+    "tab\tkx7intruder",
+    r"10\.9\.1\.7",
+    "10.9.1.7",
+    r"kx7intruder\b",
+    "^kx7intruder",
+    "kx7intruder$",
+    "kx7_ntruder",
+    "zzzz-never-there",
+    "",
+]
+
+
+def test_tricky_filters_match_the_same_lines_as_match_alone(client) -> None:
+    """Partial tokens, punctuation, case, UTF-8, LIKE's wildcards, empty: the search finds exactly the lines
+    match() finds over every message, with the indexes used or not (migration 0009's smaller n-gram filter);
+    and a rare literal reads only the granule that holds it."""
+    db = "storage_tricky_test"
+    migrations.apply(client, db, 30)
+    rng = random.Random(7)
+    lines = _messages(rng, 40_000)
+    for i, message in enumerate(TRICKY_MESSAGES):
+        lines[3_000 + i * 3_500] = f"<13>Jan  5 00:00:00 h1 app[1]: {message}".encode()
+    _store(client, db, lines, per_record=5000)
+    client.command(f"OPTIMIZE TABLE {db}.{SYSLOG} FINAL")
+    start = datetime.fromtimestamp(NOW_NS / 1e9, UTC) - timedelta(hours=1)
+    end = start + timedelta(hours=3)
+    found = {}
+    for message_filter in TRICKY_FILTERS:
+        window = q.SyslogFilter(start=start, end=end, message_filter=message_filter)
+        sql, params = q.search_sql(db, window, 50_000, False)
+        with_index = client.query(sql, parameters=params).result_rows
+        without = client.query(sql, parameters=params, settings={"use_skip_indexes": 0}).result_rows
+        reference = client.query(
+            f"SELECT received_at, message FROM {db}.{SYSLOG} WHERE received_at BETWEEN {{s:DateTime64(6, 'UTC')}} "
+            "AND {e:DateTime64(6, 'UTC')} AND match(message, {f:String}) ORDER BY received_at",
+            parameters={"s": start, "e": end, "f": message_filter},
+            settings={"use_skip_indexes": 0},
+        ).result_rows
+        assert [(r[0], r[5]) for r in with_index] == reference, message_filter
+        assert with_index == without, message_filter
+        count_sql, count_params = q.count_sql(db, window)
+        assert client.query(count_sql, parameters=count_params).result_rows[0][0] == len(reference), message_filter
+        found[message_filter] = {r[5] for r in with_index}
+    assert found["kx7intr"] == {m for m in TRICKY_MESSAGES if "kx7intr" in m}  # partial tokens, whole line set
+    assert found["KX7intruder"] == set()
+    assert found["(?i)kx7intruder"] == {m for m in TRICKY_MESSAGES if "kx7intruder" in m.lower()}
+    assert found["kx7_ntruder"] == set()  # _ is no wildcard in a regex
+    window = q.SyslogFilter(start=start, end=end, message_filter="akx7intruderz")
+    sql, params = q.search_sql(db, window, 10_000, False)
+    plan = [row[0] for row in client.query("EXPLAIN indexes = 1 " + sql, parameters=params).result_rows]
+    at = next(i for i, line in enumerate(plan) if "Name: idx_message" in line)
+    read, total = next(map(int, m.groups()) for line in plan[at:] if (m := re.search(r"Granules: (\d+)/(\d+)", line)))
+    assert (read, total) == (1, 5), plan  # the one line's granule of the five
+
+
+def test_summary_example_is_the_newest_raw_line_of_each_pattern(client) -> None:
+    """The summary rebuilds raw once per pattern from the parts of its newest line: the same line
+    argMax(raw, received_at) gives, for lines stored whole, with folded host and time marks, and plain."""
+    db = "storage_summary_test"
+    migrations.apply(client, db, 30)
+    rng = random.Random(11)
+    _store(client, db, EDGE_LINES + [_random_line(rng) for _ in range(2000)] + EDGE_LINES)
+    start = datetime.fromtimestamp(NOW_NS / 1e9, UTC) - timedelta(hours=1)
+    sql, params = q.summary_sql(db, q.SyslogFilter(start=start, end=start + timedelta(hours=3)), 1000)
+    rows = client.query(sql, parameters=params, column_formats={"example": "bytes"}).result_rows
+    reference = dict(
+        client.query(
+            f"WITH {q.fold_with(db)} SELECT {q.FOLD} AS tid, argMax(s.raw, s.received_at) AS example "
+            f"FROM {db}.{SYSLOG} AS s {q.FOLD_JOIN} GROUP BY tid",
+            column_formats={"example": "bytes"},
+        ).result_rows
+    )
+    assert len(rows) > 10
+    assert {row[0]: row[5] for row in rows} == reference
+
+
+def test_migration_0009_indexes_the_rows_already_stored_again(client) -> None:
+    """A store of schema 0008 with rows in it gets the smaller n-gram filter for those rows too."""
+    db = "storage_upgrade_0009_test"
+    client.command(f"DROP DATABASE IF EXISTS {db}")
+    client.command(f"CREATE DATABASE {db}")
+    client.command(
+        f"CREATE TABLE {db}.schema_migrations (version UInt32, name String, applied_at DateTime64(3, 'UTC') "
+        "DEFAULT now64(3)) ENGINE = MergeTree ORDER BY version"
+    )
+    for version, name, sql in migrations.migration_files():
+        if version < 9:
+            for statement in migrations.statements(sql.format(db=db, retention_days=30)):
+                client.command(statement)
+            client.insert(f"{db}.schema_migrations", [[version, name]], column_names=["version", "name"])
+    lines = _messages(random.Random(3), 20_000)
+    lines[12_345] = b"<13>Jan  5 00:00:00 h1 app[1]: user kx7intruder failed"
+    _store(client, db, lines, per_record=5000)
+    client.command(f"OPTIMIZE TABLE {db}.{SYSLOG} FINAL")
+
+    assert [name for name in migrations.apply(client, db, 30) if name.startswith("0009_")]
+
+    for _ in range(600):
+        pending = client.query(
+            f"SELECT count() FROM system.mutations WHERE database = '{db}' AND table = '{SYSLOG}' AND NOT is_done"
+        ).result_rows[0][0]
+        if not pending:
+            break
+        time.sleep(0.1)
+    size = client.query(
+        "SELECT type_full, data_uncompressed_bytes FROM system.data_skipping_indices "
+        f"WHERE database = '{db}' AND table = '{SYSLOG}' AND name = 'idx_message'"
+    ).result_rows
+    assert size == [("ngrambf_v1(3, 2048, 2, 0)", 3 * 2048)]  # one filter of each of the 3 granules
+    engine = client.query(f"SELECT engine_full FROM system.tables WHERE database = '{db}' AND name = '{SYSLOG}'")
+    assert "min_compress_block_size = 8192" in engine.result_rows[0][0]
+    start = datetime.fromtimestamp(NOW_NS / 1e9, UTC) - timedelta(hours=1)
+    window = q.SyslogFilter(start=start, end=start + timedelta(hours=3), message_filter="kx7intruder")
+    sql, params = q.search_sql(db, window, 100, False)
+    assert [row[5] for row in client.query(sql, parameters=params).result_rows] == ["user kx7intruder failed"]
+    plan = [row[0] for row in client.query("EXPLAIN indexes = 1 " + sql, parameters=params).result_rows]
+    at = next(i for i, line in enumerate(plan) if "Name: idx_message" in line)
+    assert any("Granules: 1/3" in line for line in plan[at : at + 6]), plan
