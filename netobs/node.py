@@ -194,7 +194,10 @@ async def run(config: Config) -> int:
         deadline.step = "stopping the MCP service"
         await asyncio.gather(*tasks, return_exceptions=True)
         failed = [name for name, proc in edges.procs.items() if proc.returncode not in (0, -signal.SIGTERM)]
-        status = 1 if thread.error or failed else 0
+        # The broker is stopped below: one that has exited already died on its own (the node's children run
+        # in sessions of their own, so a Ctrl-C does not reach it).
+        broker_died = broker_proc is not None and broker_proc.poll() is not None
+        status = 1 if thread.error or failed or broker_died else 0
     except Exception as exc:
         log.error("%s", exc)
         status = 1
