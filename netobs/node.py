@@ -252,9 +252,11 @@ async def _watch(
     while not stop.is_set():
         dead = edges.exited()
         if broker_proc is not None and broker_proc.poll() is not None:
-            dead.append(("broker", broker_proc.returncode))
+            dead.insert(0, ("broker", broker_proc.returncode))  # the cause when its clients died of it
         if dead:
             log.error("%s exited with %s; stopping", dead[0][0], dead[0][1])
+            if dead[1:]:
+                log.error("also exited: %s", ", ".join(f"{name} ({code})" for name, code in dead[1:]))
             stop.set()
         elif not thread.is_alive():
             log.error("worker stopped unexpectedly; stopping")
