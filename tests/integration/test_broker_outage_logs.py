@@ -35,6 +35,14 @@ def _spawn(command: str, env: dict[str, str], log: Path) -> subprocess.Popen[byt
     return brokers.spawn([sys.executable, "-m", "netobs", command], log, env=env)
 
 
+def _wait_for_line(log: Path, mark: int, text: str) -> None:
+    """Until a line logged after mark holds text (at most BACK_TIMEOUT s)."""
+    deadline = time.monotonic() + BACK_TIMEOUT
+    while not any(text in line for line in _since(log, mark)):
+        assert time.monotonic() < deadline, "\n".join(_since(log, mark)[-30:])
+        time.sleep(1)
+
+
 def _since(log: Path, mark: int) -> list[str]:
     return log.read_bytes()[mark:].decode(errors="replace").splitlines()
 
@@ -114,18 +122,12 @@ def test_a_paused_broker_is_not_reported_back_until_it_answers(tmp_path: Path) -
         mark = log.stat().st_size
         os.kill(cluster.proc.pid, signal.SIGSTOP)
         paused = True
-        deadline = time.monotonic() + BACK_TIMEOUT
-        while not any("netobs.broker: broker unreachable" in line for line in _since(log, mark)):
-            assert time.monotonic() < deadline, "\n".join(_since(log, mark)[-30:])
-            time.sleep(1)
+        _wait_for_line(log, mark, "netobs.broker: broker unreachable")
         time.sleep(PAUSED_SECONDS)
         while_paused = _since(log, mark)
         os.kill(cluster.proc.pid, signal.SIGCONT)
         paused = False
-        deadline = time.monotonic() + BACK_TIMEOUT
-        while not any("netobs.broker: broker answering again" in line for line in _since(log, mark)):
-            assert time.monotonic() < deadline, "\n".join(_since(log, mark)[-30:])
-            time.sleep(1)
+        _wait_for_line(log, mark, "netobs.broker: broker answering again")
     finally:
         if paused:
             os.kill(cluster.proc.pid, signal.SIGCONT)
