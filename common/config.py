@@ -188,8 +188,10 @@ class WorkerConfig:
     parse processes parse and mine syslog beside it (0: in the worker's own process).
 
     Its memory is bounded by records, whose size the receivers cap (about 1 MB): each agent holds at most
-    buffer_records fetched records waiting plus batch_records taken, and one insert is cut at batch_bytes of
-    raw records, so a burst waits in the broker instead of the worker's heap.
+    buffer_records fetched records or batch_bytes / 4 bytes per partition waiting (then that partition is not
+    fetched), and one insert is cut at batch_bytes of raw records, so a burst waits in the broker instead of the
+    worker's heap. A batch takes about batch_seconds of work, shared evenly among the partitions with records
+    waiting, so a flood in one partition does not hold back the others.
     """
 
     group_id: str = "netobs-worker"

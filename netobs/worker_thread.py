@@ -12,13 +12,13 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from faust.types import TP
-
     from processors.app import Worker
 
 log = logging.getLogger(__name__)
 
 TRIM_SECONDS = 10.0
+MEMORY = "memory"
+"""The pause reason of every partition while the node is over its soft memory ceiling."""
 
 
 def heap_trimmer() -> Callable[[int], int] | None:
@@ -44,8 +44,6 @@ class WorkerThread(threading.Thread):
         self.started = threading.Event()
         self._loop = asyncio.new_event_loop()
         self._stop_requested: asyncio.Event | None = None
-        self._paused: set[TP] = set()
-        """Partitions this thread paused (memory), resumed by pause(False); Faust's own pauses are its own."""
 
     def run(self) -> None:
         asyncio.set_event_loop(self._loop)
@@ -77,19 +75,15 @@ class WorkerThread(threading.Thread):
     def pause(self, on: bool) -> None:
         """Stop fetching (on) or fetch again: while paused, what the worker fetched is still stored and the rest
         waits in the broker. Idempotent; the memory watch repeats it while the node stays high, since a
-        rebalance resumes every partition Faust pauses itself."""
+        rebalance resumes every partition. A partition paused for fairness as well stays paused (Pauses)."""
         if not self._loop.is_closed():
             self._loop.call_soon_threadsafe(self._pause, on)
 
     def _pause(self, on: bool) -> None:
-        consumer = self.worker.app.consumer
-        assigned = consumer.assignment()
         if on:
-            consumer.pause_partitions(assigned)
-            self._paused = assigned
-        elif self._paused:
-            consumer.resume_partitions(self._paused & assigned)
-            self._paused = set()
+            self.worker.pauses.hold(MEMORY, self.worker.app.consumer.assignment())
+        else:
+            self.worker.pauses.release(MEMORY)
 
     def stop(self, timeout: float = 30.0) -> None:
         """Ask the app to stop and wait for it."""

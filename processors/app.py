@@ -15,6 +15,7 @@ import os
 import socket
 import tempfile
 import time
+from asyncio import FIRST_COMPLETED
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,8 +27,10 @@ from common import clickhouse, kafka_client
 from common.config import WorkerConfig
 from common.kafka_client import KafkaAccess
 from processors import clickhouse_writer, metrics
+from processors.fair_batches import MIN_BUDGET, FairBuffer, next_budget
 from processors.monitoring import resource_monitor
 from processors.monitoring.projector import StateProjector
+from processors.pauses import Pauses
 from processors.projector import Projector, Record, cut_by_bytes
 from processors.syslog.projector import SyslogProjector
 from processors.tables.projector import Keys, TableProjector, projections
@@ -39,6 +42,8 @@ from schemas.topics import EVENTS, POLL_RESULTS, SYSLOG_RAW, TOPICS, partition_f
 log = logging.getLogger(__name__)
 
 RETRY_SECONDS = (0.5, 1, 2, 5, 10)
+FAIR = "fair"
+"""The pause reason of a partition at its bound in an agent's FairBuffer."""
 T = TypeVar("T")
 
 
@@ -48,6 +53,10 @@ class Worker:
 
     app: faust.App
     projectors: dict[str, Projector]
+    pauses: Pauses
+    """The partitions not fetched for now, and why (fairness, memory)."""
+    held: dict[str, FairBuffer[Any]]
+    """By topic, the records its agent has fetched and not yet taken into a batch."""
 
     def stored_offsets(self, topic: str) -> dict[int, int]:
         """Highest offset handled per partition of topic this worker holds, counted as the broker counts."""
@@ -113,15 +122,22 @@ def make_app(
     )
     tables = {p.topic: TableProjector(clickhouse.connect(dsn), database, p) for p in projections(keys)}
     states = StateProjector(clickhouse.connect(dsn), database)
-    worker = Worker(app, {SYSLOG_RAW: projector, POLL_RESULTS: states, **tables})
+    worker = Worker(
+        app,
+        {SYSLOG_RAW: projector, POLL_RESULTS: states, **tables},
+        Pauses(app),
+        {topic: FairBuffer(settings.buffer_records, settings.batch_bytes // 4) for topic in (SYSLOG_RAW, *tables)},
+    )
     batches = functools.partial(record_batches, worker=settings)
 
     @app.agent(topics[SYSLOG_RAW], name="syslog-projector")
     async def project_syslog(stream: faust.StreamT) -> None:
-        await store_while_gathering(stream, settings, SYSLOG_RAW, projector.process)
+        await store_while_gathering(
+            stream, settings, SYSLOG_RAW, projector.process, worker.held[SYSLOG_RAW], worker.pauses
+        )
 
     for topic, table_projector in tables.items():
-        app.agent(topics[topic], name=f"{topic}-projector")(_table_agent(table_projector, settings))
+        app.agent(topics[topic], name=f"{topic}-projector")(_table_agent(table_projector, settings, worker))
 
     @app.agent(topics[POLL_RESULTS], name="state-projector")
     async def project_states(stream: faust.StreamT) -> None:
@@ -135,6 +151,9 @@ def make_app(
     # mode types its handlers with mypy_extensions' VarArg/NamedArg, which mypy no longer matches.
     @app.on_partitions_revoked.connect  # type: ignore[arg-type]
     async def on_revoked(app: faust.App, revoked: set[Any], **_: Any) -> None:
+        worker.pauses.forget(revoked)
+        for topic, held in worker.held.items():
+            held.drop({tp.partition for tp in revoked if tp.topic == topic})
         for topic, owner in worker.projectors.items():
             gone = [tp.partition for tp in revoked if tp.topic == topic]
             if gone:
@@ -195,33 +214,83 @@ async def record_batches(stream: faust.StreamT, worker: WorkerConfig) -> AsyncIt
 
 
 async def store_while_gathering(
-    stream: faust.StreamT, worker: WorkerConfig, topic: str, store: Callable[[list[Record]], Any]
+    stream: faust.StreamT,
+    worker: WorkerConfig,
+    topic: str,
+    store: Callable[[list[Record]], Any],
+    held: FairBuffer[Any],
+    pauses: Pauses,
 ) -> None:
-    """Store the records of topic's stream in batches as record_batches cuts them, gathering the next batch
-    while the previous one is stored. With take_events the next batch's batch_seconds only start once the
-    previous batch is stored, so a line waited for up to two inserts and a window; here the window runs beside
-    the insert. One batch is stored at a time, in order, each part retried until it is stored, and a batch's
-    events are acked only then (an event not acked is delivered again after a restart, and the projector
-    skips what it already stored)."""
+    """Store the records of topic's stream in fair batches (fair_batches), gathering the next batch while the
+    previous one is stored. A batch is cut once the previous one is stored and either batch_seconds have passed
+    since the last cut, or what is held reaches the batch's byte budget or batch_records; so under load a batch
+    takes what arrived from every partition meanwhile, not only the flood's. One batch is stored at a time, each
+    part retried until it is stored, and a batch's events are acked only then (an event not acked is delivered
+    again after a restart, and the projector skips what it already stored); a batch being stored when the agent
+    stops is finished and acked first."""
     assert isinstance(stream, faust.Stream)
-    storing: asyncio.Task[None] | None = None
+    arrived = asyncio.Event()
+    feeding = asyncio.create_task(_hold_arrivals(stream, topic, held, pauses, arrived))
+    storing: asyncio.Task[tuple[int, float]] | None = None
+    budget, last_cut = MIN_BUDGET, float("-inf")
     try:
-        async for events in stream.noack_take(worker.batch_records, within=worker.batch_seconds):
+        while await _gathered(held, arrived, feeding, worker, budget, last_cut):
             if storing is not None:
-                await storing
+                stored_bytes, seconds = await asyncio.shield(storing)
                 storing = None
-            parts = cut_by_bytes(_records(events), worker.batch_bytes)
-            storing = asyncio.create_task(_store_and_ack(stream, topic, store, parts, list(events)))
+                budget = next_budget(stored_bytes, seconds, worker.batch_seconds, worker.batch_bytes)
+            events = held.take(worker.batch_records, budget)
+            pauses.release(FAIR, [tp for tp in pauses.held(FAIR, topic) if held.below_half(tp.partition)])
+            last_cut = asyncio.get_running_loop().time()
+            storing = asyncio.create_task(_store_and_ack(stream, topic, store, events, worker.batch_bytes))
     finally:
+        feeding.cancel()
         if storing is not None:
             await storing
 
 
-async def _store_and_ack(
-    stream: faust.Stream, topic: str, store: Callable[[list[Record]], Any], parts: list[list[Record]], events: list[Any]
+async def _hold_arrivals(
+    stream: faust.Stream, topic: str, held: FairBuffer[Any], pauses: Pauses, arrived: asyncio.Event
 ) -> None:
-    """Store parts in order (each retried until it is stored), then ack events, so that a batch is committed
-    as soon as it is stored even when no batch follows it."""
+    """Drain the stream's one queue into held, a queue per partition, pausing a partition at its bound."""
+    async for event in stream.noack().events():
+        message = event.message
+        if held.put(message.partition, event, len(event.value)):
+            pauses.hold(FAIR, [message.tp])
+        arrived.set()
+
+
+async def _gathered(
+    held: FairBuffer[Any],
+    arrived: asyncio.Event,
+    feeding: asyncio.Task[None],
+    worker: WorkerConfig,
+    budget: int,
+    last_cut: float,
+) -> bool:
+    """Wait until a batch is to be cut (see store_while_gathering); False once the stream has ended."""
+    loop = asyncio.get_running_loop()
+    while not feeding.done():
+        records = held.records
+        wait = last_cut + worker.batch_seconds - loop.time()
+        if records and (wait <= 0 or records >= worker.batch_records or held.size >= budget):
+            return True
+        arrived.clear()
+        arrival = asyncio.ensure_future(arrived.wait())
+        await asyncio.wait({arrival, feeding}, timeout=wait if records else None, return_when=FIRST_COMPLETED)
+        arrival.cancel()
+    feeding.result()  # the feeder's error, if it failed
+    return False
+
+
+async def _store_and_ack(
+    stream: faust.Stream, topic: str, store: Callable[[list[Record]], Any], events: list[Any], part_bytes: int
+) -> tuple[int, float]:
+    """Store events' records in parts of at most part_bytes, in order (each retried until it is stored), then ack
+    the events, so that a batch is committed as soon as it is stored even when no batch follows it. Returns the
+    bytes stored and the seconds it took."""
+    started = time.monotonic()
+    parts = cut_by_bytes(_records(events), part_bytes)
     for part in parts:
         await retry(f"{topic} insert", store, part)
     delay = metrics.STORE_DELAY_SECONDS.labels(topic).observe
@@ -231,6 +300,7 @@ async def _store_and_ack(
             delay(max(0.0, (now_ns - record[2]) / 1e9))  # clocks of another host may be ahead
     for event in events:
         await stream.ack(event)
+    return sum(len(record[3]) for part in parts for record in part), time.monotonic() - started
 
 
 def _records(events: Sequence[Any]) -> list[Record]:
@@ -238,9 +308,13 @@ def _records(events: Sequence[Any]) -> list[Record]:
     return [(e.message.partition, e.message.offset, int(e.message.timestamp * 1e9), e.value) for e in events]
 
 
-def _table_agent(projector: TableProjector, worker: WorkerConfig) -> Callable[[faust.StreamT], Awaitable[None]]:
+def _table_agent(
+    projector: TableProjector, settings: WorkerConfig, worker: Worker
+) -> Callable[[faust.StreamT], Awaitable[None]]:
+    topic = projector.projection.topic
+
     async def project(stream: faust.StreamT) -> None:
-        await store_while_gathering(stream, worker, projector.projection.topic, projector.process)
+        await store_while_gathering(stream, settings, topic, projector.process, worker.held[topic], worker.pauses)
 
     return project
 
