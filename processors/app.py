@@ -230,7 +230,7 @@ async def store_while_gathering(
     stops is finished and acked first."""
     assert isinstance(stream, faust.Stream)
     arrived = asyncio.Event()
-    feeding = asyncio.create_task(_hold_arrivals(stream, topic, held, pauses, arrived))
+    feeding = asyncio.create_task(_hold_arrivals(stream, held, pauses, arrived))
     storing: asyncio.Task[tuple[int, float]] | None = None
     budget, last_cut = MIN_BUDGET, float("-inf")
     try:
@@ -249,9 +249,7 @@ async def store_while_gathering(
             await storing
 
 
-async def _hold_arrivals(
-    stream: faust.Stream, topic: str, held: FairBuffer[Any], pauses: Pauses, arrived: asyncio.Event
-) -> None:
+async def _hold_arrivals(stream: faust.Stream, held: FairBuffer[Any], pauses: Pauses, arrived: asyncio.Event) -> None:
     """Drain the stream's one queue into held, a queue per partition, pausing a partition at its bound."""
     async for event in stream.noack().events():
         message = event.message
