@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 TRIM_SECONDS = 10.0
+CRASH_CHECK_SECONDS = 2.0
 MEMORY = "memory"
 """The pause reason of every partition while the node is over its soft memory ceiling."""
 
@@ -64,7 +65,11 @@ class WorkerThread(threading.Thread):
         self.started.set()
         trimming = asyncio.create_task(_trim_heap_periodically(heap_trimmer()))
         try:
-            await self._stop_requested.wait()
+            while not self._stop_requested.is_set():
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stop_requested.wait(), CRASH_CHECK_SECONDS)
+                if (reason := self.worker.crash_reason()) is not None:
+                    raise RuntimeError(f"the worker's Faust app crashed, it would store nothing more: {reason!r}")
         finally:
             trimming.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -66,6 +66,14 @@ class Worker:
         """Rows the projector of topic inserted since start."""
         return self.projectors[topic].rows_stored
 
+    def crash_reason(self) -> BaseException | None:
+        """Why the app or its fetcher crashed, if one did. mode marks a crashed service and carries on, so a
+        worker whose fetcher crashed would fetch nothing more and say nothing; whoever runs it stops it instead."""
+        for service in (self.app, self.app._fetcher):
+            if service.crashed:
+                return service.crash_reason or RuntimeError(f"{service.label} crashed")
+        return None
+
     def release(self) -> None:
         """Let go of every partition once the app has stopped: the syslog miners are saved."""
         for projector in self.projectors.values():

@@ -27,14 +27,14 @@ class Pauses:
     def hold(self, reason: str, tps: Iterable[TP]) -> None:
         """Stop fetching tps for reason (again, if a rebalance resumed them)."""
         consumer = self._app.consumer
-        for tp in tps:
+        for tp in map(_faust_tp, tps):
             self._why.setdefault(tp, set()).add(reason)
             consumer.on_buffer_full(tp)
 
     def release(self, reason: str, tps: Iterable[TP] | None = None) -> None:
         """Drop reason from tps (default: every partition it holds); fetch those no other reason holds."""
         consumer = self._app.consumer
-        for tp in list(self._why) if tps is None else tps:
+        for tp in list(self._why) if tps is None else map(_faust_tp, tps):
             reasons = self._why.get(tp)
             if reasons is None or reason not in reasons:
                 continue
@@ -49,5 +49,12 @@ class Pauses:
 
     def forget(self, tps: Iterable[TP]) -> None:
         """Partitions revoked: the consumer no longer fetches them, and a new assignment starts them unpaused."""
-        for tp in tps:
+        for tp in map(_faust_tp, tps):
             self._why.pop(tp, None)
+
+
+def _faust_tp(tp: TP) -> TP:
+    """Faust's own TP: a message's tp is the broker client's TopicPartition, an equal tuple of another class, and
+    the consumer's set of partitions to fetch asserts that it holds only TPs (one other crashed its fetcher and
+    the worker fetched nothing more)."""
+    return tp if type(tp) is TP else TP(tp.topic, tp.partition)

@@ -36,6 +36,10 @@ PARTITIONS = 4
 FLOOD, NEIGHBOUR = 1, 0
 FLOOD_RECORDS, LINES_PER_RECORD = 600, 500
 NEIGHBOUR_RECORDS, NEIGHBOUR_LINES = 3, 10
+RESUMED = 200
+"""Records of the flood stored once it was paused for holding too much and fetched again (a pause that was never
+lifted, or lifted wrongly, stopped the worker's fetching: Faust's fetcher crashed on a partition of the wrong
+type)."""
 BEFORE = 200
 """Before, a batch took up to worker.batch_records (200) records in the order Faust's one queue for the topic
 held them, and up to worker.buffer_records (128) of the flood's were fetched ahead of anything another partition
@@ -114,6 +118,12 @@ def test_clean_lines_do_not_wait_behind_another_partitions_flood(broker, tmp_pat
             assert worker.poll() is None, log_path.read_text()[-3000:]
             assert time.monotonic() < deadline + 300, "the clean lines were never stored"
             time.sleep(0.1)
+        # The worker holds at most a quarter of worker.batch_bytes of a partition (84 of these records), so it
+        # has paused the flood's partition and must have fetched it again to get this far.
+        while asyncio.run(_offsets(broker.admin, group))[FLOOD] < start[FLOOD] + RESUMED:
+            assert worker.poll() is None, log_path.read_text()[-3000:]
+            assert time.monotonic() < deadline + 600, "the flood's partition was never fetched again"
+            time.sleep(0.2)
     finally:
         brokers.stop(worker)
     behind = stored_at[FLOOD] - sent_at[FLOOD]
