@@ -44,7 +44,7 @@ BEFORE = 200
 """Before, a batch took up to worker.batch_records (200) records in the order Faust's one queue for the topic
 held them, and up to worker.buffer_records (128) of the flood's were fetched ahead of anything another partition
 sent: on main, 317 of the flood's records were stored between the clean lines being sent and their being stored
-in one run, and all 600 before the clean lines could even be sent in another (now 11-13 on the same machine)."""
+in one run, and in another all 600 were stored before the clean lines (now 11-13 on the same machine)."""
 
 
 def _garbage(seed: int, count: int) -> list[list[bytes]]:
