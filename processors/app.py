@@ -27,7 +27,7 @@ from common import clickhouse, kafka_client
 from common.config import WorkerConfig
 from common.kafka_client import KafkaAccess
 from processors import clickhouse_writer, metrics
-from processors.fair_batches import MIN_BUDGET, FairBuffer, next_budget
+from processors.fair_batches import MIN_SHARE, FairBuffer, next_share
 from processors.monitoring import resource_monitor
 from processors.monitoring.projector import StateProjector
 from processors.pauses import Pauses
@@ -231,26 +231,34 @@ async def store_while_gathering(
 ) -> None:
     """Store the records of topic's stream in fair batches (fair_batches), gathering the next batch while the
     previous one is stored. A batch is cut once the previous one is stored and either batch_seconds have passed
-    since the last cut, or what is held reaches the batch's byte budget or batch_records; so under load a batch
-    takes what arrived from every partition meanwhile, not only the flood's. One batch is stored at a time, each
-    part retried until it is stored, and a batch's events are acked only then (an event not acked is delivered
-    again after a restart, and the projector skips what it already stored); a batch being stored when the agent
-    stops is finished and acked first."""
+    since the last cut, or what is held reaches one share or batch_records; so under load a batch takes what
+    arrived from every partition meanwhile, at most a share of each, not only the flood's. One batch is stored at
+    a time, each part retried until it is stored, and a batch's events are acked only then (an event not acked is
+    delivered again after a restart, and the projector skips what it already stored); a batch being stored when
+    the agent stops is finished and acked first."""
     assert isinstance(stream, faust.Stream)
     arrived = asyncio.Event()
     feeding = asyncio.create_task(_hold_arrivals(stream, held, pauses, arrived))
     storing: asyncio.Task[tuple[int, float]] | None = None
-    budget, last_cut = MIN_BUDGET, float("-inf")
+    share, last_cut = MIN_SHARE, float("-inf")
     try:
-        while await _gathered(held, arrived, feeding, worker, budget, last_cut):
+        while await _gathered(held, arrived, feeding, worker, share, last_cut):
             if storing is not None:
                 stored_bytes, seconds = await asyncio.shield(storing)
                 storing = None
-                budget = next_budget(stored_bytes, seconds, worker.batch_seconds, worker.batch_bytes)
-            events = held.take(worker.batch_records, budget)
+                share = next_share(stored_bytes, seconds, worker.batch_seconds, worker.batch_bytes)
+            # Not kept in a local: the last batch of a burst would stay in memory until the next one.
+            storing = asyncio.create_task(
+                _store_and_ack(
+                    stream,
+                    topic,
+                    store,
+                    held.take(worker.batch_records, share, worker.batch_bytes),
+                    worker.batch_bytes,
+                )
+            )
             pauses.release(FAIR, [tp for tp in pauses.held(FAIR, topic) if held.below_half(tp.partition)])
             last_cut = asyncio.get_running_loop().time()
-            storing = asyncio.create_task(_store_and_ack(stream, topic, store, events, worker.batch_bytes))
     finally:
         feeding.cancel()
         if storing is not None:
@@ -271,7 +279,7 @@ async def _gathered(
     arrived: asyncio.Event,
     feeding: asyncio.Task[None],
     worker: WorkerConfig,
-    budget: int,
+    share: int,
     last_cut: float,
 ) -> bool:
     """Wait until a batch is to be cut (see store_while_gathering); False once the stream has ended."""
@@ -279,7 +287,7 @@ async def _gathered(
     while not feeding.done():
         records = held.records
         wait = last_cut + worker.batch_seconds - loop.time()
-        if records and (wait <= 0 or records >= worker.batch_records or held.size >= budget):
+        if records and (wait <= 0 or records >= worker.batch_records or held.size >= share):
             return True
         arrived.clear()
         arrival = asyncio.ensure_future(arrived.wait())

@@ -3,10 +3,11 @@
 One worker holds every partition of a single node, and Faust hands an agent one queue for all of them: a
 sender flooding one partition put its records ahead of every other partition's, so the others' lines waited
 for the flood's (issue finding 9). Here an agent drains Faust's queue into a queue per partition; a batch
-shares its bytes out evenly among the partitions with something waiting (what one leaves unused goes to the
-others), and a partition holding more than its bound stops being fetched, so its backlog waits in the broker.
-A batch is also sized to be stored in about one batch window at the pace the last one was (next_budget), so a
-partition that has just received something waits for about two batches of the flood, not for a whole backlog.
+takes at most one share from each partition with something waiting, and a partition holding more than its bound
+stops being fetched, so its backlog waits in the broker. A share is what the last batch's pace stores in one
+batch window (next_share): while one partition floods, a batch takes about a window of it, and a record newly
+arrived in another partition waits for about two such batches, not for a whole backlog. When every partition is
+busy a batch holds a window of each, big enough for the projector to mine one chunk while it inserts another.
 """
 
 from __future__ import annotations
@@ -16,8 +17,8 @@ from typing import Generic, TypeVar
 
 T = TypeVar("T")
 
-MIN_BUDGET = 256 * 1024
-"""Bytes a batch may always take: below it an insert's fixed cost would outweigh its rows."""
+MIN_SHARE = 256 * 1024
+"""Bytes a batch may always take of a partition: below it an insert's fixed cost would outweigh its rows."""
 
 
 class FairBuffer(Generic[T]):
@@ -60,34 +61,27 @@ class FairBuffer(Generic[T]):
             and self._bytes.get(partition, 0) < self.hold_bytes // 2
         )
 
-    def take(self, max_records: int, max_bytes: int) -> list[T]:
-        """At most max_records items and about max_bytes, shared out evenly among the partitions holding some:
-        each takes whole items in order until it has its share (at least one item each, so a record bigger
-        than a share still goes; a batch may pass max_bytes by one item a partition), and what a partition
-        leaves of its share is shared again among those with more waiting."""
+    def take(self, max_records: int, share: int, max_bytes: int) -> list[T]:
+        """At most max_records items, and from each partition holding some at most share bytes (or max_bytes
+        split evenly among them, if less): whole items in order, at least one each (a record bigger than a share
+        still goes). What a quiet partition leaves of its share is not given to a busy one, so a batch taken while
+        one partition floods stays about one share of it."""
         waiting = sorted(p for p, q in self._queues.items() if q)
         if not waiting:
             return []
         start = next((i for i, p in enumerate(waiting) if p >= self._first), 0)
         turn = waiting[start:] + waiting[:start]
         self._first = turn[0] + 1
+        share = max(1, min(share, max_bytes // len(turn)))
         taken: list[T] = []
-        remaining = max_bytes
-        while turn and remaining > 0 and len(taken) < max_records:
-            share = max(1, remaining // len(turn))
-            more = []
-            for partition in turn:
-                queue = self._queues[partition]
-                got = 0
-                while queue and got < share and len(taken) < max_records:
-                    item, size = queue.popleft()
-                    taken.append(item)
-                    got += size
-                self._bytes[partition] -= got
-                remaining -= got
-                if queue and got >= share:
-                    more.append(partition)
-            turn = more
+        for partition in turn:
+            queue = self._queues[partition]
+            got = 0
+            while queue and got < share and len(taken) < max_records:
+                item, size = queue.popleft()
+                taken.append(item)
+                got += size
+            self._bytes[partition] -= got
         return taken
 
     def drop(self, partitions: set[int]) -> int:
@@ -100,10 +94,11 @@ class FairBuffer(Generic[T]):
         return dropped
 
 
-def next_budget(stored_bytes: int, seconds: float, window: float, ceiling: int) -> int:
-    """Bytes the next batch may take: what the last batch's pace stores in one window, between MIN_BUDGET and
-    ceiling. Under load a batch then takes about a window to store whatever its lines cost (clean lines or
-    garbage that mines ten times slower), which bounds how long a newly arrived record waits."""
+def next_share(stored_bytes: int, seconds: float, window: float, ceiling: int) -> int:
+    """Bytes the next batch may take of each partition: what the last batch's pace stores in one window, between
+    MIN_SHARE and ceiling. Under load the flood's part of a batch then takes about a window to store whatever its
+    lines cost (clean lines or garbage that mines ten times slower), which bounds how long a record newly arrived
+    in another partition waits."""
     if seconds <= 0:
         return ceiling
-    return int(min(ceiling, max(MIN_BUDGET, stored_bytes / seconds * window)))
+    return int(min(ceiling, max(MIN_SHARE, stored_bytes / seconds * window)))
