@@ -232,7 +232,7 @@ class Node:
         import clickhouse_connect
 
         from tests import brokers
-        from tests.integration.pipeline import wait_port
+        from tests.integration.pipeline import add_token, wait_port
 
         self.data = data
         ports = {n: brokers.free_port() for n in ("kafka", "mcp", "relp", "traps", "clickhouse", "metrics")}
@@ -253,8 +253,7 @@ class Node:
         )
         if parse_processes is not None:
             env["NETOBS_WORKER_PARSE_PROCESSES"] = str(parse_processes)
-        add = [sys.executable, "-m", "netobs", "token", "add", TOKEN_NAME, "--scope", "read:sql", "--scope", "metrics"]
-        self.token = subprocess.run(add, env=env, capture_output=True, text=True, check=True).stdout.strip()
+        self.token = add_token(env, TOKEN_NAME, "read:sql", "metrics")
         started = time.monotonic()
         log_path = data / "run.log"
         self.proc = brokers.spawn([sys.executable, "-m", "netobs", "run"], log_path, cwd=common.REPO_ROOT, env=env)
