@@ -61,11 +61,11 @@ from _common import (
     median,
     process_kind,
     process_tree,
-    rss_mb,
     say,
     scratch_dir,
     start_sender,
     syslog_lines,
+    usage_tree,
 )
 
 from tests import brokers
@@ -97,11 +97,9 @@ class RssSampler:
     def _run(self) -> None:
         while not self._stop.wait(SAMPLE_SECONDS):
             sample: dict[str, float] = {}
-            for pid in process_tree(self.root):
-                mb = rss_mb(pid)
-                if mb is not None:
-                    name = process_kind(pid, self.root)
-                    sample[name] = sample.get(name, 0.0) + mb
+            for usage in usage_tree(self.root):
+                if usage.rss_mb > 0:  # a zombie's
+                    sample[usage.kind] = sample.get(usage.kind, 0.0) + usage.rss_mb
             if sample:
                 self.samples.append((time.monotonic(), sample))
 
