@@ -507,21 +507,29 @@ def scratch_dir(prefix: str) -> Path:
     return Path(tempfile.mkdtemp(prefix=prefix))
 
 
-def process_tree(pid: int) -> list[int]:
-    """pid and every live process below it (from /proc)."""
+def _tree_stats(root: int) -> dict[int, list[str]]:
+    """/proc/PID/stat of root and every live process below it, each read once (the fields after the name)."""
+    stats: dict[int, list[str]] = {}
     children: dict[int, list[int]] = {}
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             try:
-                parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+                parent = int(fields[1])
             except (OSError, IndexError, ValueError):
                 continue
+            stats[int(entry.name)] = fields
             children.setdefault(parent, []).append(int(entry.name))
-    found, todo = [], [pid]
+    found, todo = [], [root]
     while todo:
         found.append(todo.pop())
         todo += children.get(found[-1], [])
-    return found
+    return {pid: stats[pid] for pid in found if pid in stats}
+
+
+def process_tree(pid: int) -> list[int]:
+    """pid and every live process below it (from /proc)."""
+    return list(_tree_stats(pid))
 
 
 def process_kind(pid: int, root: int) -> str:
@@ -553,23 +561,37 @@ def rss_mb(pid: int | None) -> float | None:
     return None
 
 
-def cpu_seconds(pid: int) -> float | None:
-    """User + system CPU seconds pid has used (its own threads), None when it is gone."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except (OSError, IndexError):
-        return None
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+@dataclass(frozen=True)
+class Usage:
+    """What one process under a root uses, from one read of its /proc/PID/stat."""
+
+    pid: int
+    kind: str
+    """process_kind."""
+    rss_mb: float
+    """Resident set (the stat file's rss, the same count as VmRSS)."""
+    cpu_seconds: float
+    """User + system CPU time of its threads so far."""
 
 
-def cpu_by_kind(root: int) -> dict[str, float]:
-    """CPU seconds used so far by each kind of process under root (process_kind; a kind's processes summed)."""
+_PAGE_MB = os.sysconf("SC_PAGE_SIZE") / 2**20
+_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def usage_tree(root: int) -> list[Usage]:
+    """Usage of root and every live process below it, in pid order: one walk of /proc serves both the memory
+    samplers and the CPU accounts."""
+    return [
+        Usage(pid, process_kind(pid, root), int(fields[21]) * _PAGE_MB, (int(fields[11]) + int(fields[12])) / _TICKS)
+        for pid, fields in sorted(_tree_stats(root).items())
+    ]
+
+
+def cpu_by_kind(usages: Sequence[Usage]) -> dict[str, float]:
+    """CPU seconds used so far by each kind of process in usages (a kind's processes summed)."""
     out: dict[str, float] = {}
-    for pid in process_tree(root):
-        used = cpu_seconds(pid)
-        if used is not None:
-            kind = process_kind(pid, root)
-            out[kind] = out.get(kind, 0.0) + used
+    for usage in usages:
+        out[usage.kind] = out.get(usage.kind, 0.0) + usage.cpu_seconds
     return out
 
 

@@ -61,15 +61,15 @@ from _common import (
     median,
     process_kind,
     process_tree,
-    rss_mb,
     say,
     scratch_dir,
     start_sender,
     syslog_lines,
+    usage_tree,
 )
 
 from tests import brokers
-from tests.integration.pipeline import TOKEN, call, node_env, wait_port
+from tests.integration.pipeline import TOKEN, call, own_node_env, wait_port
 
 PHASES = ("garbage", "stop_under_load", "broker_outage", "burst")
 START_SECONDS = 300.0
@@ -97,11 +97,9 @@ class RssSampler:
     def _run(self) -> None:
         while not self._stop.wait(SAMPLE_SECONDS):
             sample: dict[str, float] = {}
-            for pid in process_tree(self.root):
-                mb = rss_mb(pid)
-                if mb is not None:
-                    name = process_kind(pid, self.root)
-                    sample[name] = sample.get(name, 0.0) + mb
+            for usage in usage_tree(self.root):
+                if usage.rss_mb > 0:  # a zombie's
+                    sample[usage.kind] = sample.get(usage.kind, 0.0) + usage.rss_mb
             if sample:
                 self.samples.append((time.monotonic(), sample))
 
@@ -136,8 +134,7 @@ class Node:
         self.url = f"http://{HOST}:{self.ports['mcp']}/mcp"
         self.log_path = data_dir / "run.log"
         self._log_start = self.log_path.stat().st_size if self.log_path.exists() else 0
-        env = node_env(
-            None,
+        env = own_node_env(
             data_dir,
             NETOBS_KAFKA_EMBEDDED_PORT=str(self.ports["kafka"]),
             NETOBS_SYSLOG_UDP_PORT=str(self.syslog_port),
@@ -146,8 +143,6 @@ class Node:
             NETOBS_MCP_PORT=str(self.ports["mcp"]),
             NETOBS_MCP_TOKEN=TOKEN,
         )
-        for name in ("NETOBS_KAFKA", "NETOBS_KAFKA_BOOTSTRAP", "NETOBS_CLICKHOUSE"):
-            env.pop(name, None)
         started = time.monotonic()
         self.proc = brokers.spawn([sys.executable, "-m", "netobs", "run"], self.log_path, env=env)
         LIVE.append(self)

@@ -36,15 +36,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from netobs import broker_auth
 from tests import brokers
-from tests.integration.pipeline import TOKEN, call, node_env, wait_for, wait_port
+from tests.integration.pipeline import TOKEN, call, own_node_env, wait_for, wait_port
 from tests.rsyslog import numbered, raw_line_numbers
 
 START_SECONDS = 180
 
 
 def _env(data: Path, ports: dict[str, int]) -> dict[str, str]:
-    env = node_env(
-        "",
+    env = own_node_env(
         data,
         NETOBS_KAFKA_EMBEDDED_PORT=str(ports["kafka"]),
         NETOBS_SYSLOG_UDP_PORT="0",
@@ -54,8 +53,6 @@ def _env(data: Path, ports: dict[str, int]) -> dict[str, str]:
         NETOBS_MCP_TOKEN=TOKEN,
         NETOBS_LOG_LEVEL="WARNING",
     )
-    for name in ("NETOBS_KAFKA", "NETOBS_KAFKA_BOOTSTRAP", "NETOBS_CLICKHOUSE"):
-        env.pop(name, None)
     return env
 
 

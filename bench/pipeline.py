@@ -180,23 +180,23 @@ class RssSampler:
         self._thread = threading.Thread(target=self._run, name="rss", daemon=True)
         self._thread.start()
 
-    def sample(self) -> dict[str, float]:
+    def take(self) -> list[common.Usage]:
+        """One walk of the processes under root, kept as an RSS sample and returned (their CPU time too)."""
+        usages = common.usage_tree(self.root)
         seen: dict[str, int] = {}
-        out: dict[str, float] = {}
-        for pid in sorted(common.process_tree(self.root)):
-            mb = common.rss_mb(pid)
-            if mb is None or mb == 0:
+        sample: dict[str, float] = {}
+        for usage in usages:
+            if usage.rss_mb == 0:
                 continue
-            name = common.process_kind(pid, self.root)
-            seen[name] = seen.get(name, 0) + 1
-            out[name if seen[name] == 1 else f"{name}#{seen[name]}"] = mb
-        return out
+            seen[usage.kind] = seen.get(usage.kind, 0) + 1
+            sample[usage.kind if seen[usage.kind] == 1 else f"{usage.kind}#{seen[usage.kind]}"] = usage.rss_mb
+        if sample:
+            self.samples.append((time.monotonic(), sample))
+        return usages
 
     def _run(self) -> None:
         while not self._stop.wait(self.every):
-            sample = self.sample()
-            if sample:
-                self.samples.append((time.monotonic(), sample))
+            self.take()
 
     def close(self) -> None:
         self._stop.set()
@@ -232,7 +232,7 @@ class Node:
         import clickhouse_connect
 
         from tests import brokers
-        from tests.integration.pipeline import wait_port
+        from tests.integration.pipeline import add_token, wait_port
 
         self.data = data
         ports = {n: brokers.free_port() for n in ("kafka", "mcp", "relp", "traps", "clickhouse", "metrics")}
@@ -253,8 +253,7 @@ class Node:
         )
         if parse_processes is not None:
             env["NETOBS_WORKER_PARSE_PROCESSES"] = str(parse_processes)
-        add = [sys.executable, "-m", "netobs", "token", "add", TOKEN_NAME, "--scope", "read:sql", "--scope", "metrics"]
-        self.token = subprocess.run(add, env=env, capture_output=True, text=True, check=True).stdout.strip()
+        self.token = add_token(env, TOKEN_NAME, "read:sql", "metrics")
         started = time.monotonic()
         log_path = data / "run.log"
         self.proc = brokers.spawn([sys.executable, "-m", "netobs", "run"], log_path, cwd=common.REPO_ROOT, env=env)
@@ -443,9 +442,9 @@ def netobs_step(ctx: Context, rate: int) -> Step:
         base = node.count()
         before = node.metrics()
         started = time.monotonic()
-        cpu_before = common.cpu_by_kind(node.proc.pid)
+        cpu_before = common.cpu_by_kind(node.rss.take())
         follow(ctx, node.syslog_port, rate, lambda: node.count() - base, step)
-        cpu_after = common.cpu_by_kind(node.proc.pid)
+        cpu_after = common.cpu_by_kind(node.rss.take())
         after = node.metrics()
         rows, distinct = node.query(
             "SELECT count(), uniqExact(extract(message, '^seq=([0-9]+) ')) FROM syslog "

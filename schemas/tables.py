@@ -89,6 +89,16 @@ SYSLOG_COLUMNS = (
     "parse_issues",
 )
 
+SYSLOG_RAW_PARTS = ("raw_whole", "raw_head", "host", "event_time", "message", "raw_tail")
+"""The columns the syslog table's raw ALIAS rebuilds the line from."""
+SYSLOG_RAW = (
+    "if(raw_whole, raw_head, concat(replaceOne(replaceOne(raw_head, '\\x01', host), '\\x02', "
+    "concat(formatDateTime(event_time, '%b ', 'UTC'), leftPad(toString(toDayOfMonth(event_time, 'UTC')), 2, ' '), "
+    "formatDateTime(event_time, ' %H:%i:%S', 'UTC'))), message, raw_tail))"
+)
+"""The raw ALIAS of the syslog table as migration 0008 defines it (a unit test holds the two together): readers
+that pick SYSLOG_RAW_PARTS with an aggregate rebuild the line with it once per group, not once per row."""
+
 SYSLOG_PATTERN_COLUMNS = ("template_id", "template", "current_id", "first_seen", "updated_at")
 
 PROCESSOR_STATE_COLUMNS = ("topic", "partition", "offset", "saved_at", "state")

@@ -10,11 +10,12 @@ one id, however its template evolved. The summary groups by it, and a template f
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 
 from query_mcp.sql.filters import keyset
-from schemas.tables import SYSLOG, SYSLOG_PATTERNS
+from schemas.tables import SYSLOG, SYSLOG_PATTERNS, SYSLOG_RAW, SYSLOG_RAW_PARTS
 
 FILTER_COLUMNS = {
     "level_filter": "level",
@@ -29,8 +30,9 @@ SORT_KEY = (
     ("s.line_no", "UInt32"),
 )
 """The order of search_syslog: time, then the line's place in the raw topic (unique per line)."""
-RAW_PARTS = "(s.raw_whole, s.raw_head, s.host, s.event_time, s.message, s.raw_tail)"
-"""What migration 0008's ALIAS raw is rebuilt from: an aggregate picks this tuple and raw_of rebuilds it once."""
+RAW_PARTS = f"({', '.join(f's.{column}' for column in SYSLOG_RAW_PARTS)})"
+"""What the raw ALIAS is rebuilt from: an aggregate picks this tuple and raw_of rebuilds it once."""
+_COLUMN = re.compile(rf"\b({'|'.join(SYSLOG_RAW_PARTS)})\b")
 FOLD = "if(cur.current_id = 0, s.template_id, cur.current_id)"
 FOLD_JOIN = "LEFT JOIN cur ON s.template_id = cur.template_id"
 
@@ -57,14 +59,9 @@ class SyslogFilter:
 
 
 def raw_of(parts: str) -> str:
-    """raw rebuilt from a RAW_PARTS tuple, as migration 0008's ALIAS does it from the columns."""
-    whole, head, host, at, message, tail = (f"{parts}.{i}" for i in range(1, 7))
-    stamp = (
-        f"concat(formatDateTime({at}, '%b ', 'UTC'), leftPad(toString(toDayOfMonth({at}, 'UTC')), 2, ' '), "
-        f"formatDateTime({at}, ' %H:%i:%S', 'UTC'))"
-    )
-    head_out = f"replaceOne(replaceOne({head}, '\\x01', {host}), '\\x02', {stamp})"
-    return f"if({whole}, {head}, concat({head_out}, {message}, {tail}))"
+    """raw rebuilt from a RAW_PARTS tuple: the table's ALIAS (SYSLOG_RAW) over the tuple's elements."""
+    element = {column: f"{parts}.{i}" for i, column in enumerate(SYSLOG_RAW_PARTS, 1)}
+    return _COLUMN.sub(lambda found: element[found.group(0)], SYSLOG_RAW)
 
 
 def where(f: SyslogFilter, window: bool = True) -> tuple[list[str], dict[str, object]]:

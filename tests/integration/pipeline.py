@@ -7,6 +7,7 @@ import json
 import os
 import socket
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -42,6 +43,26 @@ def node_env(broker: Cluster | None, data_dir: Path, stage: str | None = None, *
     env.update(NETOBS_SNMP_TRAP_PORT="0", NETOBS_POLLER_ENABLED="false", NETOBS_SYSLOG_RELP_PORT="0")
     env.update(extra)
     return env
+
+
+def own_node_env(data_dir: Path, **extra: str) -> dict[str, str]:
+    """Environment for a whole `netobs run` that starts its own broker and store, as a user runs it: node_env
+    without a broker, and no ClickHouse server address inherited from the test run either."""
+    env = node_env(None, data_dir, **extra)
+    env.pop("NETOBS_CLICKHOUSE", None)
+    return env
+
+
+def add_token(env: dict[str, str], name: str, *scopes: str) -> str:
+    """`netobs token add NAME --scope ...` on the data directory of env, as an operator runs it; returns the secret."""
+    scope_args = [arg for scope in scopes for arg in ("--scope", scope)]
+    return subprocess.run(
+        [sys.executable, "-m", "netobs", "token", "add", name, *scope_args],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
 
 
 def wait_port(

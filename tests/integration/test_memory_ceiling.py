@@ -17,7 +17,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests import brokers
-from tests.integration.pipeline import TOKEN, node_env, wait_for, wait_port
+from tests.integration.pipeline import TOKEN, add_token, own_node_env, wait_for, wait_port
 
 pytestmark = pytest.mark.integration
 
@@ -38,15 +38,12 @@ def _metric(port: int, name: str, **labels: str) -> float:
 @pytest.mark.skipif(shutil.which("logger") is None, reason="util-linux logger is not installed")
 def test_a_parse_process_over_its_ceiling_is_restarted_and_no_line_is_lost(tmp_path: Path) -> None:
     ports = {name: brokers.free_port() for name in ("kafka", "syslog", "mcp", "metrics", "clickhouse")}
-    env = node_env(
-        "",
+    env = own_node_env(
         tmp_path / "data",
         NETOBS_KAFKA_EMBEDDED_PORT=str(ports["kafka"]),
         NETOBS_SYSLOG_UDP_PORT="0",
         NETOBS_SYSLOG_TCP_PORT=str(ports["syslog"]),
         NETOBS_SYSLOG_TLS_PORT="0",
-        NETOBS_SYSLOG_RELP_PORT="0",
-        NETOBS_SNMP_TRAP_PORT="0",
         NETOBS_MCP_PORT=str(ports["mcp"]),
         NETOBS_MCP_TOKEN=TOKEN,
         NETOBS_CLICKHOUSE_HTTP_PORT=str(ports["clickhouse"]),
@@ -58,15 +55,7 @@ def test_a_parse_process_over_its_ceiling_is_restarted_and_no_line_is_lost(tmp_p
         NETOBS_MEMORY_SAMPLE_SECONDS="0.2",
         NETOBS_MEMORY_SHED_SECONDS="15",
     )
-    for name in ("NETOBS_KAFKA", "NETOBS_KAFKA_BOOTSTRAP", "NETOBS_CLICKHOUSE"):
-        env.pop(name, None)
-    analyst = subprocess.run(
-        [sys.executable, "-m", "netobs", "token", "add", "analyst", "--scope", "read:sql"],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.strip()
+    analyst = add_token(env, "analyst", "read:sql")
     marker = uuid.uuid4().hex[:10]
     lines = tmp_path / "lines.txt"
     lines.write_text("".join(f"ceiling {marker} line {i}\n" for i in range(LINES)))

@@ -22,7 +22,7 @@ from mcp.shared._httpx_utils import create_mcp_http_client
 
 from query_mcp.auth import tokens
 from tests import brokers
-from tests.integration.pipeline import TOKEN, node_env, rows_of, wait_for, wait_port
+from tests.integration.pipeline import TOKEN, own_node_env, rows_of, wait_for, wait_port
 
 pytestmark = pytest.mark.integration
 
@@ -30,8 +30,7 @@ NODE_START_SECONDS = 120
 
 
 def _env(data: Path, ports: dict[str, int], seed: Path) -> dict[str, str]:
-    env = node_env(
-        "",
+    env = own_node_env(
         data,
         NETOBS_KAFKA_EMBEDDED_PORT=str(ports["kafka"]),
         NETOBS_SYSLOG_UDP_PORT="0",
@@ -44,8 +43,6 @@ def _env(data: Path, ports: dict[str, int], seed: Path) -> dict[str, str]:
         NETOBS_ACTIONS_APPROVAL_TOOLS="update_node",
         NETOBS_WORKER_BATCH_SECONDS="0.2",
     )
-    for name in ("NETOBS_KAFKA", "NETOBS_KAFKA_BOOTSTRAP", "NETOBS_CLICKHOUSE"):
-        env.pop(name, None)
     return env
 
 

@@ -23,7 +23,7 @@ from netobs import broker_auth
 from schemas import raw_syslog
 from schemas.topics import SYSLOG_RAW
 from tests import brokers
-from tests.integration.pipeline import TOKEN, call, node_env, wait_for, wait_port
+from tests.integration.pipeline import TOKEN, call, own_node_env, wait_for, wait_port
 
 pytestmark = pytest.mark.integration
 
@@ -31,8 +31,7 @@ NODE_START_SECONDS = 120  # the embedded broker starts first: a few seconds alon
 
 
 def _env(data: Path, ports: dict[str, int]) -> dict[str, str]:
-    env = node_env(
-        None,
+    env = own_node_env(
         data,
         NETOBS_KAFKA_EMBEDDED_PORT=str(ports["kafka"]),
         NETOBS_SYSLOG_UDP_PORT=str(ports["syslog"]),
@@ -43,8 +42,6 @@ def _env(data: Path, ports: dict[str, int]) -> dict[str, str]:
         NETOBS_MCP_TOKEN=TOKEN,
         NETOBS_WORKER_BATCH_SECONDS="0.2",
     )
-    for name in ("NETOBS_KAFKA", "NETOBS_KAFKA_BOOTSTRAP", "NETOBS_CLICKHOUSE"):
-        env.pop(name, None)
     return env
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import shutil
 import signal
 import subprocess
@@ -20,7 +19,7 @@ import pytest
 from mcp import Client, StdioServerParameters
 
 from tests import brokers
-from tests.integration.pipeline import call, wait_for, wait_port
+from tests.integration.pipeline import add_token, call, own_node_env, wait_for, wait_port
 
 pytestmark = pytest.mark.integration
 
@@ -37,9 +36,8 @@ def _children(pid: int) -> list[int]:
 @pytest.mark.skipif(shutil.which("logger") is None, reason="util-linux logger is not installed")
 def test_run_stop_restart_and_stdio(tmp_path):
     ports = {name: brokers.free_port() for name in ("kafka", "syslog", "mcp", "traps", "clickhouse")}
-    env = dict(
-        os.environ,
-        NETOBS_DATA_DIR=str(tmp_path / "data"),
+    env = own_node_env(
+        tmp_path / "data",
         NETOBS_KAFKA_EMBEDDED_PORT=str(ports["kafka"]),
         NETOBS_SYSLOG_UDP_PORT=str(ports["syslog"]),
         NETOBS_SYSLOG_TCP_PORT=str(ports["syslog"]),
@@ -47,16 +45,9 @@ def test_run_stop_restart_and_stdio(tmp_path):
         NETOBS_MCP_PORT=str(ports["mcp"]),
         NETOBS_SNMP_TRAP_PORT=str(ports["traps"]),
         NETOBS_CLICKHOUSE_HTTP_PORT=str(ports["clickhouse"]),
+        NETOBS_POLLER_ENABLED="true",  # every part a default node runs, and stops
     )
-    env.pop("NETOBS_KAFKA", None)
-    env.pop("NETOBS_CLICKHOUSE", None)
-    analyst = subprocess.run(
-        [sys.executable, "-m", "netobs", "token", "add", "analyst", "--scope", "read:sql"],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.strip()
+    analyst = add_token(env, "analyst", "read:sql")
     log_path = tmp_path / "run.log"
     node = _start(env, log_path)
     url = f"http://127.0.0.1:{ports['mcp']}/mcp"

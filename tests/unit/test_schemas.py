@@ -1,9 +1,11 @@
+import re
+
 import msgspec
 import pytest
 
 from common import migrations
 from schemas import raw_syslog
-from schemas.tables import SYSLOG_COLUMNS
+from schemas.tables import SYSLOG_COLUMNS, SYSLOG_RAW
 from schemas.topics import partition_for
 
 
@@ -42,3 +44,23 @@ def test_migrations_are_numbered_and_cover_the_insert_columns():
 
 def test_statement_split_drops_comments():
     assert migrations.statements("-- a; comment\nCREATE x;\n\nCREATE y;") == ["CREATE x", "CREATE y"]
+
+
+def _call_at(sql: str, start: int) -> str:
+    """The function call that begins at start, up to its closing parenthesis (none of ours quote one)."""
+    depth = 0
+    for end in range(start, len(sql)):
+        depth += {"(": 1, ")": -1}.get(sql[end], 0)
+        if depth == 0 and sql[end] == ")":
+            return sql[start : end + 1]
+    raise AssertionError(f"unbalanced: {sql[start:]!r}")
+
+
+def test_the_raw_alias_readers_rebuild_is_the_one_the_newest_migration_defines():
+    defined = [
+        " ".join(_call_at(sql, found.end()).split())
+        for _, _, sql in migrations.migration_files()
+        for found in re.finditer(r"\braw\s+String\s+ALIAS\s+", sql)
+    ]
+    assert defined, "a migration defines syslog.raw as an ALIAS"
+    assert defined[-1] == SYSLOG_RAW
