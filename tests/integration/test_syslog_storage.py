@@ -255,22 +255,13 @@ TRICKY_FILTERS = [
 ]
 
 
-def test_tricky_filters_match_the_same_lines_as_match_alone(client) -> None:
-    """Partial tokens, punctuation, case, UTF-8, LIKE's wildcards, empty: the search finds exactly the lines
-    match() finds over every message, with the indexes used or not (migration 0009's smaller n-gram filter);
-    and a rare literal reads only the granule that holds it."""
-    db = "storage_tricky_test"
-    migrations.apply(client, db, 30)
-    rng = random.Random(7)
-    lines = _messages(rng, 40_000)
-    for i, message in enumerate(TRICKY_MESSAGES):
-        lines[3_000 + i * 3_500] = f"<13>Jan  5 00:00:00 h1 app[1]: {message}".encode()
-    _store(client, db, lines, per_record=5000)
-    client.command(f"OPTIMIZE TABLE {db}.{SYSLOG} FINAL")
+def _found_as_by_match(client: Any, db: str, filters: list[str]) -> dict[str, set[str]]:
+    """The messages each filter finds, checked equal, row for row, to what match() finds over every message
+    of the window, with the skip indexes used and not; and the count tool agreeing."""
     start = datetime.fromtimestamp(NOW_NS / 1e9, UTC) - timedelta(hours=1)
     end = start + timedelta(hours=3)
     found = {}
-    for message_filter in TRICKY_FILTERS:
+    for message_filter in filters:
         window = q.SyslogFilter(start=start, end=end, message_filter=message_filter)
         sql, params = q.search_sql(db, window, 50_000, False)
         with_index = client.query(sql, parameters=params).result_rows
@@ -286,16 +277,76 @@ def test_tricky_filters_match_the_same_lines_as_match_alone(client) -> None:
         count_sql, count_params = q.count_sql(db, window)
         assert client.query(count_sql, parameters=count_params).result_rows[0][0] == len(reference), message_filter
         found[message_filter] = {r[5] for r in with_index}
+    return found
+
+
+def test_tricky_filters_match_the_same_lines_as_match_alone(client) -> None:
+    """Partial tokens, punctuation, case, UTF-8, LIKE's wildcards, empty: the search finds exactly the lines
+    match() finds over every message, with the indexes used or not (migration 0010's coarse and fine n-gram filters);
+    and a rare literal reads only the granule that holds it."""
+    db = "storage_tricky_test"
+    migrations.apply(client, db, 30)
+    rng = random.Random(7)
+    lines = _messages(rng, 40_000)
+    for i, message in enumerate(TRICKY_MESSAGES):
+        lines[3_000 + i * 3_500] = f"<13>Jan  5 00:00:00 h1 app[1]: {message}".encode()
+    _store(client, db, lines, per_record=5000)
+    client.command(f"OPTIMIZE TABLE {db}.{SYSLOG} FINAL")
+    found = _found_as_by_match(client, db, TRICKY_FILTERS)
     assert found["kx7intr"] == {m for m in TRICKY_MESSAGES if "kx7intr" in m}  # partial tokens, whole line set
     assert found["KX7intruder"] == set()
     assert found["(?i)kx7intruder"] == {m for m in TRICKY_MESSAGES if "kx7intruder" in m.lower()}
     assert found["kx7_ntruder"] == set()  # _ is no wildcard in a regex
-    window = q.SyslogFilter(start=start, end=end, message_filter="akx7intruderz")
+    start = datetime.fromtimestamp(NOW_NS / 1e9, UTC) - timedelta(hours=1)
+    window = q.SyslogFilter(start=start, end=start + timedelta(hours=3), message_filter="akx7intruderz")
     sql, params = q.search_sql(db, window, 10_000, False)
     plan = [row[0] for row in client.query("EXPLAIN indexes = 1 " + sql, parameters=params).result_rows]
-    at = next(i for i, line in enumerate(plan) if "Name: idx_message" in line)
-    read, total = next(map(int, m.groups()) for line in plan[at:] if (m := re.search(r"Granules: (\d+)/(\d+)", line)))
-    assert (read, total) == (1, 5), plan  # the one line's granule of the five
+    # the coarse filter (every 4 granules of 2048 rows) first, then the fine one on the 4 granules it left:
+    # the one line's granule of the 20
+    assert _skip_granules(plan) == [("idx_message", 4, 20), ("idx_message_fine", 1, 4)], plan
+
+
+def test_tricky_filters_among_random_text_match_the_same_lines(client) -> None:
+    """Lines with random fingerprints (as ssh logs its keys) give the coarse filter of 8192 rows so many 3-grams
+    that it lets every word through, and the fine filter of each granule is what drops granules there: the
+    tricky filters still find exactly what match() finds, inside fingerprints too."""
+    db = "storage_random_text_test"
+    migrations.apply(client, db, 30)
+    rng = random.Random(17)
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+    lines = []
+    for i in range(16_384):
+        key = "".join(rng.choice(alphabet) for _ in range(43))
+        lines.append(
+            f"<13>Jan  5 00:00:00 h{i % 5} sshd[7]: Accepted publickey for u{i % 7} ssh2: SHA256:{key}".encode()
+        )
+    for i, message in enumerate(TRICKY_MESSAGES):
+        lines[500 + i * 1_400] = f"<13>Jan  5 00:00:00 h1 sshd[7]: {message}".encode()
+    lines[9_000] = b"<13>Jan  5 00:00:00 h1 sshd[7]: Accepted publickey for u1 ssh2: SHA256:Zkx7intruderQ+/9"
+    _store(client, db, lines, per_record=4096)
+    client.command(f"OPTIMIZE TABLE {db}.{SYSLOG} FINAL")
+    found = _found_as_by_match(client, db, [*TRICKY_FILTERS, "SHA256:Zkx7", r"intruderQ\+/9", "ssh2: SHA"])
+    assert found["kx7intruder"] == {m for m in TRICKY_MESSAGES if "kx7intruder" in m} | {
+        "Accepted publickey for u1 ssh2: SHA256:Zkx7intruderQ+/9"
+    }
+    assert len(found["ssh2: SHA"]) == 16_384 - len(TRICKY_MESSAGES)
+    start = datetime.fromtimestamp(NOW_NS / 1e9, UTC) - timedelta(hours=1)
+    window = q.SyslogFilter(start=start, end=start + timedelta(hours=3), message_filter="qzjxw9vkk")
+    sql, params = q.search_sql(db, window, 10_000, False)
+    plan = [row[0] for row in client.query("EXPLAIN indexes = 1 " + sql, parameters=params).result_rows]
+    (_, coarse_left, _), (_, fine_left, fine_given) = _skip_granules(plan)
+    assert coarse_left == fine_given == 8 and fine_left < fine_given, plan  # the coarse filter let all through
+
+
+def _skip_granules(plan: list[str]) -> list[tuple[str, int, int]]:
+    """(index, granules left, granules it was given) for each skip index of an EXPLAIN indexes = 1, in the order
+    ClickHouse applied them."""
+    found = []
+    for at, line in enumerate(plan):
+        if (name := re.search(r"Name: (idx_\w+)", line)) is not None:
+            granules = next(m for later in plan[at:] if (m := re.search(r"Granules: (\d+)/(\d+)", later)))
+            found.append((name.group(1), int(granules.group(1)), int(granules.group(2))))
+    return found
 
 
 def test_summary_example_is_the_newest_raw_line_of_each_pattern(client) -> None:
@@ -319,45 +370,63 @@ def test_summary_example_is_the_newest_raw_line_of_each_pattern(client) -> None:
     assert {row[0]: row[5] for row in rows} == reference
 
 
-def test_migration_0009_indexes_the_rows_already_stored_again(client) -> None:
-    """A store of schema 0008 with rows in it gets the smaller n-gram filter for those rows too."""
-    db = "storage_upgrade_0009_test"
+def _schema_before(client: Any, db: str, version: int) -> None:
+    """A new database at the schema of the migrations before `version`, recorded as migrations.apply does."""
     client.command(f"DROP DATABASE IF EXISTS {db}")
     client.command(f"CREATE DATABASE {db}")
     client.command(
         f"CREATE TABLE {db}.schema_migrations (version UInt32, name String, applied_at DateTime64(3, 'UTC') "
         "DEFAULT now64(3)) ENGINE = MergeTree ORDER BY version"
     )
-    for version, name, sql in migrations.migration_files():
-        if version < 9:
+    for number, name, sql in migrations.migration_files():
+        if number < version:
             for statement in migrations.statements(sql.format(db=db, retention_days=30)):
                 client.command(statement)
-            client.insert(f"{db}.schema_migrations", [[version, name]], column_names=["version", "name"])
+            client.insert(f"{db}.schema_migrations", [[number, name]], column_names=["version", "name"])
+
+
+ALL_COLUMNS = (
+    "received_at, event_time, source, transport, host, facility, severity, level, type, tag, pid, msgid, "
+    "structured_data, message, template_id, parse_error, ingest_flags, raw, kafka_partition, kafka_offset, line_no, "
+    "compliance, parse_issues"
+)
+
+
+def test_a_store_of_schema_0008_is_upgraded_with_its_rows(client) -> None:
+    """A store of schema 0008 with rows in it: migration 0009 indexes them again, then 0010 copies them into
+    granules of 2048 rows with the coarse and the fine message filters; every column of every row is kept, and
+    a rare literal reads only its line's granule."""
+    db = "storage_upgrade_0009_test"
+    _schema_before(client, db, 9)
     lines = _messages(random.Random(3), 20_000)
     lines[12_345] = b"<13>Jan  5 00:00:00 h1 app[1]: user kx7intruder failed"
     _store(client, db, lines, per_record=5000)
     client.command(f"OPTIMIZE TABLE {db}.{SYSLOG} FINAL")
+    everything = f"SELECT {ALL_COLUMNS} FROM {db}.{SYSLOG} ORDER BY kafka_partition, kafka_offset, line_no"
+    before = client.query(everything).result_rows
 
-    assert [name for name in migrations.apply(client, db, 30) if name.startswith("0009_")]
+    applied = migrations.apply(client, db, 30)
 
-    for _ in range(600):
-        pending = client.query(
-            f"SELECT count() FROM system.mutations WHERE database = '{db}' AND table = '{SYSLOG}' AND NOT is_done"
-        ).result_rows[0][0]
-        if not pending:
-            break
-        time.sleep(0.1)
+    assert [name[:5] for name in applied] == ["0009_", "0010_"]
+    assert client.query(everything).result_rows == before
+    assert client.query(f"EXISTS TABLE {db}.syslog_next").result_rows[0][0] == 0
+    client.command(f"OPTIMIZE TABLE {db}.{SYSLOG} FINAL")
     size = client.query(
-        "SELECT type_full, data_uncompressed_bytes FROM system.data_skipping_indices "
-        f"WHERE database = '{db}' AND table = '{SYSLOG}' AND name = 'idx_message'"
+        "SELECT name, type_full, data_uncompressed_bytes FROM system.data_skipping_indices "
+        f"WHERE database = '{db}' AND table = '{SYSLOG}' AND name LIKE 'idx_message%' ORDER BY name"
     ).result_rows
-    assert size == [("ngrambf_v1(3, 2048, 2, 0)", 3 * 2048)]  # one filter of each of the 3 granules
+    assert size == [  # 20,000 rows: 10 granules of up to 2048, a coarse filter per 4 of them, a fine one each
+        ("idx_message", "ngrambf_v1(3, 2048, 2, 0)", 3 * 2048),
+        ("idx_message_fine", "ngrambf_v1(3, 16384, 1, 0)", 10 * 16384),
+    ]
     engine = client.query(f"SELECT engine_full FROM system.tables WHERE database = '{db}' AND name = '{SYSLOG}'")
+    assert "index_granularity = 2048" in engine.result_rows[0][0]
     assert "min_compress_block_size = 8192" in engine.result_rows[0][0]
     start = datetime.fromtimestamp(NOW_NS / 1e9, UTC) - timedelta(hours=1)
     window = q.SyslogFilter(start=start, end=start + timedelta(hours=3), message_filter="kx7intruder")
     sql, params = q.search_sql(db, window, 100, False)
     assert [row[5] for row in client.query(sql, parameters=params).result_rows] == ["user kx7intruder failed"]
     plan = [row[0] for row in client.query("EXPLAIN indexes = 1 " + sql, parameters=params).result_rows]
-    at = next(i for i, line in enumerate(plan) if "Name: idx_message" in line)
-    assert any("Granules: 1/3" in line for line in plan[at : at + 6]), plan
+    (coarse, coarse_left, coarse_given), (fine, fine_left, fine_given) = _skip_granules(plan)
+    assert (coarse, coarse_given, fine, fine_left) == ("idx_message", 10, "idx_message_fine", 1), plan
+    assert coarse_left == fine_given <= 4, plan
