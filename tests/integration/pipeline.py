@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import socket
 import subprocess
 import sys
-import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -20,13 +15,6 @@ from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared._httpx_utils import create_mcp_http_client
 
-from common import kafka_client, migrations
-from common.kafka_admin import ensure_topics
-from netobs import mcp_service, node
-from netobs.config import Config
-from netobs.worker_thread import WorkerThread
-from processors.app import make_app
-from query_mcp.store import Store
 from tests.brokers import Cluster
 
 TOKEN = "integration-token-0123456789"
@@ -79,58 +67,6 @@ def wait_port(
         except OSError:
             time.sleep(0.1)
     raise AssertionError(f"nothing listens on 127.0.0.1:{port}")
-
-
-@dataclass
-class Node:
-    """Worker and MCP service in this process, as in single-node mode."""
-
-    config: Config
-    worker: WorkerThread
-    url: str
-
-
-@contextmanager
-def worker_and_mcp(config: Config) -> Iterator[Node]:
-    """The worker on its own loop and the MCP HTTP service on another, sharing one chdb path."""
-    k = config.kafka
-    kafka = kafka_client.access(k)
-    asyncio.run(ensure_topics(kafka, k.partitions, k.replication_factor))
-    from common.clickhouse import connect
-
-    client = connect(config.clickhouse_dsn)
-    migrations.apply(client, config.clickhouse.database, config.clickhouse.retention_days)
-    worker = WorkerThread(
-        make_app(
-            kafka,
-            k.partitions,
-            config.worker,
-            config.clickhouse_dsn,
-            config.clickhouse.database,
-            keys=node.worker_keys(config),
-        )
-    )
-    worker.start()
-    worker.started.wait(60)
-    assert worker.error is None, worker.error
-    store = Store(config.clickhouse_dsn, config.clickhouse.database, 30, size=2)
-    m = config.mcp
-    loop = asyncio.new_event_loop()
-    stop = asyncio.Event()
-
-    def serve() -> None:
-        asyncio.set_event_loop(loop)
-        loop.run_until_complete(mcp_service.serve_mcp(config, store, kafka, stop))
-
-    web = threading.Thread(target=serve, daemon=True)
-    web.start()
-    wait_port(m.port)
-    try:
-        yield Node(config=config, worker=worker, url=f"http://127.0.0.1:{m.port}/mcp")
-    finally:
-        loop.call_soon_threadsafe(stop.set)
-        web.join(15)
-        worker.stop()
 
 
 async def call(url: str, tool: str, args: dict[str, Any], token: str = TOKEN) -> Any:
