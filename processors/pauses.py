@@ -6,7 +6,8 @@ memory watch's resume does not undo a fairness pause or the other way round.
 
 Faust's own buffer-full pause is what is used (Consumer.on_buffer_full/on_buffer_drop): records of a paused
 partition already fetched are still handed over. Its pause_partitions instead drops them from the fetch being
-handed over while the consumer's position has moved past them, so they would not be seen again before a restart.
+handed over while the consumer's position has moved past them, so they would not be seen again before a restart
+(as Faust's consumer code reads; not reproduced here).
 """
 
 from __future__ import annotations

@@ -96,8 +96,9 @@ SYSLOG_RAW = (
     "concat(formatDateTime(event_time, '%b ', 'UTC'), leftPad(toString(toDayOfMonth(event_time, 'UTC')), 2, ' '), "
     "formatDateTime(event_time, ' %H:%i:%S', 'UTC'))), message, raw_tail))"
 )
-"""The raw ALIAS of the syslog table as migration 0008 defines it (a unit test holds the two together): readers
-that pick SYSLOG_RAW_PARTS with an aggregate rebuild the line with it once per group, not once per row."""
+"""The raw ALIAS of the syslog table as migrations 0008 and 0010 define it (a unit test holds the newest and this
+together): readers that pick SYSLOG_RAW_PARTS with an aggregate rebuild the line with it once per group, not once
+per row."""
 
 SYSLOG_PATTERN_COLUMNS = ("template_id", "template", "current_id", "first_seen", "updated_at")
 
