@@ -25,6 +25,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -593,6 +594,73 @@ def cpu_by_kind(usages: Sequence[Usage]) -> dict[str, float]:
     for usage in usages:
         out[usage.kind] = out.get(usage.kind, 0.0) + usage.cpu_seconds
     return out
+
+
+class RssSampler:
+    """RSS (MB) of every process under root, every `every` seconds on a thread: (time, {label: MB}) samples, a
+    zombie's (RSS 0) left out. bench/faults.py wants one figure per kind of process (by_kind: a kind's
+    processes summed); bench/pipeline.py tells processes of a kind apart by order of pid (`ingest`,
+    `mp-child`, `mp-child#2`, ...) and asks for the node's total too (peak(total=True), last())."""
+
+    def __init__(self, root: int, every: float, by_kind: bool) -> None:
+        self.root = root
+        self.every = every
+        self.by_kind = by_kind
+        self.samples: list[tuple[float, dict[str, float]]] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="rss", daemon=True)
+        self._thread.start()
+
+    def take(self) -> list[Usage]:
+        """One walk of the processes under root, kept as an RSS sample and returned (their CPU time too)."""
+        usages = usage_tree(self.root)
+        seen: dict[str, int] = {}
+        sample: dict[str, float] = {}
+        for usage in usages:
+            if usage.rss_mb == 0:
+                continue
+            if self.by_kind:
+                sample[usage.kind] = sample.get(usage.kind, 0.0) + usage.rss_mb
+                continue
+            seen[usage.kind] = seen.get(usage.kind, 0) + 1
+            sample[usage.kind if seen[usage.kind] == 1 else f"{usage.kind}#{seen[usage.kind]}"] = usage.rss_mb
+        if sample:
+            self.samples.append((time.monotonic(), sample))
+        return usages
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.every):
+            self.take()
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(5)
+
+    def window(self, start: float = 0.0, end: float = math.inf) -> list[dict[str, float]]:
+        return [s for t, s in self.samples if start <= t <= end]
+
+    def peak(self, start: float = 0.0, end: float = math.inf, total: bool = False) -> dict[str, int]:
+        """Highest RSS per label over a window; total: also the highest sum over all labels of one sample."""
+        peaks: dict[str, float] = {}
+        for sample in self.window(start, end):
+            for name, mb in sample.items():
+                peaks[name] = max(peaks.get(name, 0.0), mb)
+            if total:
+                peaks["total"] = max(peaks.get("total", 0.0), sum(sample.values()))
+        return {name: round(mb) for name, mb in sorted(peaks.items())}
+
+    def typical(self, start: float, end: float) -> dict[str, int]:
+        """Median RSS per label over a window (idle or settled size)."""
+        samples = self.window(start, end)
+        names = sorted({name for s in samples for name in s})
+        return {name: round(median([s[name] for s in samples if name in s])) for name in names}
+
+    def last(self) -> dict[str, int]:
+        """The latest sample and its total; empty before the first."""
+        if not self.samples:
+            return {}
+        sample = self.samples[-1][1]
+        return {**{n: round(mb) for n, mb in sorted(sample.items())}, "total": round(sum(sample.values()))}
 
 
 BROKER = "apache kafka (embedded, SASL/SCRAM and ACLs)"

@@ -54,18 +54,17 @@ from typing import Any
 from _common import (
     HOST,
     STOPPED_MARK,
+    RssSampler,
     _send_udp_ring,
     exit_on_sigterm,
     finish_sender,
     free_port_pair,
-    median,
     process_kind,
     process_tree,
     say,
     scratch_dir,
     start_sender,
     syslog_lines,
-    usage_tree,
 )
 
 from tests import brokers
@@ -82,46 +81,6 @@ Figures = dict[str, Any]
 
 
 # --- processes --------------------------------------------------------------------------------------------
-
-
-class RssSampler:
-    """VmRSS of every process under the node, every SAMPLE_SECONDS, on a thread: (time, {label: MB}) samples."""
-
-    def __init__(self, root: int) -> None:
-        self.root = root
-        self.samples: list[tuple[float, dict[str, float]]] = []
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="rss", daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        while not self._stop.wait(SAMPLE_SECONDS):
-            sample: dict[str, float] = {}
-            for usage in usage_tree(self.root):
-                if usage.rss_mb > 0:  # a zombie's
-                    sample[usage.kind] = sample.get(usage.kind, 0.0) + usage.rss_mb
-            if sample:
-                self.samples.append((time.monotonic(), sample))
-
-    def close(self) -> None:
-        self._stop.set()
-        self._thread.join(5)
-
-    def window(self, start: float = 0.0, end: float = float("inf")) -> list[dict[str, float]]:
-        return [s for t, s in self.samples if start <= t <= end]
-
-    def peak(self, start: float = 0.0, end: float = float("inf")) -> dict[str, float]:
-        peaks: dict[str, float] = {}
-        for sample in self.window(start, end):
-            for name, mb in sample.items():
-                peaks[name] = max(peaks.get(name, 0.0), mb)
-        return {name: round(mb) for name, mb in sorted(peaks.items())}
-
-    def typical(self, start: float, end: float) -> dict[str, float]:
-        """Median RSS per process over a window (idle or settled size)."""
-        samples = self.window(start, end)
-        names = sorted({name for s in samples for name in s})
-        return {name: round(median([s[name] for s in samples if name in s])) for name in names}
 
 
 class Node:
@@ -146,7 +105,7 @@ class Node:
         started = time.monotonic()
         self.proc = brokers.spawn([sys.executable, "-m", "netobs", "run"], self.log_path, env=env)
         LIVE.append(self)
-        self.rss = RssSampler(self.proc.pid)
+        self.rss = RssSampler(self.proc.pid, SAMPLE_SECONDS, by_kind=True)
         wait_port(self.ports["mcp"], self.proc, self.log_path, timeout=START_SECONDS)
         self.start_seconds = time.monotonic() - started
         say(f"  node up in {self.start_seconds:.0f} s (pid {self.proc.pid}, data {data_dir})")

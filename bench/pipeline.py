@@ -51,7 +51,6 @@ import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
 import traceback
 from collections.abc import Callable, Sequence
@@ -165,59 +164,6 @@ def source_addresses(count: int, partitions: int) -> list[str]:
     return chosen
 
 
-# --- processes and their memory (/proc) ----------------------------------------------------------------
-
-
-class RssSampler:
-    """RSS of every process under root every `every` seconds, on a thread; processes of the same kind are
-    told apart by order of pid (`ingest`, `mp-child`, `mp-child#2`, ...)."""
-
-    def __init__(self, root: int, every: float = 1.0) -> None:
-        self.root = root
-        self.every = every
-        self.samples: list[tuple[float, dict[str, float]]] = []
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="rss", daemon=True)
-        self._thread.start()
-
-    def take(self) -> list[common.Usage]:
-        """One walk of the processes under root, kept as an RSS sample and returned (their CPU time too)."""
-        usages = common.usage_tree(self.root)
-        seen: dict[str, int] = {}
-        sample: dict[str, float] = {}
-        for usage in usages:
-            if usage.rss_mb == 0:
-                continue
-            seen[usage.kind] = seen.get(usage.kind, 0) + 1
-            sample[usage.kind if seen[usage.kind] == 1 else f"{usage.kind}#{seen[usage.kind]}"] = usage.rss_mb
-        if sample:
-            self.samples.append((time.monotonic(), sample))
-        return usages
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.every):
-            self.take()
-
-    def close(self) -> None:
-        self._stop.set()
-        self._thread.join(5)
-
-    def peak(self, start: float = 0.0, end: float = math.inf) -> dict[str, int]:
-        peaks: dict[str, float] = {}
-        for t, sample in self.samples:
-            if start <= t <= end:
-                for name, mb in sample.items():
-                    peaks[name] = max(peaks.get(name, 0.0), mb)
-                peaks["total"] = max(peaks.get("total", 0.0), sum(sample.values()))
-        return {name: round(mb) for name, mb in sorted(peaks.items())}
-
-    def last(self) -> dict[str, int]:
-        if not self.samples:
-            return {}
-        sample = self.samples[-1][1]
-        return {**{n: round(mb) for n, mb in sorted(sample.items())}, "total": round(sum(sample.values()))}
-
-
 # --- the node -------------------------------------------------------------------------------------------
 
 
@@ -264,7 +210,7 @@ class Node:
         self.client = clickhouse_connect.get_client(
             host=common.HOST, port=ports["clickhouse"], username=TOKEN_NAME, password=self.token
         )
-        self.rss = RssSampler(self.proc.pid)
+        self.rss = common.RssSampler(self.proc.pid, 1.0, by_kind=False)
         self.missed_scrapes = 0
 
     def query(self, sql: str) -> list[Sequence[Any]]:
@@ -457,7 +403,7 @@ def netobs_step(ctx: Context, rate: int) -> Step:
             "node_start_s": round(node.start_seconds, 1),
             **counters,
             "in_broker_not_stored": counters["accepted"] - step.stored,
-            "rss_peak_mb": node.rss.peak(started),
+            "rss_peak_mb": node.rss.peak(started, total=True),
             "cpu_us_per_line": cpu_per_line(cpu_before, cpu_after, step.sent),
             "scrapes_missing_ingest": node.missed_scrapes,
         }
@@ -763,7 +709,7 @@ def overload(ctx: Context, node: Node, rate: int) -> dict[str, Any]:
         "broker_backlog_lines_at_end": counters["accepted"] - stored,
         "consumer_lag_records_at_end": counters["consumer_lag_records"],
         "rss_before_mb": before_rss,
-        "rss_peak_mb": node.rss.peak(started),
+        "rss_peak_mb": node.rss.peak(started, total=True),
         "rss_after_mb": node.rss.last(),
         "timeline": timeline,
         "scrapes_missing_ingest": node.missed_scrapes,

@@ -8,13 +8,19 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from aiokafka import TopicPartition
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared._httpx_utils import create_mcp_http_client
 
+from common import kafka_client
+from common.kafka_client import KafkaAccess
+from schemas import raw_syslog
+from schemas.topics import SYSLOG_RAW
 from tests.brokers import Cluster
 
 TOKEN = "integration-token-0123456789"
@@ -51,6 +57,52 @@ def add_token(env: dict[str, str], name: str, *scopes: str) -> str:
         text=True,
         check=True,
     ).stdout.strip()
+
+
+async def send_raw(kafka: KafkaAccess, records: Iterable[tuple[int, list[bytes]]], source: str) -> None:
+    """Produce each (partition, lines) to the raw syslog topic as one RawBatch from source, received now over
+    UDP, as the ingest stage writes it; acks=all, so each is in the broker when this returns."""
+    producer = kafka_client.producer(kafka, acks="all")
+    await producer.start()
+    try:
+        for partition, lines in records:
+            batch = raw_syslog.RawBatch(
+                version=1,
+                transport="udp",
+                received_ns=[time.time_ns()] * len(lines),
+                sources=[source] * len(lines),
+                lines=lines,
+                flags=[0] * len(lines),
+            )
+            await producer.send_and_wait(SYSLOG_RAW, raw_syslog.encode(batch), partition=partition)
+    finally:
+        await producer.stop()
+
+
+async def committed_raw(
+    kafka: KafkaAccess, group: str, partitions: int, missing: int | None = None, commit_ends: bool = False
+) -> dict[int, int]:
+    """The group's committed offset per partition of the raw syslog topic (OffsetFetch through a consumer that
+    joins nothing). A partition with nothing committed gets `missing`, or is left out when that is None.
+    commit_ends first commits the topic's end offsets, so that the group starts after what other tests left
+    in the shared topic."""
+    consumer = kafka_client.consumer(kafka, group_id=group, enable_auto_commit=False)
+    await consumer.start()
+    tps = [TopicPartition(SYSLOG_RAW, p) for p in range(partitions)]
+    try:
+        if commit_ends:
+            consumer.assign(tps)
+            await consumer.commit(await consumer.end_offsets(tps))
+        found = {}
+        for tp in tps:
+            offset = await consumer.committed(tp)
+            if offset is not None and offset >= 0:
+                found[tp.partition] = offset
+            elif missing is not None:
+                found[tp.partition] = missing
+        return found
+    finally:
+        await consumer.stop()
 
 
 def wait_port(

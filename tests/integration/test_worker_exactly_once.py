@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Iterator
 from subprocess import Popen
 
 import pytest
@@ -16,11 +17,9 @@ from aiokafka import TopicPartition
 
 from common import kafka_client
 from common.kafka_admin import ensure_topics
-from common.kafka_client import KafkaAccess
-from schemas import raw_syslog
 from schemas.topics import SYSLOG_RAW
 from tests import brokers
-from tests.integration.pipeline import node_env
+from tests.integration.pipeline import committed_raw, node_env, send_raw
 
 pytestmark = pytest.mark.integration
 
@@ -29,48 +28,18 @@ LINES_PER_RECORD = 100
 PARTITIONS = 4
 
 
-async def _produce(kafka: KafkaAccess, marker: str) -> dict[int, int]:
-    """Write RECORDS records round-robin over the partitions; returns the end offset of each partition."""
-    producer = kafka_client.producer(kafka, acks="all")
-    await producer.start()
-    ends: dict[int, int] = {}
-    try:
-        for r in range(RECORDS):
-            partition = r % PARTITIONS
-            now = time.time_ns()
-            lines = [
+def _records(marker: str) -> Iterator[tuple[int, list[bytes]]]:
+    """RECORDS records of LINES_PER_RECORD lines, round-robin over the partitions."""
+    for r in range(RECORDS):
+        partition = r % PARTITIONS
+        yield (
+            partition,
+            [
                 f"<134>Nov 22 05:00:00 fw{partition} kernel: {marker} drop r{r} l{i} src=10.1.{i % 200}.{r % 200} "
                 f"dst=192.0.2.{i % 50} dpt={1000 + i}".encode()
                 for i in range(LINES_PER_RECORD)
-            ]
-            batch = raw_syslog.RawBatch(
-                version=1,
-                transport="udp",
-                received_ns=[now] * len(lines),
-                sources=["127.0.0.1"] * len(lines),
-                lines=lines,
-                flags=[0] * len(lines),
-            )
-            meta = await producer.send_and_wait(SYSLOG_RAW, raw_syslog.encode(batch), partition=partition)
-            ends[partition] = meta.offset + 1
-    finally:
-        await producer.stop()
-    return ends
-
-
-async def _committed(kafka: KafkaAccess, group: str) -> dict[int, int]:
-    """Offsets the group has committed (OffsetFetch through a consumer that joins nothing)."""
-    consumer = kafka_client.consumer(kafka, group_id=group, enable_auto_commit=False)
-    await consumer.start()
-    try:
-        found = {}
-        for p in range(PARTITIONS):
-            offset = await consumer.committed(TopicPartition(SYSLOG_RAW, p))
-            if offset is not None and offset >= 0:
-                found[p] = offset
-        return found
-    finally:
-        await consumer.stop()
+            ],
+        )
 
 
 def _start_worker(env: dict[str, str], log_path) -> Popen[bytes]:
@@ -90,18 +59,22 @@ def test_killed_worker_stores_each_line_once(broker, tmp_path):
         NETOBS_WORKER_SNAPSHOT_SECONDS="1",
     )
     asyncio.run(ensure_topics(broker.admin, PARTITIONS, 1))
-    asyncio.run(_produce(broker.admin, marker))
+
+    def committed() -> dict[int, int]:
+        return asyncio.run(committed_raw(broker.admin, group, PARTITIONS))
+
+    asyncio.run(send_raw(broker.admin, _records(marker), "127.0.0.1"))
     log_path = tmp_path / "worker.log"
 
     # Start at the end of what other tests left in the shared topic: this group begins where it finds it.
     worker = _start_worker(env, log_path)
     deadline = time.monotonic() + 90
-    while time.monotonic() < deadline and not asyncio.run(_committed(broker.admin, group)):
+    while time.monotonic() < deadline and not committed():
         assert worker.poll() is None, log_path.read_text()[-3000:]
         time.sleep(0.05)
     worker.send_signal(signal.SIGKILL)
     worker.wait(10)
-    at_kill = asyncio.run(_committed(broker.admin, group))
+    at_kill = committed()
     assert at_kill, "the worker never committed an offset"
 
     worker = _start_worker(env, log_path)
@@ -121,13 +94,11 @@ def test_killed_worker_stores_each_line_once(broker, tmp_path):
         deadline = time.monotonic() + 180
         while time.monotonic() < deadline:
             assert worker.poll() is None, log_path.read_text()[-3000:]
-            if asyncio.run(_committed(broker.admin, group)) == ends:
+            if committed() == ends:
                 break
             time.sleep(0.5)
         else:
-            pytest.fail(
-                f"worker did not catch up: committed {asyncio.run(_committed(broker.admin, group))}, end {ends}"
-            )
+            pytest.fail(f"worker did not catch up: committed {committed()}, end {ends}")
     finally:
         brokers.stop(worker)
 

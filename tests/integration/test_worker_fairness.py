@@ -20,15 +20,10 @@ import uuid
 from pathlib import Path
 
 import pytest
-from aiokafka import TopicPartition
 
-from common import kafka_client
 from common.kafka_admin import ensure_topics
-from common.kafka_client import KafkaAccess
-from schemas import raw_syslog
-from schemas.topics import SYSLOG_RAW
 from tests import brokers
-from tests.integration.pipeline import node_env
+from tests.integration.pipeline import committed_raw, node_env, send_raw
 
 pytestmark = pytest.mark.integration
 
@@ -60,51 +55,22 @@ def _garbage(seed: int, count: int) -> list[list[bytes]]:
     return [[lines[(r * LINES_PER_RECORD + i) % len(lines)] for i in range(LINES_PER_RECORD)] for r in range(count)]
 
 
-async def _send(kafka: KafkaAccess, partition: int, batches: list[list[bytes]], source: str) -> None:
-    producer = kafka_client.producer(kafka, acks="all")
-    await producer.start()
-    try:
-        for lines in batches:
-            batch = raw_syslog.RawBatch(
-                version=1,
-                transport="udp",
-                received_ns=[time.time_ns()] * len(lines),
-                sources=[source] * len(lines),
-                lines=lines,
-                flags=[0] * len(lines),
-            )
-            await producer.send_and_wait(SYSLOG_RAW, raw_syslog.encode(batch), partition=partition)
-    finally:
-        await producer.stop()
-
-
-async def _offsets(kafka: KafkaAccess, group: str, commit_ends: bool = False) -> dict[int, int]:
-    """The group's committed offset per partition; commit_ends first commits the topic's end offsets, so that
-    the group starts after what other tests left in the shared topic."""
-    consumer = kafka_client.consumer(kafka, group_id=group, enable_auto_commit=False)
-    await consumer.start()
-    tps = [TopicPartition(SYSLOG_RAW, p) for p in range(PARTITIONS)]
-    try:
-        if commit_ends:
-            consumer.assign(tps)
-            await consumer.commit(await consumer.end_offsets(tps))
-        return {tp.partition: (await consumer.committed(tp)) or 0 for tp in tps}
-    finally:
-        await consumer.stop()
-
-
 def test_clean_lines_do_not_wait_behind_another_partitions_flood(broker, tmp_path: Path) -> None:
     group = f"netobs-worker-fair-{uuid.uuid4().hex[:8]}"
     marker = f"fair{uuid.uuid4().hex[:8]}"
     asyncio.run(ensure_topics(broker.admin, PARTITIONS, 1))
-    start = asyncio.run(_offsets(broker.admin, group, commit_ends=True))
-    asyncio.run(_send(broker.admin, FLOOD, _garbage(9, FLOOD_RECORDS), "127.0.0.2"))
+    start = asyncio.run(committed_raw(broker.admin, group, PARTITIONS, missing=0, commit_ends=True))
+
+    def stored() -> dict[int, int]:
+        return asyncio.run(committed_raw(broker.admin, group, PARTITIONS, missing=0))
+
+    asyncio.run(send_raw(broker.admin, [(FLOOD, lines) for lines in _garbage(9, FLOOD_RECORDS)], "127.0.0.2"))
     env = node_env(broker, tmp_path, "worker", NETOBS_WORKER_GROUP_ID=group, NETOBS_KAFKA_PARTITIONS=str(PARTITIONS))
     log_path = tmp_path / "worker.log"
     worker = brokers.spawn([sys.executable, "-m", "netobs", "worker"], log_path, env=env)
     try:
         deadline = time.monotonic() + 120
-        while (sent_at := asyncio.run(_offsets(broker.admin, group)))[FLOOD] < start[FLOOD] + 5:
+        while (sent_at := stored())[FLOOD] < start[FLOOD] + 5:
             assert worker.poll() is None, log_path.read_text()[-3000:]
             assert time.monotonic() < deadline, "the worker stored nothing of the flood"
             time.sleep(0.1)
@@ -112,15 +78,15 @@ def test_clean_lines_do_not_wait_behind_another_partitions_flood(broker, tmp_pat
             [f"<13>Dec  4 10:00:01 quiet app: {marker} r{r} l{i}".encode() for i in range(NEIGHBOUR_LINES)]
             for r in range(NEIGHBOUR_RECORDS)
         ]
-        asyncio.run(_send(broker.admin, NEIGHBOUR, clean, "127.0.0.3"))
+        asyncio.run(send_raw(broker.admin, [(NEIGHBOUR, lines) for lines in clean], "127.0.0.3"))
         neighbour_end = start[NEIGHBOUR] + NEIGHBOUR_RECORDS
-        while (stored_at := asyncio.run(_offsets(broker.admin, group)))[NEIGHBOUR] < neighbour_end:
+        while (stored_at := stored())[NEIGHBOUR] < neighbour_end:
             assert worker.poll() is None, log_path.read_text()[-3000:]
             assert time.monotonic() < deadline + 300, "the clean lines were never stored"
             time.sleep(0.1)
         # The worker holds at most a quarter of worker.batch_bytes of a partition (84 of these records), so it
         # has paused the flood's partition and must have fetched it again to get this far.
-        while asyncio.run(_offsets(broker.admin, group))[FLOOD] < start[FLOOD] + RESUMED:
+        while stored()[FLOOD] < start[FLOOD] + RESUMED:
             assert worker.poll() is None, log_path.read_text()[-3000:]
             assert time.monotonic() < deadline + 600, "the flood's partition was never fetched again"
             time.sleep(0.2)
