@@ -87,13 +87,13 @@ _memo: dict[str, str] = {}
 
 # Memo of a token's shape (every ASCII digit made "1") -> the shape masked, or _EXACT. Variable tokens are
 # mostly new ("seq=1041", "port 51234") but their shapes repeat, and which kind a core is does not depend
-# on its digits' values but for "0x" and IPv4 octets: a token with a digit before "x" is never taken from
-# the memo, nor one with three dots and a run of digits that is no octet (the shape's runs of ones of 1 to
-# 3 always are).
+# on its digits' values but for "0x" and IPv4 octets: a token with "0x" is never taken from the memo (its
+# shape has no 0), nor one with three dots and a run of digits that is no octet (the shape's runs of ones
+# of 1 to 3 always are).
 # A shape whose masking keeps a digit ("eth0", "v1.2") would need the token's digits back, so it is
 # marked _EXACT and such tokens are masked one by one.
 _SHAPE = bytes.maketrans(b"0123456789", b"1111111111")  # bytes: translated 5x faster than str
-_OCTETS_ONLY = re.compile(r"(?:[^0-9]|(?<![0-9])(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?![0-9]))*")
+_NO_OCTET = re.compile(r"(?<![0-9])(?:[0-9]{4}|0[0-9]|25[6-9]|2[6-9][0-9]|[3-9][0-9][0-9])")  # a run that is none
 _EXACT = ""
 _shapes: dict[bytes, str] = {}
 
@@ -130,14 +130,17 @@ def _remember(token: str) -> str:
 
 
 def _by_shape(token: str) -> str:
-    """token masked, through the shape memo when it has digits and their values cannot change the outcome."""
+    """token masked, through the shape memo when it has digits and their values cannot change the outcome;
+    words and plain numbers, which _mask_uncached settles at once, skip the memo."""
+    if token.isalpha() or token.isdecimal():
+        return _mask_uncached(token)
     encoded = token.encode("utf-8", "surrogatepass")
     shape = encoded.translate(_SHAPE)
     if (
         shape == encoded
-        or b"1x" in shape
-        or b"1X" in shape
-        or (token.count(".") >= 3 and _OCTETS_ONLY.fullmatch(token) is None)
+        or "0x" in token
+        or "0X" in token
+        or ("." in token and token.count(".") >= 3 and _NO_OCTET.search(token) is not None)
     ):
         return _mask_uncached(token)
     masked = _shapes.get(shape)
