@@ -144,14 +144,14 @@ def _by_shape(token: str) -> str:
     ):
         return _mask_uncached(token)
     masked = _shapes.get(shape)
-    if masked is None:
-        masked = _mask_uncached(shape.decode("utf-8", "surrogatepass"))
-        if _DIGIT.search(masked) is not None:
-            masked = _EXACT
-        if len(_shapes) >= _MEMO_MAX:
-            _shapes.clear()
-        _shapes[shape] = masked
-    return masked if masked != _EXACT else _mask_uncached(token)
+    if masked is not None:
+        return masked if masked != _EXACT else _mask_uncached(token)
+    # The shape masks as the token does, digits aside: where the token's masking keeps none, it is the shape's.
+    masked = _mask_uncached(token)
+    if len(_shapes) >= _MEMO_MAX:
+        _shapes.clear()
+    _shapes[shape] = _EXACT if _DIGIT.search(masked) is not None else masked
+    return masked
 
 
 def _mask_uncached(token: str) -> str:

@@ -162,7 +162,7 @@ def test_memo_does_not_change_results(tokens: list[str]) -> None:
         ("10.0.0.1", "10.0.0.01", "10.0.0.01"),
         ("10.0.0.1:22", "10.0.0.1:99999", "<IP>:<NUM>"),
         ("::ffff:10.0.0.1", "::ffff:10.0.0.300", "::ffff:10.0.0.300"),
-        ("1xff", "0xff", "<HEX>"),  # only a 0 before the x makes hex
+        ("2xff", "0xff", "<HEX>"),  # only a 0 before the x makes hex
         ("0x1f", "1x1f", "1x1f"),
         ("eth1", "eth0", "eth0"),  # a digit the masking keeps comes from the token, not from its shape
         ("v1.2.3", "v9.8.7", "v9.8.7"),
