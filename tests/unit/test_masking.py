@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from processors.syslog.masking import clear_memo, mask, mask_token, mask_tokens
+from processors.syslog.masking import _mask_uncached, clear_memo, mask, mask_token, mask_tokens
 
 
 @pytest.mark.parametrize(
@@ -153,3 +153,46 @@ def test_memo_does_not_change_results(tokens: list[str]) -> None:
     clear_memo()
     cold = mask(text)
     assert mask(text) == cold
+
+
+@pytest.mark.parametrize(
+    ("first", "then", "masked"),
+    [
+        ("255.0.0.1", "256.0.0.1", "256.0.0.1"),  # one shape, but 256 is no octet
+        ("10.0.0.1", "10.0.0.01", "10.0.0.01"),
+        ("10.0.0.1:22", "10.0.0.1:99999", "<IP>:<NUM>"),
+        ("::ffff:10.0.0.1", "::ffff:10.0.0.300", "::ffff:10.0.0.300"),
+        ("2xff", "0xff", "<HEX>"),  # only a 0 before the x makes hex
+        ("0x1f", "1x1f", "1x1f"),
+        ("eth1", "eth0", "eth0"),  # a digit the masking keeps comes from the token, not from its shape
+        ("v1.2.3", "v9.8.7", "v9.8.7"),
+        ("seq=1041", "seq=2077", "seq=<NUM>"),
+    ],
+)
+def test_a_token_masks_the_same_after_another_of_its_shape(first: str, then: str, masked: str) -> None:
+    """Tokens that differ only in their digits share one memoised masking (the shape memo); where the digits'
+    values decide the kind, or stay in the result, each is masked on its own."""
+    clear_memo()
+    mask_token(first)
+    assert mask_token(then) == masked
+    clear_memo()
+    assert mask_token(then) == masked
+
+
+_around = st.sampled_from(list("..::-/=,()[]@%xXabcdefABCDEFgT_+") + ["#"] * 8)
+_digits = st.sampled_from(["0", "1", "2", "5", "6", "9"])
+
+
+@given(st.lists(_around, min_size=1, max_size=14), st.data())
+def test_the_memos_never_change_a_tokens_masking(shape: list[str], data: st.DataObject) -> None:
+    """Several tokens of one shape (# a run of digits of one length, its digits drawn anew per token), each
+    masked through the memos as masking it alone, unmemoised, does."""
+    lengths = [data.draw(st.integers(1, 6)) if c == "#" else 0 for c in shape]
+    clear_memo()
+    for _ in range(4):
+        token = "".join(
+            "".join(data.draw(st.lists(_digits, min_size=n, max_size=n))) if c == "#" else c
+            for c, n in zip(shape, lengths, strict=True)
+        )
+        if token.split() == [token]:
+            assert mask_token(token) == _mask_uncached(token)

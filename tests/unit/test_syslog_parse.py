@@ -1,6 +1,5 @@
 """Unit tests for processors.syslog.parse: RFC 5424, RFC 3164, what logger sends and vendor variants."""
 
-import dataclasses
 import json
 import time
 from datetime import UTC, datetime, timezone
@@ -524,7 +523,7 @@ def test_mining_text():
 
 def test_parsed_line_is_frozen():
     r = p(b"<13>Oct 11 22:14:15 h a: m")
-    with pytest.raises(dataclasses.FrozenInstanceError):
+    with pytest.raises(AttributeError):
         r.host = "x"  # type: ignore[misc]
 
 
