@@ -23,6 +23,19 @@ from schemas.tables import SYSLOG
 pytestmark = pytest.mark.integration
 
 NOW_NS = time.time_ns()
+
+
+def _window(message_filter: str = "") -> q.SyslogFilter:
+    """Three hours around NOW_NS, the receive time of every stored line, searched for message_filter."""
+    start = datetime.fromtimestamp(NOW_NS / 1e9, UTC) - timedelta(hours=1)
+    return q.SyslogFilter(start=start, end=start + timedelta(hours=3), message_filter=message_filter)
+
+
+def _index_plan(client: Any, sql: str, params: dict[str, object]) -> list[str]:
+    """The lines of EXPLAIN indexes = 1 for a query: which skip indexes it uses and how many granules each leaves."""
+    return [row[0] for row in client.query("EXPLAIN indexes = 1 " + sql, parameters=params).result_rows]
+
+
 EDGE_LINES = [
     b"<34>Oct 11 22:14:15 mymachine su: 'su root' failed for lonvick on /dev/pts/8",
     b"<13>Nov  2 01:02:03 host host tag[12]: host appears twice, Nov  2 01:02:03 too",
@@ -181,8 +194,6 @@ def test_search_finds_the_same_lines_with_and_without_the_message_index(client) 
     lines = _messages(rng, 60_000)
     _store(client, db, lines, per_record=5000)
     client.command(f"OPTIMIZE TABLE {db}.{SYSLOG} FINAL")
-    start = datetime.fromtimestamp(NOW_NS / 1e9, UTC) - timedelta(hours=1)
-    end = start + timedelta(hours=3)
     filters = [f"id{rng.randint(0, 99999)}" for _ in range(10)]
     filters += [f"10.{rng.randint(0, 255)}.{rng.randint(0, 255)}" for _ in range(5)]
     for line in rng.sample(lines, 10):  # pieces of stored messages, present at least once
@@ -193,7 +204,7 @@ def test_search_finds_the_same_lines_with_and_without_the_message_index(client) 
     filters += [r"id(4|7)2\d{3}\b", "[.]2(5[0-5]|4[0-9])\\.", "(?i)ACCEPTED PASSWORD FOR ROOT", "a|zz9", ""]
     used_index = False
     for message_filter in filters:
-        window = q.SyslogFilter(start=start, end=end, message_filter=message_filter)
+        window = _window(message_filter)
         sql, params = q.search_sql(db, window, 10_000, False)
         with_index = client.query(sql, parameters=params).result_rows
         without = client.query(sql, parameters=params, settings={"use_skip_indexes": 0}).result_rows
@@ -201,12 +212,11 @@ def test_search_finds_the_same_lines_with_and_without_the_message_index(client) 
         reference = client.query(  # RE2 over every message of the window: what the filter means
             f"SELECT received_at, message FROM {db}.{SYSLOG} WHERE received_at BETWEEN {{s:DateTime64(6, 'UTC')}} "
             "AND {e:DateTime64(6, 'UTC')} AND match(message, {f:String}) ORDER BY received_at LIMIT 10000",
-            parameters={"s": start, "e": end, "f": message_filter},
+            parameters={"s": window.start, "e": window.end, "f": message_filter},
             settings={"use_skip_indexes": 0},
         ).result_rows
         assert [(r[0], r[5]) for r in with_index] == reference, message_filter
-        plan = client.query("EXPLAIN indexes = 1 " + sql, parameters=params).result_rows
-        used_index |= any("idx_message" in row[0] for row in plan)
+        used_index |= any("idx_message" in line for line in _index_plan(client, sql, params))
     assert used_index  # the comparison above was about something
 
 
@@ -258,18 +268,16 @@ TRICKY_FILTERS = [
 def _found_as_by_match(client: Any, db: str, filters: list[str]) -> dict[str, set[str]]:
     """The messages each filter finds, checked equal, row for row, to what match() finds over every message
     of the window, with the skip indexes used and not; and the count tool agreeing."""
-    start = datetime.fromtimestamp(NOW_NS / 1e9, UTC) - timedelta(hours=1)
-    end = start + timedelta(hours=3)
     found = {}
     for message_filter in filters:
-        window = q.SyslogFilter(start=start, end=end, message_filter=message_filter)
+        window = _window(message_filter)
         sql, params = q.search_sql(db, window, 50_000, False)
         with_index = client.query(sql, parameters=params).result_rows
         without = client.query(sql, parameters=params, settings={"use_skip_indexes": 0}).result_rows
         reference = client.query(
             f"SELECT received_at, message FROM {db}.{SYSLOG} WHERE received_at BETWEEN {{s:DateTime64(6, 'UTC')}} "
             "AND {e:DateTime64(6, 'UTC')} AND match(message, {f:String}) ORDER BY received_at",
-            parameters={"s": start, "e": end, "f": message_filter},
+            parameters={"s": window.start, "e": window.end, "f": message_filter},
             settings={"use_skip_indexes": 0},
         ).result_rows
         assert [(r[0], r[5]) for r in with_index] == reference, message_filter
@@ -297,10 +305,9 @@ def test_tricky_filters_match_the_same_lines_as_match_alone(client) -> None:
     assert found["KX7intruder"] == set()
     assert found["(?i)kx7intruder"] == {m for m in TRICKY_MESSAGES if "kx7intruder" in m.lower()}
     assert found["kx7_ntruder"] == set()  # _ is no wildcard in a regex
-    start = datetime.fromtimestamp(NOW_NS / 1e9, UTC) - timedelta(hours=1)
-    window = q.SyslogFilter(start=start, end=start + timedelta(hours=3), message_filter="akx7intruderz")
+    window = _window("akx7intruderz")
     sql, params = q.search_sql(db, window, 10_000, False)
-    plan = [row[0] for row in client.query("EXPLAIN indexes = 1 " + sql, parameters=params).result_rows]
+    plan = _index_plan(client, sql, params)
     # the coarse filter (every 4 granules of 2048 rows) first, then the fine one on the 4 granules it left:
     # the one line's granule of the 20
     assert _skip_granules(plan) == [("idx_message", 4, 20), ("idx_message_fine", 1, 4)], plan
@@ -330,10 +337,9 @@ def test_tricky_filters_among_random_text_match_the_same_lines(client) -> None:
         "Accepted publickey for u1 ssh2: SHA256:Zkx7intruderQ+/9"
     }
     assert len(found["ssh2: SHA"]) == 16_384 - len(TRICKY_MESSAGES)
-    start = datetime.fromtimestamp(NOW_NS / 1e9, UTC) - timedelta(hours=1)
-    window = q.SyslogFilter(start=start, end=start + timedelta(hours=3), message_filter="qzjxw9vkk")
+    window = _window("qzjxw9vkk")
     sql, params = q.search_sql(db, window, 10_000, False)
-    plan = [row[0] for row in client.query("EXPLAIN indexes = 1 " + sql, parameters=params).result_rows]
+    plan = _index_plan(client, sql, params)
     (_, coarse_left, _), (_, fine_left, fine_given) = _skip_granules(plan)
     assert coarse_left == fine_given == 8 and fine_left < fine_given, plan  # the coarse filter let all through
 
@@ -356,8 +362,7 @@ def test_summary_example_is_the_newest_raw_line_of_each_pattern(client) -> None:
     migrations.apply(client, db, 30)
     rng = random.Random(11)
     _store(client, db, EDGE_LINES + [_random_line(rng) for _ in range(2000)] + EDGE_LINES)
-    start = datetime.fromtimestamp(NOW_NS / 1e9, UTC) - timedelta(hours=1)
-    sql, params = q.summary_sql(db, q.SyslogFilter(start=start, end=start + timedelta(hours=3)), 1000)
+    sql, params = q.summary_sql(db, _window(), 1000)
     rows = client.query(sql, parameters=params, column_formats={"example": "bytes"}).result_rows
     reference = dict(
         client.query(
@@ -422,11 +427,10 @@ def test_a_store_of_schema_0008_is_upgraded_with_its_rows(client) -> None:
     engine = client.query(f"SELECT engine_full FROM system.tables WHERE database = '{db}' AND name = '{SYSLOG}'")
     assert "index_granularity = 2048" in engine.result_rows[0][0]
     assert "min_compress_block_size = 8192" in engine.result_rows[0][0]
-    start = datetime.fromtimestamp(NOW_NS / 1e9, UTC) - timedelta(hours=1)
-    window = q.SyslogFilter(start=start, end=start + timedelta(hours=3), message_filter="kx7intruder")
+    window = _window("kx7intruder")
     sql, params = q.search_sql(db, window, 100, False)
     assert [row[5] for row in client.query(sql, parameters=params).result_rows] == ["user kx7intruder failed"]
-    plan = [row[0] for row in client.query("EXPLAIN indexes = 1 " + sql, parameters=params).result_rows]
+    plan = _index_plan(client, sql, params)
     (coarse, coarse_left, coarse_given), (fine, fine_left, fine_given) = _skip_granules(plan)
     assert (coarse, coarse_given, fine, fine_left) == ("idx_message", 10, "idx_message_fine", 1), plan
     assert coarse_left == fine_given <= 4, plan
