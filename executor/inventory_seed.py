@@ -18,8 +18,8 @@ from aiokafka import TopicPartition
 
 from common import kafka_client, signing
 from common.kafka_client import KafkaAccess
+from common.topic_read import read_to_end
 from executor import inventory
-from executor.topic_read import read_to_end
 from schemas import inventory as wire
 from schemas.inventory import InventoryEvent
 from schemas.topics import INVENTORY

@@ -33,11 +33,11 @@ from common.config import ActionsConfig
 from common.kafka_admin import ensure_topics
 from common.kafka_client import KafkaAccess
 from common.snmp.credentials import SnmpCredential
+from common.topic_read import read_to_end
 from executor import actions, policy
 from executor import inventory as inv
 from executor.command_book import Book
 from executor.snmp import ActionFailed, ActionTimeout
-from executor.topic_read import read_to_end
 from schemas import command_args, commands
 from schemas import events as events_wire
 from schemas import inventory as inventory_wire

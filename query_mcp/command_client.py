@@ -1,8 +1,9 @@
 """The MCP service's side of the command path: publish a command, then wait (bounded) for its outcome.
 
-The service never acts itself. It publishes to the commands topic and follows the steps topic from the
-moment it starts, so an outcome is seen however soon it comes; the latest steps of recent commands are
-kept in memory for get_command_status until the worker has projected them into command_audit.
+The service never acts itself. It publishes to the commands topic and follows the steps topic, so an outcome
+is seen however soon it comes. The steps of recent commands are kept in memory for get_command_status, which
+adds them to what the worker has projected into command_audit: at its start the service reads back the topic's
+tail, so a status is current from its first answer even when the worker has not caught up (after a crash).
 
 Every command it publishes is signed with the commands key (common.signing): the executor acts on nothing else.
 """
@@ -14,11 +15,14 @@ import collections
 import contextlib
 import logging
 import uuid
+from collections.abc import Sequence
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.structs import ConsumerRecord
 
 from common import kafka_client, signing
 from common.kafka_client import KafkaAccess
+from common.topic_read import read_to_end
 from schemas import commands
 from schemas.commands import Command, Step
 from schemas.topics import COMMAND_RESULTS, COMMANDS
@@ -27,6 +31,8 @@ log = logging.getLogger(__name__)
 
 RECENT = 10_000
 """Commands whose steps are kept in memory."""
+READ_BACK = 5 * RECENT
+"""Steps read back from the steps topic's tail at start: about five a command."""
 FETCH_WAIT_MS = 500
 """How long an empty fetch of command results waits: Apache Kafka answers it as soon as a result arrives, so
 a longer wait costs the agent nothing and the idle broker less."""
@@ -51,10 +57,11 @@ class CommandClient:
         self._consumer: AIOKafkaConsumer | None = None
         self._task: asyncio.Task[None] | None = None
         self._waiters: dict[str, list[asyncio.Future[Step]]] = {}
-        self.recent: collections.OrderedDict[str, list[Step]] = collections.OrderedDict()
+        self.recent: collections.OrderedDict[str, list[tuple[int, Step]]] = collections.OrderedDict()
+        """Steps by command, each with its offset in the steps topic."""
 
     async def start(self) -> None:
-        """Connect and take position at the end of the steps topic (before any command is published)."""
+        """Connect and read the steps topic's tail to its end (before any command is published or status asked)."""
         self._producer = kafka_client.producer(self._kafka, acks="all")
         await self._producer.start()
         self._consumer = kafka_client.consumer(
@@ -62,9 +69,12 @@ class CommandClient:
         )
         await self._consumer.start()
         tp = TopicPartition(COMMAND_RESULTS, 0)
-        self._consumer.assign([tp])
-        await self._consumer.seek_to_end(tp)
-        await self._consumer.position(tp)
+        tail = await read_to_end(self._consumer, tp, last=READ_BACK)
+        for record in tail:
+            self._take(record)
+        log.info(
+            "command path: %d steps of %d recent commands read back from %s", len(tail), len(self.recent), tp.topic
+        )
         self._task = asyncio.create_task(self._follow(tp))
 
     async def stop(self) -> None:
@@ -81,19 +91,22 @@ class CommandClient:
         while True:
             batches = await self._consumer.getmany(tp, timeout_ms=1000)
             for record in batches.get(tp, []):
-                try:
-                    step = commands.decode_step(record.value)
-                except ValueError:
-                    continue
-                self._remember(step)
-                if step.step in ANSWERS:
-                    for future in self._waiters.pop(step.command_id, []):
-                        if not future.done():
-                            future.set_result(step)
+                self._take(record)
 
-    def _remember(self, step: Step) -> None:
+    def _take(self, record: ConsumerRecord[bytes, bytes]) -> None:
+        try:
+            step = commands.decode_step(record.value)
+        except ValueError:
+            return
+        self._remember(record.offset, step)
+        if step.step in ANSWERS:
+            for future in self._waiters.pop(step.command_id, []):
+                if not future.done():
+                    future.set_result(step)
+
+    def _remember(self, offset: int, step: Step) -> None:
         steps = self.recent.setdefault(step.command_id, [])
-        steps.append(step)
+        steps.append((offset, step))
         self.recent.move_to_end(step.command_id)
         while len(self.recent) > RECENT:
             self.recent.popitem(last=False)
@@ -118,3 +131,10 @@ class CommandClient:
             if future in waiters:
                 waiters.remove(future)
             return None
+
+
+def merge_steps(stored: Sequence[tuple[int, Step]], seen: Sequence[tuple[int, Step]]) -> list[Step]:
+    """A command's steps in topic order: those projected into command_audit, then those this service saw past
+    the last projected one (the worker projects in order, so the stored steps are the first ones)."""
+    last = max((offset for offset, _ in stored), default=-1)
+    return [step for _, step in stored] + [step for offset, step in seen if offset > last]

@@ -23,7 +23,7 @@ from typing_extensions import TypedDict
 from common import sealing
 from common.timefmt import rfc3339
 from query_mcp.auth.caller import caller
-from query_mcp.command_client import CommandClient, new_id
+from query_mcp.command_client import CommandClient, merge_steps, new_id
 from query_mcp.store import Store
 from query_mcp.tools.args import READ_ONLY, required_text
 from query_mcp.tools.params import EventLevel, MapCoordinate, MapCoordinateOrKeep, SetType, SnmpMode
@@ -418,28 +418,30 @@ def _snmp_rows(command_id: str, result: dict[str, Any]) -> CallToolResult:
 
 
 async def _steps(store: Store, client: CommandClient | None, command_id: str) -> list[Step]:
-    """A command's steps: from command_audit, or from the steps this service saw when not projected yet."""
+    """A command's steps: from command_audit, and those this service saw that are not projected yet."""
     rows = await store.rows(
-        f"SELECT time, step, actor, client, tool, args, reason, result FROM {store.database}.{COMMAND_AUDIT} "
-        "WHERE command_id = {id:String} ORDER BY seq",
+        "SELECT kafka_offset, time, step, actor, client, tool, args, reason, result "
+        f"FROM {store.database}.{COMMAND_AUDIT} WHERE command_id = {{id:String}} ORDER BY seq",
         {"id": command_id},
     )
     stored = [
-        Step(
-            command_id=command_id,
-            step=step,
-            time_ns=_ns(when),
-            actor=actor,
-            client=client_addr,
-            tool=tool,
-            args=args,
-            reason=reason,
-            result=result,
+        (
+            offset,
+            Step(
+                command_id=command_id,
+                step=step,
+                time_ns=_ns(when),
+                actor=actor,
+                client=client_addr,
+                tool=tool,
+                args=args,
+                reason=reason,
+                result=result,
+            ),
         )
-        for when, step, actor, client_addr, tool, args, reason, result in rows
+        for offset, when, step, actor, client_addr, tool, args, reason, result in rows
     ]
-    seen = list(client.recent.get(command_id, [])) if client is not None else []
-    return seen if len(seen) > len(stored) else stored
+    return merge_steps(stored, client.recent.get(command_id, []) if client is not None else [])
 
 
 def _ns(value: datetime) -> int:
