@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import concurrent.futures
+import contextlib
 import logging
 import os
 import socket
@@ -66,6 +67,19 @@ def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def free_ports(count: int, avoid: int) -> list[int]:
+    """count distinct TCP ports on 127.0.0.1 nothing listens on right now, none of them avoid (a port chosen but
+    not bound yet): each is held open until all are chosen, so the OS cannot hand out one twice."""
+    with contextlib.ExitStack() as held:
+        ports: list[int] = []
+        while len(ports) < count:
+            sock = held.enter_context(socket.socket(socket.AF_INET, socket.SOCK_STREAM))
+            sock.bind(("127.0.0.1", 0))
+            if (port := int(sock.getsockname()[1])) != avoid:
+                ports.append(port)
+        return ports
 
 
 def listening(port: int) -> bool:
@@ -213,8 +227,8 @@ def start(
     (data_dir / "logs").mkdir(parents=True, exist_ok=True)
     config_path = data_dir / "kafka.properties"
     secret = broker_auth.password(data_dir, ADMIN)
-    internal = free_port()
-    settings = server_properties((kafka.embedded_port, internal, free_port()), log_dir, kafka, secret)
+    internal, controller = free_ports(2, avoid=kafka.embedded_port)
+    settings = server_properties((kafka.embedded_port, internal, controller), log_dir, kafka, secret)
     _write_private(config_path, "".join(f"{key}={value}\n" for key, value in settings.items()))
     kafka_log = data_dir / "logs" / "kafka.log"
     (data_dir / "kafka.log4j2.properties").write_text(_LOG4J2.format(log=kafka_log))
