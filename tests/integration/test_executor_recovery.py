@@ -26,6 +26,7 @@ from common import kafka_client
 from common.kafka_admin import ensure_topics
 from common.kafka_client import KafkaAccess
 from common.signing import sign
+from common.topic_read import read_to_end
 from executor import inventory, inventory_seed
 from schemas import commands
 from schemas.commands import Command, Step
@@ -57,18 +58,14 @@ async def _steps(kafka: KafkaAccess, command_id: str) -> list[Step]:
     consumer = kafka_client.consumer(kafka, enable_auto_commit=False, group_id=None)
     await consumer.start()
     try:
-        tp = TopicPartition(COMMAND_RESULTS, 0)
-        consumer.assign([tp])
-        await consumer.seek_to_beginning(tp)
         found: list[Step] = []
-        while batch := (await consumer.getmany(tp, timeout_ms=700)).get(tp, []):
-            for record in batch:
-                try:
-                    step = commands.decode_step(record.value)
-                except ValueError:
-                    continue  # other tests put undecodable records on the shared topic on purpose
-                if step.command_id == command_id:
-                    found.append(step)
+        for record in await read_to_end(consumer, TopicPartition(COMMAND_RESULTS, 0)):
+            try:
+                step = commands.decode_step(record.value)
+            except ValueError:
+                continue  # other tests put undecodable records on the shared topic on purpose
+            if step.command_id == command_id:
+                found.append(step)
         return found
     finally:
         await consumer.stop()

@@ -22,8 +22,8 @@ from schemas.tables import EVENT_LOG_COLUMNS, SNMP_TRAP_COLUMNS, SYSLOG_COLUMNS,
 pytestmark = pytest.mark.integration
 
 DB = f"answers_{uuid.uuid4().hex[:8]}"
-NOW = datetime.now(UTC).replace(microsecond=0)
-WINDOW = NOW - timedelta(minutes=50)  # inside the default window of the last hour
+WINDOW_AGO = timedelta(minutes=50)
+"""How long before the seeding the window's lines are: inside the tools' default window of the last hour."""
 OLD, CURRENT, USERS, DISK = 101, 102, 201, 301
 """OLD was the link pattern's template before Drain generalised it into CURRENT (syslog_patterns says so)."""
 TEMPLATES = {OLD: "link Gi0/1 down", CURRENT: "link <*> down", USERS: "user <*> logged in", DISK: "disk <*> full"}
@@ -43,18 +43,18 @@ def _line(at: datetime, host: str, tid: int, n: int, offset: int, level: str = "
     }  # fmt: skip
 
 
-def _syslog() -> list[dict[str, Any]]:
+def _syslog(now: datetime) -> list[dict[str, Any]]:
     """A day of steady lines, then a window with a burst of the link pattern and a new error pattern on r2, r3.
     Several lines share a time, so the cursor's tiebreak matters."""
     rows, offset = [], 0
     for hour in range(24, 1, -1):
         for i in range(6):
-            at = NOW - timedelta(hours=hour, minutes=i)
+            at = now - timedelta(hours=hour, minutes=i)
             rows.append(_line(at, f"r{i % 4 + 1}", OLD if hour > 12 else CURRENT, i, offset))
             rows.append(_line(at, f"r{i % 4 + 1}", USERS, i, offset + 1))
             offset += 2
     for i in range(40):
-        at = WINDOW + timedelta(seconds=30 * (i // 4))
+        at = now - WINDOW_AGO + timedelta(seconds=30 * (i // 4))
         rows.append(_line(at, "r1", CURRENT, i, offset, "low"))
         rows.append(_line(at, f"r{2 + i % 2}", DISK, i, offset + 1, "high"))
         offset += 2
@@ -62,21 +62,28 @@ def _syslog() -> list[dict[str, Any]]:
 
 
 @pytest.fixture(scope="module")
-def store(chdb_path) -> Store:
+def now() -> datetime:
+    """The clock the rows are seeded against, taken when they are: the tools' default windows follow the real
+    clock, and the suite may reach this module many minutes after collecting it."""
+    return datetime.now(UTC).replace(microsecond=0)
+
+
+@pytest.fixture(scope="module")
+def store(chdb_path, now: datetime) -> Store:
     admin = clickhouse_connect.get_client(dsn=f"chdb://{chdb_path}")
     migrations.apply(admin, DB, 30)
-    admin.insert(f"{DB}.syslog", [[r[c] for c in SYSLOG_COLUMNS] for r in _syslog()], column_names=SYSLOG_COLUMNS)
-    first = NOW - timedelta(hours=24)
+    admin.insert(f"{DB}.syslog", [[r[c] for c in SYSLOG_COLUMNS] for r in _syslog(now)], column_names=SYSLOG_COLUMNS)
+    first, window = now - timedelta(hours=24), now - WINDOW_AGO
     patterns = [
-        [OLD, TEMPLATES[OLD], CURRENT, first, NOW - timedelta(hours=12)],
-        [CURRENT, TEMPLATES[CURRENT], CURRENT, first, NOW - timedelta(hours=12)],
+        [OLD, TEMPLATES[OLD], CURRENT, first, now - timedelta(hours=12)],
+        [CURRENT, TEMPLATES[CURRENT], CURRENT, first, now - timedelta(hours=12)],
         [USERS, TEMPLATES[USERS], USERS, first, first],
-        [DISK, TEMPLATES[DISK], DISK, WINDOW, WINDOW],
+        [DISK, TEMPLATES[DISK], DISK, window, window],
     ]
     admin.insert(f"{DB}.syslog_patterns", patterns, column_names=SYSLOG_PATTERN_COLUMNS)
     traps = [
         {
-            "received_at": WINDOW + timedelta(seconds=i),
+            "received_at": window + timedelta(seconds=i),
             "source": f"10.0.0.{1 + i % 3}",
             "version": "v2c",
             "pdu": "trap",
@@ -103,7 +110,7 @@ def store(chdb_path) -> Store:
     events = [
         [
             f"e{i}",
-            WINDOW,
+            window,
             "polling",
             "high" if i < 5 else "normal",
             "normal",
@@ -141,11 +148,11 @@ async def error(server: MCPServer, tool: str, args: dict[str, Any]) -> str:
     return result.content[0].text
 
 
-async def test_the_summary_id_finds_every_line_of_its_pattern(server):
+async def test_the_summary_id_finds_every_line_of_its_pattern(server, now):
     summary = await call(server, "get_syslog_summary", {"start_time": "-1d", "top_n": 3})
     link = next(p for p in summary["items"] if p["TemplateID"] == str(CURRENT))
     assert link["Count"] == 22 * 6 + 40  # lines mined as OLD and as CURRENT
-    assert link["FirstSeenEver"] <= (NOW - timedelta(hours=24)).isoformat().replace("+00:00", "Z")
+    assert link["FirstSeenEver"] <= (now - timedelta(hours=24)).isoformat().replace("+00:00", "Z")
     assert link["TopHosts"][0] == "r1"
     for tid in (CURRENT, OLD):  # an older id resolves to the same pattern
         found = await call(server, "search_syslog", {"start_time": "-1d", "template_id": str(tid), "limit": 1})

@@ -134,8 +134,14 @@ def _changes(url: str, name: str) -> list[tuple[str, str]]:
 def test_seeded_nodes_and_pollings_are_listed(lab):
     nodes = wait_for(lambda: _ask(lab["url"], "get_node_list", {"name_filter": "lab-agent"}), 60, "the seeded node")
     assert nodes[0]["IP"] == "127.0.0.1"
-    names = {p["Name"] for p in _ask(lab["url"], "get_polling_list", {"node_name_filter": "lab-agent"})}
-    assert {"agent uptime", "service port", "PING"} <= names
+    wait_for(  # the pollings are projected after the node, maybe in a later batch
+        lambda: (
+            {"agent uptime", "service port", "PING"}
+            <= {p["Name"] for p in _ask(lab["url"], "get_polling_list", {"node_name_filter": "lab-agent"})}
+        ),
+        60,
+        "the seeded pollings",
+    )
 
 
 def test_snmp_polling_high_repair_normal_by_stopping_snmpd(lab):

@@ -26,6 +26,8 @@ pytestmark = pytest.mark.integration
 
 DB = "monitoring_tools_test"
 NOW = datetime.now(UTC).replace(tzinfo=None)
+"""The clock the rows are seeded against; the server fixture takes it again when it seeds, since the tools' relative
+windows ("-2h") follow the real clock and the suite may reach this module many minutes after collecting it."""
 CISCO_MAC = "00:00:0c:01:02:03"
 
 
@@ -328,6 +330,8 @@ def _seed(client) -> None:
 
 @pytest.fixture(scope="module")
 def server(chdb_path):
+    global NOW
+    NOW = datetime.now(UTC).replace(tzinfo=None)
     client = clickhouse.connect(f"chdb://{chdb_path}")
     client.command(f"DROP DATABASE IF EXISTS {DB}")
     migrations.apply(client, DB, 30)

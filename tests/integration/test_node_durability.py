@@ -42,6 +42,9 @@ def _env(data: Path, ports: dict[str, int], seed: Path) -> dict[str, str]:
         NETOBS_ACTIONS_NETWORKS="127.0.10.0/24",
         NETOBS_ACTIONS_APPROVAL_TOOLS="update_node",
         NETOBS_WORKER_BATCH_SECONDS="0.2",
+        # After the crash the executor may wait out its dead predecessor's group session (10 s) before it reads
+        # the approval: the MCP service waits longer than that for the outcome.
+        NETOBS_ACTIONS_WAIT_SECONDS="30",
     )
     return env
 

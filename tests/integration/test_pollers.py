@@ -612,10 +612,11 @@ async def test_service_end_to_end(broker: brokers.Cluster, snmpd_shared: Snmpd, 
         await _publish(broker.admin, topic, pollings["closed"], delete=True)
         await results.until(lambda: len(results.of(added.id)) >= 2)
         assert {r.outcome for r in results.of(added.id)} == {"ok"} and results.of(added.id)[0].node_name == "renamed"
-        deleted_at = len(results.of(pollings["closed"].id))
-        await results.until(lambda: len(results.of(added.id)) >= 4)
-        assert len(results.of(pollings["closed"].id)) <= deleted_at + 1, "at most one run already under way"
+        # The removal follows every result the poller had sent for the node on its partition; count from there.
         await results.until(lambda: any(r.id == pollings["closed"].id for _, r in results.removals))
+        deleted_at, later = len(results.of(pollings["closed"].id)), len(results.of(added.id)) + 2
+        await results.until(lambda: len(results.of(added.id)) >= later)
+        assert len(results.of(pollings["closed"].id)) <= deleted_at + 1, "at most one run already under way"
         partition, removal = next((p, r) for p, r in results.removals if r.id == pollings["closed"].id)
         assert (removal.kind, removal.node_id) == ("polling", other.id)
         assert partition == partition_for(other.id, PARTITIONS), "after the node's results, on its partition"
