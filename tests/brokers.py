@@ -36,6 +36,9 @@ if TYPE_CHECKING:
     from common.kafka_client import KafkaAccess
 
 KAFKA_VERSION = kafka_jars.KAFKA_VERSION
+SHARED_PARTITIONS = 4
+"""Partitions of each topic on the session's shared broker: conftest creates them all at its start, so which test
+comes first does not decide them (a test's ensure_topics finds them there)."""
 CACHE_ENV = "NETOBS_KAFKA_CACHE"
 DEFAULT_KAFKA_CACHE = kafka_jars.default_cache()
 

